@@ -1,0 +1,5 @@
+//! cloudinstance-controller: a Kubernetes controller for virtual machines on Tencent Cloud,
+//! Alibaba Cloud and Huawei Cloud.
+
+pub mod api;
+pub mod provider;
