@@ -2,4 +2,5 @@
 //! Alibaba Cloud and Huawei Cloud.
 
 pub mod api;
+pub mod controller;
 pub mod provider;

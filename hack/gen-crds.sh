@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Regenerate crds/ and the Helm chart's CRDs from the Rust types (src/api).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p crds charts/cloudinstance-controller/crds
+cargo run -q --bin cloudinstance-controller -- crd > crds/crds.yaml
+cp crds/crds.yaml charts/cloudinstance-controller/crds/crds.yaml
+echo "wrote crds/crds.yaml and charts/cloudinstance-controller/crds/crds.yaml"

@@ -1,0 +1,136 @@
+//! `CloudCredential`: which cloud, and where its keys live.
+
+use kube::{CustomResource, KubeSchema};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::conditions::Condition;
+
+/// The supported clouds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Provider {
+    Tencent,
+    Alibaba,
+    Huawei,
+}
+
+impl From<Provider> for crate::provider::ProviderKind {
+    fn from(p: Provider) -> Self {
+        match p {
+            Provider::Tencent => Self::Tencent,
+            Provider::Alibaba => Self::Alibaba,
+            Provider::Huawei => Self::Huawei,
+        }
+    }
+}
+
+/// A cloud account the controller may act as. The keys themselves stay in a Kubernetes
+/// Secret in the same namespace; this object only points at them.
+#[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[kube(
+    group = "compute.cloudinstance.io",
+    version = "v1alpha1",
+    kind = "CloudCredential",
+    namespaced,
+    status = "CloudCredentialStatus",
+    shortname = "ccred",
+    category = "cloud",
+    doc = "Keys for one cloud account (the Secret holding them is referenced, never inlined).",
+    printcolumn(name = "Provider", type_ = "string", json_path = ".spec.provider"),
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].status"
+    ),
+    printcolumn(
+        name = "Instances",
+        type_ = "integer",
+        json_path = ".status.instanceCount"
+    ),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
+)]
+#[serde(rename_all = "camelCase")]
+pub struct CloudCredentialSpec {
+    /// Which cloud these keys belong to: tencent, alibaba or huawei. Immutable.
+    #[x_kube(validation = Rule::new("self == oldSelf").message("provider is immutable: create a new CloudCredential for another cloud"))]
+    pub provider: Provider,
+    /// The Secret (same namespace) holding the access key id and secret.
+    pub secret_ref: SecretKeysRef,
+    /// Override the API endpoint base URL, e.g. `http://127.0.0.1:4566` for the local
+    /// emulator or a private/VPC endpoint. Default: the cloud's public endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^https?://[^\s/]+(/.*)?$"))]
+    pub endpoint: Option<String>,
+    /// Huawei Cloud project id (32 hex characters). Required for huawei, ignored elsewhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[0-9a-f]{32}$"))]
+    pub project_id: Option<String>,
+    /// Client-side request rate limits for this account. Defaults follow the cloud's
+    /// documented per-action limits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limits: Option<RateLimits>,
+}
+
+/// Where in the Secret the keys are.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretKeysRef {
+    /// Name of the Secret in the credential's namespace.
+    #[schemars(length(min = 1, max = 253))]
+    pub name: String,
+    /// Key holding the access key id (Tencent SecretId, Alibaba AccessKeyId, Huawei AK).
+    #[serde(default = "default_id_key")]
+    pub access_key_id_key: String,
+    /// Key holding the secret (Tencent SecretKey, Alibaba AccessKeySecret, Huawei SK).
+    #[serde(default = "default_secret_key")]
+    pub secret_access_key_key: String,
+}
+
+fn default_id_key() -> String {
+    "accessKeyId".into()
+}
+fn default_secret_key() -> String {
+    "secretAccessKey".into()
+}
+
+/// Requests per second, per action class, for one credential.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct RateLimits {
+    /// Mutating calls (run, start, stop, reboot, terminate, modify) per second.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 1000))]
+    pub mutating_per_second: Option<i32>,
+    /// Describe/list calls per second.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 1000))]
+    pub describe_per_second: Option<i32>,
+}
+
+/// Observed state of a CloudCredential.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CloudCredentialStatus {
+    /// `Ready` is True when the keys were verified by an authenticated call.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<Condition>,
+    /// Regions the account can use, as reported by the cloud.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub regions: Vec<String>,
+    /// When the keys were last checked (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_verified_at: Option<String>,
+    /// resourceVersion of the Secret that was verified; a change triggers re-verification.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_version: Option<String>,
+    /// Number of CloudInstances referencing this credential.
+    #[serde(default)]
+    pub instance_count: i32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+}

@@ -1,0 +1,218 @@
+//! Per-credential cloud handles: the provider client, its rate limiter and call
+//! instrumentation, cached until the credential or its Secret changes.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::core::v1::Secret;
+
+use super::metrics::Metrics;
+use super::ratelimit::{ActionClass, Limiter};
+use crate::api::CloudCredential;
+use crate::provider::{
+    AnyProvider, ClientConfig, CloudProvider, Credentials, ProviderError, ProviderKind,
+    SecretString,
+};
+
+/// A ready-to-use client for one credential.
+pub struct CloudHandle {
+    pub kind: ProviderKind,
+    pub provider: AnyProvider,
+    limiter: Limiter,
+    /// Identifies the inputs the handle was built from (credential generation + Secret version).
+    pub version: String,
+    metrics: Arc<Metrics>,
+}
+
+impl std::fmt::Debug for CloudHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CloudHandle")
+            .field("kind", &self.kind)
+            .field("version", &self.version)
+            .finish()
+    }
+}
+
+/// Default client-side limits per cloud (requests/second), below the clouds' documented
+/// per-action limits (Tencent: 10-20/s per action and account).
+pub fn default_limits(kind: ProviderKind) -> (u32, u32) {
+    match kind {
+        ProviderKind::Tencent => (10, 20),
+        ProviderKind::Alibaba => (10, 20),
+        ProviderKind::Huawei => (10, 20),
+    }
+}
+
+impl CloudHandle {
+    /// Run one provider call: wait for the rate limiter, time it, count it.
+    pub async fn call<T, Fut>(
+        &self,
+        class: ActionClass,
+        action: &'static str,
+        fut: Fut,
+    ) -> Result<T, ProviderError>
+    where
+        Fut: Future<Output = Result<T, ProviderError>>,
+    {
+        self.limiter.acquire(class).await;
+        let start = Instant::now();
+        let r = fut.await;
+        let result = match &r {
+            Ok(_) => "ok",
+            Err(e) => e.kind.as_str(),
+        };
+        self.metrics
+            .provider_call(&self.kind.to_string(), action, result, start.elapsed());
+        r
+    }
+
+    pub fn batch_limit(&self) -> usize {
+        self.provider.batch_limit()
+    }
+}
+
+/// Why a credential cannot be turned into a client.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum CredentialError {
+    #[error("Secret {0} not found in the credential's namespace")]
+    SecretNotFound(String),
+    #[error(
+        "Secret {secret} has no key {key:?} (set spec.secretRef.{field} to the right key name)"
+    )]
+    SecretKeyMissing {
+        secret: String,
+        key: String,
+        field: &'static str,
+    },
+    #[error("provider huawei needs spec.projectId")]
+    ProjectIdMissing,
+    #[error("{0}")]
+    Client(String),
+}
+
+impl CredentialError {
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::SecretNotFound(_) => "SecretNotFound",
+            Self::SecretKeyMissing { .. } => "SecretKeyMissing",
+            Self::ProjectIdMissing => "ProjectIdMissing",
+            Self::Client(_) => "ClientError",
+        }
+    }
+}
+
+/// Read a key of a Secret as UTF-8 (data, then stringData is not stored by the apiserver).
+pub fn secret_value(secret: &Secret, key: &str) -> Option<String> {
+    let v = secret.data.as_ref()?.get(key)?;
+    let s = String::from_utf8(v.0.clone()).ok()?;
+    let s = s.trim().to_owned();
+    (!s.is_empty()).then_some(s)
+}
+
+/// Version key of a credential + Secret pair.
+pub fn version_of(cred: &CloudCredential, secret_version: &str) -> String {
+    format!(
+        "{}/{}",
+        cred.metadata.generation.unwrap_or_default(),
+        secret_version
+    )
+}
+
+/// Cache of handles by credential (namespace/name).
+pub struct Handles {
+    map: Mutex<HashMap<String, Arc<CloudHandle>>>,
+    metrics: Arc<Metrics>,
+    timeout: Duration,
+}
+
+impl Handles {
+    pub fn new(metrics: Arc<Metrics>, timeout: Duration) -> Self {
+        Self {
+            map: Mutex::new(HashMap::new()),
+            metrics,
+            timeout,
+        }
+    }
+
+    /// The cached handle, if it was built from this version.
+    pub fn cached(&self, key: &str, version: &str) -> Option<Arc<CloudHandle>> {
+        let m = self.map.lock().expect("handles lock");
+        m.get(key).filter(|h| h.version == version).cloned()
+    }
+
+    pub fn forget(&self, key: &str) {
+        self.map.lock().expect("handles lock").remove(key);
+    }
+
+    /// Build (and cache) a handle from the credential and its Secret.
+    pub fn build(
+        &self,
+        key: &str,
+        cred: &CloudCredential,
+        secret: &Secret,
+    ) -> Result<Arc<CloudHandle>, CredentialError> {
+        let spec = &cred.spec;
+        let kind: ProviderKind = spec.provider.into();
+        let secret_name = &spec.secret_ref.name;
+        let id = secret_value(secret, &spec.secret_ref.access_key_id_key).ok_or_else(|| {
+            CredentialError::SecretKeyMissing {
+                secret: secret_name.clone(),
+                key: spec.secret_ref.access_key_id_key.clone(),
+                field: "accessKeyIdKey",
+            }
+        })?;
+        let sk = secret_value(secret, &spec.secret_ref.secret_access_key_key).ok_or_else(|| {
+            CredentialError::SecretKeyMissing {
+                secret: secret_name.clone(),
+                key: spec.secret_ref.secret_access_key_key.clone(),
+                field: "secretAccessKeyKey",
+            }
+        })?;
+        if kind == ProviderKind::Huawei && spec.project_id.is_none() {
+            return Err(CredentialError::ProjectIdMissing);
+        }
+        let mut config = ClientConfig::new(Credentials {
+            access_key_id: id,
+            secret: SecretString::new(sk),
+            project_id: spec.project_id.clone(),
+        });
+        config.endpoint = spec.endpoint.clone();
+        config.timeout = self.timeout;
+        let provider =
+            AnyProvider::new(kind, config).map_err(|e| CredentialError::Client(e.to_string()))?;
+        let (dm, dd) = default_limits(kind);
+        let limits = spec
+            .rate_limits
+            .clone()
+            .unwrap_or(crate::api::credential::RateLimits {
+                mutating_per_second: None,
+                describe_per_second: None,
+            });
+        let handle = Arc::new(CloudHandle {
+            kind,
+            provider,
+            limiter: Limiter::new(
+                limits
+                    .mutating_per_second
+                    .map(|v| v.max(1) as u32)
+                    .unwrap_or(dm),
+                limits
+                    .describe_per_second
+                    .map(|v| v.max(1) as u32)
+                    .unwrap_or(dd),
+            ),
+            version: version_of(
+                cred,
+                secret.metadata.resource_version.as_deref().unwrap_or(""),
+            ),
+            metrics: self.metrics.clone(),
+        });
+        self.map
+            .lock()
+            .expect("handles lock")
+            .insert(key.to_owned(), handle.clone());
+        Ok(handle)
+    }
+}

@@ -1,0 +1,187 @@
+//! The CloudCredential reconciler: verify the keys with a cheap authenticated call,
+//! report regions, count users, and hold deletion while instances still use it.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::core::v1::Secret;
+use kube::runtime::controller::Action;
+use kube::{Api, Resource, ResourceExt};
+
+use super::cloud::CredentialError;
+use super::ratelimit::ActionClass;
+use super::status::{add_finalizer, apply_status, remove_finalizer};
+use super::{Context, Error, FINALIZER};
+use crate::api::CloudCredential;
+use crate::api::conditions::{self, Condition, READY};
+use crate::provider::CloudProvider;
+
+const KIND: &str = "CloudCredential";
+
+pub async fn reconcile(obj: Arc<CloudCredential>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let start = Instant::now();
+    let ns = obj.namespace().ok_or(Error::NoNamespace)?;
+    let span =
+        tracing::info_span!("reconcile", kind = KIND, namespace = %ns, name = %obj.name_any());
+    let r = tracing::Instrument::instrument(reconcile_inner(obj, ctx.clone(), ns), span).await;
+    ctx.metrics.reconciled(KIND, r.is_ok(), start.elapsed());
+    r
+}
+
+pub fn error_policy(obj: Arc<CloudCredential>, err: &Error, ctx: Arc<Context>) -> Action {
+    let wait = ctx.failure_backoff(&obj.uid().unwrap_or_default());
+    tracing::warn!(name = %obj.name_any(), error = %err, "credential reconcile failed");
+    Action::requeue(wait)
+}
+
+/// Names of the instances in `ns` that reference credential `name`.
+fn users(ctx: &Context, ns: &str, name: &str) -> Vec<String> {
+    let mut v: Vec<String> = ctx
+        .instances
+        .state()
+        .iter()
+        .filter(|i| i.namespace().as_deref() == Some(ns) && i.spec.credential_ref.name == name)
+        .map(|i| i.name_any())
+        .collect();
+    v.sort();
+    v
+}
+
+async fn reconcile_inner(
+    obj: Arc<CloudCredential>,
+    ctx: Arc<Context>,
+    ns: String,
+) -> Result<Action, Error> {
+    let api: Api<CloudCredential> = Api::namespaced(ctx.client.clone(), &ns);
+    let name = obj.name_any();
+    let key = format!("{ns}/{name}");
+    let old = obj.status.clone();
+    let mut status = old.clone().unwrap_or_default();
+    let users = users(&ctx, &ns, &name);
+    let now = jiff::Timestamp::now()
+        .round(jiff::Unit::Second)
+        .unwrap_or_else(|_| jiff::Timestamp::now())
+        .to_string();
+
+    if obj.meta().deletion_timestamp.is_some() {
+        if !obj.finalizers().iter().any(|f| f == FINALIZER) {
+            return Ok(Action::await_change());
+        }
+        if users.is_empty() {
+            ctx.handles.forget(&key);
+            remove_finalizer(&api, &*obj).await?;
+            return Ok(Action::await_change());
+        }
+        let shown: Vec<_> = users.iter().take(5).cloned().collect();
+        status.instance_count = users.len() as i32;
+        let cond = Condition::new(
+            READY,
+            conditions::find(&status.conditions, READY).is_some_and(|c| c.is_true()),
+            "DeletionBlocked",
+            format!(
+                "still used by {} CloudInstance(s) ({}{}); deletion completes when they are gone",
+                users.len(),
+                shown.join(", "),
+                if users.len() > 5 { ", ..." } else { "" }
+            ),
+        );
+        status.conditions = conditions::merge(
+            &status.conditions,
+            vec![cond],
+            obj.metadata.generation,
+            &now,
+        );
+        if apply_status(&api, &*obj, old.as_ref(), &status).await? {
+            ctx.metrics.status_written(KIND);
+        }
+        return Ok(Action::requeue(Duration::from_secs(30)));
+    }
+    if !obj.finalizers().iter().any(|f| f == FINALIZER) {
+        add_finalizer(&api, &*obj).await?;
+        return Ok(Action::requeue(Duration::ZERO));
+    }
+
+    let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &ns);
+    let secret = secrets.get_opt(&obj.spec.secret_ref.name).await?;
+    let secret_version = secret
+        .as_ref()
+        .and_then(|s| s.metadata.resource_version.clone());
+    let recheck_due = status
+        .last_verified_at
+        .as_deref()
+        .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+        .is_none_or(|t| {
+            jiff::Timestamp::now().duration_since(t).as_secs() as u64
+                >= ctx.settings.credential_recheck.as_secs()
+        });
+    let unchanged = status.secret_version == secret_version
+        && status.observed_generation == obj.metadata.generation
+        && !recheck_due
+        && conditions::find(&status.conditions, READY).is_some();
+
+    let mut requeue = ctx.settings.credential_recheck;
+    if !unchanged {
+        let verdict: Result<Vec<String>, (String, String)> = match secret {
+            None => {
+                let e = CredentialError::SecretNotFound(obj.spec.secret_ref.name.clone());
+                Err((e.reason().into(), e.to_string()))
+            }
+            Some(secret) => match ctx.handles.build(&key, &obj, &secret) {
+                Err(e) => Err((e.reason().into(), e.to_string())),
+                Ok(h) => {
+                    match h
+                        .call(
+                            ActionClass::Describe,
+                            "DescribeRegions",
+                            h.provider.regions(),
+                        )
+                        .await
+                    {
+                        Ok(regions) => Ok(regions
+                            .into_iter()
+                            .filter(|r| r.available)
+                            .map(|r| r.id)
+                            .collect()),
+                        Err(e) => {
+                            if e.is_retryable() {
+                                requeue = ctx.failure_backoff(&obj.uid().unwrap_or_default());
+                            }
+                            Err((e.code.clone(), e.to_string()))
+                        }
+                    }
+                }
+            },
+        };
+        let cond = match verdict {
+            Ok(regions) => {
+                status.regions = regions;
+                ctx.reset_backoff(&obj.uid().unwrap_or_default());
+                Condition::new(
+                    READY,
+                    true,
+                    "Verified",
+                    "the keys were accepted by the cloud",
+                )
+            }
+            Err((reason, message)) => {
+                ctx.handles.forget(&key);
+                status.regions.clear();
+                Condition::new(READY, false, &reason, message)
+            }
+        };
+        status.conditions = conditions::merge(
+            &status.conditions,
+            vec![cond],
+            obj.metadata.generation,
+            &now,
+        );
+        status.last_verified_at = Some(now.clone());
+        status.secret_version = secret_version;
+    }
+    status.instance_count = users.len() as i32;
+    status.observed_generation = obj.metadata.generation;
+    if apply_status(&api, &*obj, old.as_ref(), &status).await? {
+        ctx.metrics.status_written(KIND);
+    }
+    Ok(Action::requeue(requeue))
+}

@@ -1,0 +1,54 @@
+//! Kubernetes Events on our objects (create/start/stop/reboot/terminate/errors).
+
+use k8s_openapi::api::core::v1::ObjectReference;
+use kube::Client;
+use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+
+/// Publishes events as `cloudinstance-controller`. Failures to publish are logged, never fatal.
+pub struct Events {
+    recorder: Recorder,
+}
+
+impl Events {
+    pub fn new(client: Client) -> Self {
+        let reporter = Reporter {
+            controller: super::MANAGER.into(),
+            instance: std::env::var("POD_NAME").ok(),
+        };
+        Self {
+            recorder: Recorder::new(client, reporter),
+        }
+    }
+
+    pub async fn normal(&self, obj: &ObjectReference, reason: &str, action: &str, note: String) {
+        self.publish(obj, EventType::Normal, reason, action, note)
+            .await
+    }
+
+    pub async fn warning(&self, obj: &ObjectReference, reason: &str, action: &str, note: String) {
+        self.publish(obj, EventType::Warning, reason, action, note)
+            .await
+    }
+
+    async fn publish(
+        &self,
+        obj: &ObjectReference,
+        type_: EventType,
+        reason: &str,
+        action: &str,
+        note: String,
+    ) {
+        let mut note = note;
+        note.truncate(1000);
+        let ev = Event {
+            type_,
+            reason: reason.chars().take(128).collect(),
+            note: Some(note),
+            action: action.into(),
+            secondary: None,
+        };
+        if let Err(e) = self.recorder.publish(&ev, obj).await {
+            tracing::warn!(error = %e, reason, "failed to publish event");
+        }
+    }
+}

@@ -1,0 +1,915 @@
+//! The CloudInstance reconciler: a thin async shell around [`super::plan`].
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::core::v1::Secret;
+use kube::runtime::controller::Action;
+use kube::runtime::reflector::ObjectRef;
+use kube::{Api, Resource, ResourceExt};
+
+use super::cloud::{CloudHandle, CredentialError, secret_value};
+use super::plan::{self, Input, Observation, Step};
+use super::poller::GroupKey;
+use super::ratelimit::ActionClass;
+use super::status::{add_finalizer, apply_status, remove_finalizer};
+use super::{Context, Error, FINALIZER, TAG_INCARNATION, TAG_NAME, TAG_NAMESPACE, TAG_UID};
+use crate::api::conditions::{self, Condition, SYNCED};
+use crate::api::instance::{ChargeType, CloudInstanceSpec};
+use crate::api::{CloudCredential, CloudInstance, CloudInstanceStatus};
+use crate::provider::{
+    self, CloudProvider, DescribeFilter, Disk, ErrorKind, InstanceState, Login, Modification,
+    Network, ProviderError, ReinstallRequest, RunRequest, SecretString,
+};
+
+const KIND: &str = "CloudInstance";
+
+fn now_rfc3339() -> String {
+    jiff::Timestamp::now()
+        .round(jiff::Unit::Second)
+        .unwrap_or_else(|_| jiff::Timestamp::now())
+        .to_string()
+}
+
+/// Entry point for the kube-runtime Controller.
+pub async fn reconcile(obj: Arc<CloudInstance>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let start = Instant::now();
+    let ns = obj.namespace().ok_or(Error::NoNamespace)?;
+    let span =
+        tracing::info_span!("reconcile", kind = KIND, namespace = %ns, name = %obj.name_any());
+    let _enter = span.enter();
+    drop(_enter);
+    let r =
+        tracing::Instrument::instrument(reconcile_inner(obj.clone(), ctx.clone(), ns), span).await;
+    ctx.metrics.reconciled(KIND, r.is_ok(), start.elapsed());
+    r
+}
+
+pub fn error_policy(obj: Arc<CloudInstance>, err: &Error, ctx: Arc<Context>) -> Action {
+    let uid = obj.uid().unwrap_or_default();
+    let wait = ctx.failure_backoff(&uid);
+    tracing::warn!(name = %obj.name_any(), error = %err, retry_in_ms = wait.as_millis() as u64, "reconcile failed");
+    Action::requeue(wait)
+}
+
+/// The outcome of executing one step.
+struct Outcome {
+    /// A provider error to surface as Synced=False.
+    error: Option<ProviderError>,
+    /// A non-provider problem to surface as Synced=False (reason, message).
+    problem: Option<(String, String)>,
+    requeue: Option<Duration>,
+    /// The cloud accepted a dry-run create.
+    dry_run_ok: bool,
+}
+
+impl Outcome {
+    fn ok() -> Self {
+        Self {
+            error: None,
+            problem: None,
+            requeue: None,
+            dry_run_ok: false,
+        }
+    }
+}
+
+async fn reconcile_inner(
+    obj: Arc<CloudInstance>,
+    ctx: Arc<Context>,
+    ns: String,
+) -> Result<Action, Error> {
+    let api: Api<CloudInstance> = Api::namespaced(ctx.client.clone(), &ns);
+    let name = obj.name_any();
+    let uid = obj.uid().unwrap_or_default();
+    let deleting = obj.meta().deletion_timestamp.is_some();
+    let has_finalizer = obj.finalizers().iter().any(|f| f == FINALIZER);
+    let old_status = obj.status.clone();
+    let mut status = old_status.clone().unwrap_or_default();
+    let spec = &obj.spec;
+
+    if deleting && !has_finalizer {
+        return Ok(Action::await_change());
+    }
+
+    // Resolve the credential into a cloud handle.
+    let cred_key = format!("{ns}/{}", spec.credential_ref.name);
+    let handle = match resolve_handle(&ctx, &ns, &spec.credential_ref.name).await {
+        Ok(h) => h,
+        Err((reason, message)) => {
+            if deleting
+                && (status.instance_id.is_none()
+                    || spec.deletion_policy == crate::api::instance::DeletionPolicy::Orphan)
+            {
+                remove_finalizer(&api, &*obj).await?;
+                return Ok(Action::await_change());
+            }
+            let synced = Condition::new(SYNCED, false, &reason, message);
+            let mut conds = vec![synced];
+            if let Some(r) = conditions::find(&status.conditions, conditions::READY) {
+                conds.insert(0, r.clone());
+            } else {
+                conds.insert(
+                    0,
+                    Condition::new(
+                        conditions::READY,
+                        false,
+                        "CredentialNotReady",
+                        "waiting for the credential",
+                    ),
+                );
+            }
+            status.conditions = conditions::merge(
+                &status.conditions,
+                conds,
+                obj.metadata.generation,
+                &now_rfc3339(),
+            );
+            status.observed_generation = obj.metadata.generation;
+            if apply_status(&api, &*obj, old_status.as_ref(), &status).await? {
+                ctx.metrics.status_written(KIND);
+            }
+            // The credential watch re-triggers us when it changes; this is a safety net.
+            return Ok(Action::requeue(Duration::from_secs(300)));
+        }
+    };
+    let group = GroupKey {
+        credential: cred_key,
+        region: spec.region.clone(),
+    };
+    let objref = ObjectRef::from_obj(&*obj);
+    let observation = match &status.instance_id {
+        Some(id) => ctx.poller.observe(&group, &handle, id, objref.clone()),
+        None => Observation::Unknown,
+    };
+
+    let snapshot = status.clone();
+    let input = Input {
+        object_name: &name,
+        spec,
+        status: &snapshot,
+        has_finalizer,
+        deleting,
+        observation: &observation,
+    };
+    let step = plan::plan(&input);
+    tracing::debug!(step = plan::step_name(&step), "planned");
+    let mut ready = plan::ready_condition(&input, &step);
+
+    let outcome = execute(&ctx, &api, &obj, &handle, &group, &step, &mut status).await?;
+    if matches!(step, Step::RemoveFinalizer) || (deleting && !has_finalizer) {
+        return Ok(Action::await_change());
+    }
+
+    if outcome.dry_run_ok {
+        ready = Condition::new(
+            conditions::READY,
+            false,
+            "DryRunSucceeded",
+            "the cloud validated the create request (spec.dryRun is true); no instance was created",
+        );
+    }
+
+    // Fold the observation into the status.
+    if let Observation::Seen(d) = &observation {
+        let mut changed = false;
+        let mut set = |field: &mut Option<String>, v: &str| {
+            let v = (!v.is_empty()).then(|| v.to_owned());
+            if *field != v {
+                *field = v;
+                changed = true;
+            }
+        };
+        set(&mut status.state, d.state.as_str());
+        set(&mut status.provider_state, &d.provider_state);
+        set(&mut status.zone, &d.zone);
+        set(&mut status.instance_type, &d.instance_type);
+        set(&mut status.image_id, &d.image_id);
+        if status.created_at.is_none() {
+            set(
+                &mut status.created_at,
+                d.created_at.as_deref().unwrap_or(""),
+            );
+        }
+        if status.private_ips != d.private_ips || status.public_ips != d.public_ips {
+            status.private_ips = d.private_ips.clone();
+            status.public_ips = d.public_ips.clone();
+            changed = true;
+        }
+        if changed {
+            status.last_synced_at = Some(now_rfc3339());
+        }
+    } else if matches!(observation, Observation::Missing)
+        && status.state.as_deref() != Some("Terminated")
+    {
+        status.state = Some(InstanceState::Terminated.as_str().into());
+        status.provider_state = None;
+        status.last_synced_at = Some(now_rfc3339());
+    }
+
+    let error = outcome
+        .error
+        .as_ref()
+        .map(|e| (e.code.clone(), e.to_string()));
+    let problem = outcome.problem.clone().or(error);
+    let synced = plan::synced_condition(
+        &input_with(&input, &status),
+        problem.as_ref().map(|(r, m)| (r.as_str(), m.as_str())),
+    );
+    status.conditions = conditions::merge(
+        &status.conditions,
+        vec![ready.clone(), synced],
+        obj.metadata.generation,
+        &now_rfc3339(),
+    );
+    status.observed_generation = obj.metadata.generation;
+    if apply_status(&api, &*obj, old_status.as_ref(), &status).await? {
+        ctx.metrics.status_written(KIND);
+    }
+
+    if let Some(e) = &outcome.error {
+        if e.is_retryable() {
+            return Ok(Action::requeue(ctx.failure_backoff(&uid)));
+        }
+        // Terminal (bad spec, auth, quota, wrong state): wait for a change, re-check rarely.
+        return Ok(Action::requeue(Duration::from_secs(300)));
+    }
+    ctx.reset_backoff(&uid);
+    if let Some(r) = outcome.requeue {
+        return Ok(Action::requeue(r));
+    }
+    // The poller triggers us on every observed change; this is only a safety net.
+    Ok(match step {
+        Step::InSync | Step::ReportLost => Action::requeue(ctx.settings.resync),
+        _ => Action::requeue(Duration::from_secs(30)),
+    })
+}
+
+fn input_with<'a>(i: &Input<'a>, status: &'a CloudInstanceStatus) -> Input<'a> {
+    Input {
+        object_name: i.object_name,
+        spec: i.spec,
+        status,
+        has_finalizer: i.has_finalizer,
+        deleting: i.deleting,
+        observation: i.observation,
+    }
+}
+
+/// Find the credential and turn it into a client, or say why not (reason, message).
+async fn resolve_handle(
+    ctx: &Context,
+    ns: &str,
+    cred_name: &str,
+) -> Result<Arc<CloudHandle>, (String, String)> {
+    let cred = ctx
+        .credentials
+        .get(&ObjectRef::<CloudCredential>::new(cred_name).within(ns))
+        .ok_or_else(|| {
+            (
+                "CredentialNotFound".to_string(),
+                format!("CloudCredential {cred_name} not found in namespace {ns}"),
+            )
+        })?;
+    let cstatus = cred.status.clone().unwrap_or_default();
+    match conditions::find(&cstatus.conditions, conditions::READY) {
+        Some(c) if c.is_true() => {}
+        Some(c) => {
+            return Err((
+                "CredentialNotReady".into(),
+                format!(
+                    "CloudCredential {cred_name} is not ready: {}: {}",
+                    c.reason, c.message
+                ),
+            ));
+        }
+        None => {
+            return Err((
+                "CredentialNotReady".into(),
+                format!("CloudCredential {cred_name} has not been verified yet"),
+            ));
+        }
+    }
+    let key = format!("{ns}/{cred_name}");
+    let version = super::cloud::version_of(&cred, cstatus.secret_version.as_deref().unwrap_or(""));
+    if let Some(h) = ctx.handles.cached(&key, &version) {
+        return Ok(h);
+    }
+    let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), ns);
+    let secret = secrets
+        .get_opt(&cred.spec.secret_ref.name)
+        .await
+        .map_err(|e| ("SecretReadFailed".to_string(), e.to_string()))?
+        .ok_or_else(|| {
+            let e = CredentialError::SecretNotFound(cred.spec.secret_ref.name.clone());
+            (e.reason().to_string(), e.to_string())
+        })?;
+    ctx.handles
+        .build(&key, &cred, &secret)
+        .map_err(|e| (e.reason().to_string(), e.to_string()))
+}
+
+/// Labels/tags the controller puts on every instance.
+fn owner_tags(obj: &CloudInstance, incarnation: i32) -> BTreeMap<String, String> {
+    let mut tags = obj.spec.tags.clone();
+    tags.insert(TAG_UID.into(), obj.uid().unwrap_or_default());
+    tags.insert(TAG_NAME.into(), obj.name_any());
+    tags.insert(TAG_NAMESPACE.into(), obj.namespace().unwrap_or_default());
+    tags.insert(TAG_INCARNATION.into(), incarnation.to_string());
+    tags
+}
+
+/// Idempotency token: stable for one object and incarnation, at most 64 ASCII characters.
+pub fn client_token(uid: &str, incarnation: i32) -> String {
+    let t = format!("{uid}-{incarnation}");
+    t.chars().take(64).collect()
+}
+
+async fn read_password(
+    ctx: &Context,
+    ns: &str,
+    spec: &CloudInstanceSpec,
+) -> Result<Option<SecretString>, (String, String)> {
+    let Some(r) = spec
+        .login
+        .as_ref()
+        .and_then(|l| l.password_secret_ref.as_ref())
+    else {
+        return Ok(None);
+    };
+    let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), ns);
+    let s = secrets
+        .get_opt(&r.name)
+        .await
+        .map_err(|e| ("SecretReadFailed".to_string(), e.to_string()))?
+        .ok_or_else(|| {
+            (
+                "PasswordSecretNotFound".to_string(),
+                format!("Secret {} (login.passwordSecretRef) not found", r.name),
+            )
+        })?;
+    secret_value(&s, &r.key)
+        .map(|v| Some(SecretString::new(v)))
+        .ok_or_else(|| {
+            (
+                "PasswordSecretKeyMissing".to_string(),
+                format!(
+                    "Secret {} has no key {:?} (login.passwordSecretRef.key)",
+                    r.name, r.key
+                ),
+            )
+        })
+}
+
+fn login_of(spec: &CloudInstanceSpec, password: Option<SecretString>) -> Login {
+    let l = spec.login.clone().unwrap_or_default();
+    Login {
+        key_ids: l.key_ids,
+        password,
+        keep_image_login: l.keep_image_login,
+    }
+}
+
+fn run_request(
+    obj: &CloudInstance,
+    incarnation: i32,
+    password: Option<SecretString>,
+) -> RunRequest {
+    let spec = &obj.spec;
+    let net = spec.network.clone().unwrap_or_default();
+    RunRequest {
+        region: spec.region.clone(),
+        zone: spec.zone.clone(),
+        image_id: spec.image_id.clone(),
+        instance_type: spec.instance_type.clone(),
+        instance_name: Some(plan::desired_name(spec, &obj.name_any()).to_owned()),
+        hostname: spec.hostname.clone(),
+        count: 1,
+        system_disk: spec.system_disk.as_ref().map(|d| Disk {
+            disk_type: d.disk_type.clone(),
+            size_gb: d.size_gb.max(0) as u32,
+        }),
+        data_disks: spec
+            .data_disks
+            .iter()
+            .map(|d| Disk {
+                disk_type: d.disk_type.clone(),
+                size_gb: d.size_gb.max(0) as u32,
+            })
+            .collect(),
+        network: Network {
+            vpc_id: net.vpc_id,
+            subnet_id: net.subnet_id,
+            security_group_ids: net.security_group_ids,
+            public_bandwidth_mbps: net.public_ip_bandwidth_mbps.map(|b| b.max(0) as u32),
+        },
+        login: login_of(spec, password),
+        tags: owner_tags(obj, incarnation),
+        user_data: spec.user_data.clone(),
+        charge_type: match spec.charge_type {
+            ChargeType::OnDemand => provider::ChargeType::OnDemand,
+            ChargeType::Prepaid => provider::ChargeType::Prepaid,
+            ChargeType::Spot => provider::ChargeType::Spot,
+        },
+        client_token: Some(client_token(&obj.uid().unwrap_or_default(), incarnation)),
+        dry_run: spec.dry_run,
+    }
+}
+
+async fn execute(
+    ctx: &Context,
+    api: &Api<CloudInstance>,
+    obj: &CloudInstance,
+    handle: &CloudHandle,
+    group: &GroupKey,
+    step: &Step,
+    status: &mut CloudInstanceStatus,
+) -> Result<Outcome, Error> {
+    let region = obj.spec.region.as_str();
+    let id = status.instance_id.clone().unwrap_or_default();
+    let ids = std::slice::from_ref(&id);
+    let oref = obj.object_ref(&());
+    let ev = &ctx.recorder;
+    let mutated = |r: Result<(), ProviderError>| -> Result<(), ProviderError> {
+        if r.is_ok() {
+            ctx.poller.mark_mutated(group, &id);
+        }
+        r
+    };
+    let result: Result<(), ProviderError> = match step {
+        Step::InSync | Step::AwaitObservation | Step::AwaitTransition(_) => Ok(()),
+        Step::ReportLost => {
+            if status.state.as_deref() != Some("Terminated")
+                && status.state.as_deref() != Some("Failed")
+            {
+                ev.warning(
+                    &oref,
+                    "InstanceLost",
+                    "Observe",
+                    format!("instance {id} is gone or failed in the cloud"),
+                )
+                .await;
+            }
+            Ok(())
+        }
+        Step::AddFinalizer => {
+            add_finalizer(api, obj).await?;
+            return Ok(Outcome {
+                requeue: Some(Duration::ZERO),
+                ..Outcome::ok()
+            });
+        }
+        Step::RemoveFinalizer => {
+            ctx.poller.forget(group, &id);
+            remove_finalizer(api, obj).await?;
+            if !id.is_empty() {
+                let what =
+                    if obj.spec.deletion_policy == crate::api::instance::DeletionPolicy::Orphan {
+                        "orphaned (deletionPolicy Orphan): left running in the cloud"
+                    } else {
+                        "terminated"
+                    };
+                ev.normal(&oref, "Deleted", "Delete", format!("instance {id} {what}"))
+                    .await;
+            }
+            return Ok(Outcome::ok());
+        }
+        Step::Create => return create(ctx, api, obj, handle, status).await,
+        Step::Recreate => {
+            ev.warning(
+                &oref,
+                "InstanceLost",
+                "Recreate",
+                format!("instance {id} is gone; creating a replacement"),
+            )
+            .await;
+            ctx.poller.forget(group, &id);
+            status.instance_id = None;
+            status.state = None;
+            status.provider_state = None;
+            status.private_ips.clear();
+            status.public_ips.clear();
+            status.created_at = None;
+            status.incarnation = Some(status.incarnation.unwrap_or(0) + 1);
+            return Ok(Outcome {
+                requeue: Some(Duration::from_millis(100)),
+                ..Outcome::ok()
+            });
+        }
+        Step::Start => {
+            let r = mutated(
+                handle
+                    .call(
+                        ActionClass::Mutating,
+                        "StartInstances",
+                        handle.provider.start_instances(region, ids),
+                    )
+                    .await,
+            );
+            if r.is_ok() {
+                ev.normal(
+                    &oref,
+                    "Starting",
+                    "Start",
+                    format!("starting instance {id}"),
+                )
+                .await;
+            }
+            r
+        }
+        Step::Stop(mode) => stop(ctx, handle, region, &id, group, &oref, *mode, "").await,
+        Step::StopForResize => {
+            let mode = plan::stop_mode(&obj.spec);
+            stop(
+                ctx,
+                handle,
+                region,
+                &id,
+                group,
+                &oref,
+                mode,
+                " to change its instance type",
+            )
+            .await
+        }
+        Step::Reboot => {
+            let r = mutated(
+                handle
+                    .call(
+                        ActionClass::Mutating,
+                        "RebootInstances",
+                        handle.provider.reboot_instances(region, ids, false),
+                    )
+                    .await,
+            );
+            if r.is_ok() {
+                status.last_reboot_requested_at = obj.spec.reboot_requested_at.clone();
+                ev.normal(
+                    &oref,
+                    "Rebooting",
+                    "Reboot",
+                    format!("rebooting instance {id}"),
+                )
+                .await;
+            }
+            r
+        }
+        Step::Rename(new) => {
+            let change = Modification {
+                name: Some(new.clone()),
+                security_group_ids: None,
+            };
+            let r = mutated(
+                handle
+                    .call(
+                        ActionClass::Mutating,
+                        "ModifyInstancesAttribute",
+                        handle.provider.modify_instance(region, &id, &change),
+                    )
+                    .await,
+            );
+            if r.is_ok() {
+                ev.normal(
+                    &oref,
+                    "Renamed",
+                    "Modify",
+                    format!("renamed instance {id} to {new}"),
+                )
+                .await;
+            }
+            r
+        }
+        Step::SetSecurityGroups(sgs) => {
+            let change = Modification {
+                name: None,
+                security_group_ids: Some(sgs.clone()),
+            };
+            let r = mutated(
+                handle
+                    .call(
+                        ActionClass::Mutating,
+                        "ModifyInstancesAttribute",
+                        handle.provider.modify_instance(region, &id, &change),
+                    )
+                    .await,
+            );
+            if r.is_ok() {
+                ev.normal(
+                    &oref,
+                    "SecurityGroupsChanged",
+                    "Modify",
+                    format!("security groups of {id} set to {}", sgs.join(",")),
+                )
+                .await;
+            }
+            r
+        }
+        Step::Reinstall => {
+            let password =
+                match read_password(ctx, &obj.namespace().unwrap_or_default(), &obj.spec).await {
+                    Ok(p) => p,
+                    Err((reason, message)) => {
+                        return Ok(Outcome {
+                            problem: Some((reason, message)),
+                            ..Outcome::ok()
+                        });
+                    }
+                };
+            let req = ReinstallRequest {
+                image_id: obj.spec.image_id.clone(),
+                login: login_of(&obj.spec, password),
+                system_disk_size_gb: obj
+                    .spec
+                    .system_disk
+                    .as_ref()
+                    .map(|d| d.size_gb.max(0) as u32),
+                hostname: obj.spec.hostname.clone(),
+            };
+            let r = mutated(
+                handle
+                    .call(
+                        ActionClass::Mutating,
+                        "ResetInstance",
+                        handle.provider.reinstall(region, &id, &req),
+                    )
+                    .await,
+            );
+            if r.is_ok() {
+                ev.normal(
+                    &oref,
+                    "Reinstalling",
+                    "Reinstall",
+                    format!(
+                        "reinstalling instance {id} with image {}",
+                        obj.spec.image_id
+                    ),
+                )
+                .await;
+            }
+            r
+        }
+        Step::Resize => {
+            let r = mutated(
+                handle
+                    .call(
+                        ActionClass::Mutating,
+                        "ResetInstancesType",
+                        handle.provider.resize(region, &id, &obj.spec.instance_type),
+                    )
+                    .await,
+            );
+            if r.is_ok() {
+                ev.normal(
+                    &oref,
+                    "Resizing",
+                    "Resize",
+                    format!("changing instance {id} to type {}", obj.spec.instance_type),
+                )
+                .await;
+            }
+            r
+        }
+        Step::Terminate => {
+            let r = mutated(
+                handle
+                    .call(
+                        ActionClass::Mutating,
+                        "TerminateInstances",
+                        handle.provider.terminate_instances(region, ids),
+                    )
+                    .await,
+            );
+            match &r {
+                Ok(()) => {
+                    ev.normal(
+                        &oref,
+                        "Terminating",
+                        "Delete",
+                        format!("terminating instance {id}"),
+                    )
+                    .await
+                }
+                Err(e) if e.kind == ErrorKind::NotFound => {
+                    ctx.poller.mark_mutated(group, &id);
+                    return Ok(Outcome::ok());
+                }
+                Err(_) => {}
+            }
+            r
+        }
+    };
+    match result {
+        Ok(()) => Ok(Outcome::ok()),
+        Err(e) if e.kind == ErrorKind::WrongState => {
+            // The cloud moved on under us (e.g. a console user acted): re-observe, no alarm.
+            ctx.poller.mark_mutated(group, &id);
+            tracing::info!(code = %e.code, "instance in unexpected state; re-observing");
+            Ok(Outcome {
+                requeue: Some(Duration::from_secs(2)),
+                ..Outcome::ok()
+            })
+        }
+        Err(e) => {
+            ev.warning(&oref, "ProviderError", plan::step_name(step), e.to_string())
+                .await;
+            Ok(Outcome {
+                error: Some(e),
+                ..Outcome::ok()
+            })
+        }
+    }
+}
+
+/// The create path, which must never leak or duplicate:
+/// 1. look for an instance already tagged with this object's UID (and incarnation) and adopt it;
+/// 2. otherwise RunInstances with a ClientToken derived from the UID (a retry after a
+///    crash returns the same instance);
+/// 3. record the id in status immediately.
+async fn create(
+    ctx: &Context,
+    api: &Api<CloudInstance>,
+    obj: &CloudInstance,
+    handle: &CloudHandle,
+    status: &mut CloudInstanceStatus,
+) -> Result<Outcome, Error> {
+    let uid = obj.uid().unwrap_or_default();
+    let incarnation = status.incarnation.unwrap_or(0);
+    let oref = obj.object_ref(&());
+    let region = obj.spec.region.as_str();
+
+    if !obj.spec.dry_run {
+        let found = handle
+            .call(
+                ActionClass::Describe,
+                "DescribeInstances",
+                handle.provider.describe_instances(
+                    region,
+                    &DescribeFilter::Tag {
+                        key: TAG_UID.into(),
+                        value: uid.clone(),
+                    },
+                ),
+            )
+            .await;
+        let found = match found {
+            Ok(f) => f,
+            Err(e) => {
+                return Ok(Outcome {
+                    error: Some(e),
+                    ..Outcome::ok()
+                });
+            }
+        };
+        let mut mine: Vec<_> = found
+            .into_iter()
+            .filter(|d| {
+                d.tags
+                    .get(TAG_INCARNATION)
+                    .map(String::as_str)
+                    .unwrap_or("0")
+                    == incarnation.to_string()
+                    && !matches!(
+                        d.state,
+                        InstanceState::Terminated | InstanceState::Terminating
+                    )
+            })
+            .collect();
+        mine.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
+        if let Some(first) = mine.first() {
+            if mine.len() > 1 {
+                let extra: Vec<_> = mine[1..].iter().map(|d| d.id.as_str()).collect();
+                ev_warn(ctx, &oref, "DuplicateInstances", format!("more than one instance carries this object's UID; adopted {}, NOT touching {}", first.id, extra.join(","))).await;
+            }
+            status.instance_id = Some(first.id.clone());
+            if status.last_reboot_requested_at.is_none() {
+                status.last_reboot_requested_at = obj.spec.reboot_requested_at.clone();
+            }
+            record_id(ctx, api, obj, status).await?;
+            ctx.recorder
+                .normal(
+                    &oref,
+                    "Adopted",
+                    "Create",
+                    format!(
+                        "found existing instance {} tagged with this object's UID",
+                        first.id
+                    ),
+                )
+                .await;
+            return Ok(Outcome {
+                requeue: Some(Duration::from_millis(200)),
+                ..Outcome::ok()
+            });
+        }
+    }
+
+    let password = match read_password(ctx, &obj.namespace().unwrap_or_default(), &obj.spec).await {
+        Ok(p) => p,
+        Err((reason, message)) => {
+            return Ok(Outcome {
+                problem: Some((reason, message)),
+                ..Outcome::ok()
+            });
+        }
+    };
+    let req = run_request(obj, incarnation, password);
+    let r = handle
+        .call(
+            ActionClass::Mutating,
+            "RunInstances",
+            handle.provider.run_instances(&req),
+        )
+        .await;
+    match r {
+        Ok(ids) => {
+            let Some(id) = ids.into_iter().next() else {
+                return Ok(Outcome {
+                    problem: Some(("EmptyCreateResponse".into(), "the cloud accepted RunInstances but returned no instance id; will look it up by tag".into())),
+                    requeue: Some(Duration::from_secs(5)),
+                    ..Outcome::ok()
+                });
+            };
+            status.instance_id = Some(id.clone());
+            status.last_reboot_requested_at = obj.spec.reboot_requested_at.clone();
+            status.state = Some(InstanceState::Pending.as_str().into());
+            record_id(ctx, api, obj, status).await?;
+            ctx.recorder
+                .normal(&oref, "Created", "Create", format!("created instance {id}"))
+                .await;
+            Ok(Outcome {
+                requeue: Some(Duration::from_millis(200)),
+                ..Outcome::ok()
+            })
+        }
+        Err(e) if e.kind == ErrorKind::DryRunOk => {
+            tracing::info!("dry run accepted by the cloud");
+            Ok(Outcome {
+                requeue: Some(ctx.settings.resync),
+                dry_run_ok: true,
+                ..Outcome::ok()
+            })
+        }
+        Err(e) => {
+            ev_warn(ctx, &oref, "CreateFailed", e.to_string()).await;
+            Ok(Outcome {
+                error: Some(e),
+                ..Outcome::ok()
+            })
+        }
+    }
+}
+
+async fn ev_warn(
+    ctx: &Context,
+    oref: &k8s_openapi::api::core::v1::ObjectReference,
+    reason: &str,
+    note: String,
+) {
+    ctx.recorder.warning(oref, reason, "Create", note).await;
+}
+
+/// Write the instance id right away, before anything else can fail.
+async fn record_id(
+    ctx: &Context,
+    api: &Api<CloudInstance>,
+    obj: &CloudInstance,
+    status: &CloudInstanceStatus,
+) -> Result<(), Error> {
+    apply_status(api, obj, obj.status.as_ref(), status).await?;
+    ctx.metrics.status_written(KIND);
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn stop(
+    ctx: &Context,
+    handle: &CloudHandle,
+    region: &str,
+    id: &str,
+    group: &GroupKey,
+    oref: &k8s_openapi::api::core::v1::ObjectReference,
+    mode: provider::StopMode,
+    why: &str,
+) -> Result<(), ProviderError> {
+    let ids = [id.to_owned()];
+    let r = handle
+        .call(
+            ActionClass::Mutating,
+            "StopInstances",
+            handle.provider.stop_instances(region, &ids, mode),
+        )
+        .await;
+    if r.is_ok() {
+        ctx.poller.mark_mutated(group, id);
+        ctx.recorder
+            .normal(
+                oref,
+                "Stopping",
+                "Stop",
+                format!("stopping instance {id}{why}"),
+            )
+            .await;
+    }
+    r
+}

@@ -1,0 +1,163 @@
+//! Prometheus metrics (prometheus-client, as kube-rs's controller-rs does).
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KindLabels {
+    pub kind: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReconcileLabels {
+    pub kind: String,
+    pub result: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CallLabels {
+    pub cloud: String,
+    pub action: String,
+    /// `ok` or the error class (Throttled, Transient, Auth, ...).
+    pub result: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StateLabels {
+    pub state: String,
+}
+
+/// All metrics of the controller.
+pub struct Metrics {
+    pub registry: Mutex<Registry>,
+    pub reconciles: Family<ReconcileLabels, Counter>,
+    pub reconcile_duration: Family<KindLabels, Histogram>,
+    pub provider_calls: Family<CallLabels, Counter>,
+    pub provider_call_duration: Family<KindLabels, Histogram>,
+    pub throttled: Family<KindLabels, Counter>,
+    pub instances: Family<StateLabels, Gauge>,
+    pub status_writes: Family<KindLabels, Counter>,
+    pub poll_rounds: Counter,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("cloudinstance");
+        let reconciles = Family::<ReconcileLabels, Counter>::default();
+        let reconcile_duration = Family::<KindLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.005, 2.0, 14))
+        });
+        let provider_calls = Family::<CallLabels, Counter>::default();
+        let provider_call_duration = Family::<KindLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.005, 2.0, 14))
+        });
+        let throttled = Family::<KindLabels, Counter>::default();
+        let instances = Family::<StateLabels, Gauge>::default();
+        let status_writes = Family::<KindLabels, Counter>::default();
+        let poll_rounds = Counter::default();
+        registry.register(
+            "reconcile",
+            "Reconciliations by kind and result",
+            reconciles.clone(),
+        );
+        registry.register(
+            "reconcile_duration_seconds",
+            "Reconciliation duration by kind",
+            reconcile_duration.clone(),
+        );
+        registry.register(
+            "provider_calls",
+            "Cloud API calls by cloud, action and result",
+            provider_calls.clone(),
+        );
+        registry.register(
+            "provider_call_duration_seconds",
+            "Cloud API call duration by cloud",
+            provider_call_duration.clone(),
+        );
+        registry.register(
+            "provider_throttled",
+            "Cloud API calls rejected by the cloud's rate limit, by cloud",
+            throttled.clone(),
+        );
+        registry.register(
+            "instances",
+            "Managed instances by cloud-neutral state",
+            instances.clone(),
+        );
+        registry.register(
+            "status_writes",
+            "Status subresource writes (server-side apply) by kind",
+            status_writes.clone(),
+        );
+        registry.register(
+            "poll_rounds",
+            "Batched status poll rounds",
+            poll_rounds.clone(),
+        );
+        Self {
+            registry: Mutex::new(registry),
+            reconciles,
+            reconcile_duration,
+            provider_calls,
+            provider_call_duration,
+            throttled,
+            instances,
+            status_writes,
+            poll_rounds,
+        }
+    }
+}
+
+impl Metrics {
+    pub fn reconciled(&self, kind: &str, ok: bool, took: Duration) {
+        self.reconciles
+            .get_or_create(&ReconcileLabels {
+                kind: kind.into(),
+                result: if ok { "ok" } else { "error" }.into(),
+            })
+            .inc();
+        self.reconcile_duration
+            .get_or_create(&KindLabels { kind: kind.into() })
+            .observe(took.as_secs_f64());
+    }
+
+    pub fn provider_call(&self, cloud: &str, action: &str, result: &str, took: Duration) {
+        self.provider_calls
+            .get_or_create(&CallLabels {
+                cloud: cloud.into(),
+                action: action.into(),
+                result: result.into(),
+            })
+            .inc();
+        self.provider_call_duration
+            .get_or_create(&KindLabels { kind: cloud.into() })
+            .observe(took.as_secs_f64());
+        if result == "Throttled" {
+            self.throttled
+                .get_or_create(&KindLabels { kind: cloud.into() })
+                .inc();
+        }
+    }
+
+    pub fn status_written(&self, kind: &str) {
+        self.status_writes
+            .get_or_create(&KindLabels { kind: kind.into() })
+            .inc();
+    }
+
+    /// Text exposition format.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        let reg = self.registry.lock().expect("metrics registry lock");
+        prometheus_client::encoding::text::encode(&mut out, &reg).expect("encode metrics");
+        out
+    }
+}

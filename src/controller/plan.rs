@@ -1,0 +1,526 @@
+//! What should happen next to one CloudInstance: a pure function of the spec, the last
+//! written status and the poller's latest observation of the cloud. No I/O here.
+
+use crate::api::conditions::{Condition, READY, SYNCED};
+use crate::api::instance::{
+    CloudInstanceSpec, CloudInstanceStatus, DeletionPolicy, PowerState, RecreatePolicy,
+    ReinstallPolicy,
+};
+use crate::provider::{InstanceDetails, InstanceState, StopMode};
+
+/// What the poller last saw of one instance.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Observation {
+    /// Nothing fresh yet (new id, or a mutation was issued since the last poll).
+    Unknown,
+    /// The cloud no longer knows this id.
+    Missing,
+    /// The cloud's current view.
+    Seen(Box<InstanceDetails>),
+}
+
+/// The next step for one object.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Step {
+    /// Add our finalizer before anything is created.
+    AddFinalizer,
+    /// No instance yet: look for one tagged with our UID, else create one.
+    Create,
+    /// Wait for the poller to report the cloud's view.
+    AwaitObservation,
+    /// The cloud is moving the instance between states; wait.
+    AwaitTransition(InstanceState),
+    Start,
+    Stop(StopMode),
+    Reboot,
+    Rename(String),
+    SetSecurityGroups(Vec<String>),
+    Reinstall,
+    /// Stop first so the type can be changed.
+    StopForResize,
+    Resize,
+    /// Deleting with policy Delete: terminate the cloud instance.
+    Terminate,
+    /// Done with the object: drop our finalizer.
+    RemoveFinalizer,
+    /// Out-of-band deletion with recreatePolicy OnCloudDeletion: forget the id, create anew.
+    Recreate,
+    /// Out-of-band deletion with recreatePolicy Never, or a launch failure: report and stop.
+    ReportLost,
+    /// Everything matches.
+    InSync,
+}
+
+/// The name the instance should have in the cloud.
+pub fn desired_name<'a>(spec: &'a CloudInstanceSpec, object_name: &'a str) -> &'a str {
+    spec.instance_name.as_deref().unwrap_or(object_name)
+}
+
+pub fn stop_mode(spec: &CloudInstanceSpec) -> StopMode {
+    match spec.stop_mode {
+        crate::api::instance::StopMode::Soft => StopMode::Soft,
+        crate::api::instance::StopMode::Hard => StopMode::Hard,
+        crate::api::instance::StopMode::SoftThenHard => StopMode::SoftThenHard,
+    }
+}
+
+/// Inputs to [`plan`].
+pub struct Input<'a> {
+    pub object_name: &'a str,
+    pub spec: &'a CloudInstanceSpec,
+    pub status: &'a CloudInstanceStatus,
+    pub has_finalizer: bool,
+    pub deleting: bool,
+    pub observation: &'a Observation,
+}
+
+/// Decide the next step.
+pub fn plan(i: &Input<'_>) -> Step {
+    let spec = i.spec;
+    let id = i.status.instance_id.as_deref();
+
+    if i.deleting {
+        if !i.has_finalizer {
+            return Step::InSync;
+        }
+        if id.is_none() || spec.deletion_policy == DeletionPolicy::Orphan {
+            return Step::RemoveFinalizer;
+        }
+        return match i.observation {
+            Observation::Missing => Step::RemoveFinalizer,
+            Observation::Unknown => Step::AwaitObservation,
+            Observation::Seen(d) => match d.state {
+                InstanceState::Terminated => Step::RemoveFinalizer,
+                InstanceState::Running | InstanceState::Stopped | InstanceState::Failed => {
+                    Step::Terminate
+                }
+                s => Step::AwaitTransition(s),
+            },
+        };
+    }
+
+    if !i.has_finalizer {
+        return Step::AddFinalizer;
+    }
+    if id.is_none() {
+        return Step::Create;
+    }
+
+    let d = match i.observation {
+        Observation::Unknown => return Step::AwaitObservation,
+        Observation::Missing => return lost(spec),
+        Observation::Seen(d) => d,
+    };
+    match d.state {
+        InstanceState::Terminated | InstanceState::Terminating | InstanceState::Failed => {
+            return lost(spec);
+        }
+        s if s.is_transitional() => return Step::AwaitTransition(s),
+        _ => {}
+    }
+    let running = d.state == InstanceState::Running;
+
+    // Resize: stop, change type, then the power-state rule below restores it.
+    if !d.instance_type.is_empty() && d.instance_type != spec.instance_type {
+        return if running {
+            Step::StopForResize
+        } else {
+            Step::Resize
+        };
+    }
+    if spec.reinstall_policy == ReinstallPolicy::OnImageChange
+        && !d.image_id.is_empty()
+        && d.image_id != spec.image_id
+    {
+        return Step::Reinstall;
+    }
+    let name = desired_name(spec, i.object_name);
+    if d.name != name {
+        return Step::Rename(name.to_owned());
+    }
+    if let Some(net) = &spec.network
+        && !net.security_group_ids.is_empty()
+    {
+        let mut want = net.security_group_ids.clone();
+        let mut have = d.security_group_ids.clone();
+        want.sort();
+        have.sort();
+        if want != have {
+            return Step::SetSecurityGroups(net.security_group_ids.clone());
+        }
+    }
+    match (spec.power_state, running) {
+        (PowerState::Running, false) => return Step::Start,
+        (PowerState::Stopped, true) => return Step::Stop(stop_mode(spec)),
+        _ => {}
+    }
+    if running && reboot_pending(spec, i.status) {
+        return Step::Reboot;
+    }
+    Step::InSync
+}
+
+fn lost(spec: &CloudInstanceSpec) -> Step {
+    match spec.recreate_policy {
+        RecreatePolicy::OnCloudDeletion => Step::Recreate,
+        RecreatePolicy::Never => Step::ReportLost,
+    }
+}
+
+/// A reboot was requested that has not been acted on.
+pub fn reboot_pending(spec: &CloudInstanceSpec, status: &CloudInstanceStatus) -> bool {
+    match &spec.reboot_requested_at {
+        Some(r) => status.last_reboot_requested_at.as_ref() != Some(r),
+        None => false,
+    }
+}
+
+/// The `Ready` condition for the current observation and the step just decided.
+pub fn ready_condition(i: &Input<'_>, step: &Step) -> Condition {
+    let c = |ok, reason: &str, msg: String| Condition::new(READY, ok, reason, msg);
+    if i.deleting {
+        return c(false, "Deleting", "the object is being deleted".into());
+    }
+    match (i.observation, step) {
+        (_, Step::AddFinalizer | Step::Create) => {
+            c(false, "Provisioning", "creating the cloud instance".into())
+        }
+        (_, Step::Recreate) => c(
+            false,
+            "Recreating",
+            "the cloud instance is gone; creating a replacement (recreatePolicy OnCloudDeletion)"
+                .into(),
+        ),
+        (Observation::Missing, _) => c(
+            false,
+            "InstanceNotFound",
+            format!(
+                "instance {} no longer exists in the cloud (deleted out of band); set recreatePolicy: OnCloudDeletion to replace it, or delete this object",
+                i.status.instance_id.as_deref().unwrap_or("?")
+            ),
+        ),
+        (Observation::Unknown, _) => c(
+            false,
+            "Observing",
+            "waiting for the cloud's view of the instance".into(),
+        ),
+        (Observation::Seen(d), _) => {
+            let want = match i.spec.power_state {
+                PowerState::Running => InstanceState::Running,
+                PowerState::Stopped => InstanceState::Stopped,
+            };
+            match d.state {
+                InstanceState::Failed => c(
+                    false,
+                    "LaunchFailed",
+                    format!("the cloud reports {} for the instance", d.provider_state),
+                ),
+                InstanceState::Terminated | InstanceState::Terminating => c(
+                    false,
+                    "InstanceNotFound",
+                    format!("the instance is {} in the cloud", d.provider_state),
+                ),
+                s if s == want && *step == Step::InSync => c(
+                    true,
+                    s.as_str(),
+                    format!("instance is {} as desired", s.as_str().to_lowercase()),
+                ),
+                s if s.is_transitional() => c(
+                    false,
+                    s.as_str(),
+                    format!("instance is {}", d.provider_state),
+                ),
+                _ => c(
+                    false,
+                    "Reconciling",
+                    format!("applying the spec ({})", step_name(step)),
+                ),
+            }
+        }
+    }
+}
+
+/// The `Synced` condition: True unless the last step failed or the spec cannot be applied.
+pub fn synced_condition(i: &Input<'_>, error: Option<(&str, &str)>) -> Condition {
+    if let Some((reason, message)) = error {
+        return Condition::new(SYNCED, false, reason, message);
+    }
+    if let Observation::Seen(d) = i.observation
+        && i.spec.reinstall_policy == ReinstallPolicy::Never
+        && !d.image_id.is_empty()
+        && d.image_id != i.spec.image_id
+    {
+        return Condition::new(
+            SYNCED,
+            false,
+            "ReinstallRequired",
+            format!(
+                "spec.imageId {} differs from the instance's image {}; set reinstallPolicy: OnImageChange to reinstall the OS (destroys the system disk)",
+                i.spec.image_id, d.image_id
+            ),
+        );
+    }
+    Condition::new(SYNCED, true, "ReconcileSuccess", "the spec was applied")
+}
+
+/// Short name of a step for messages, events and metrics.
+pub fn step_name(step: &Step) -> &'static str {
+    match step {
+        Step::AddFinalizer => "AddFinalizer",
+        Step::Create => "Create",
+        Step::AwaitObservation => "AwaitObservation",
+        Step::AwaitTransition(_) => "AwaitTransition",
+        Step::Start => "Start",
+        Step::Stop(_) => "Stop",
+        Step::Reboot => "Reboot",
+        Step::Rename(_) => "Rename",
+        Step::SetSecurityGroups(_) => "SetSecurityGroups",
+        Step::Reinstall => "Reinstall",
+        Step::StopForResize => "StopForResize",
+        Step::Resize => "Resize",
+        Step::Terminate => "Terminate",
+        Step::RemoveFinalizer => "RemoveFinalizer",
+        Step::Recreate => "Recreate",
+        Step::ReportLost => "ReportLost",
+        Step::InSync => "InSync",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::instance::{LocalRef, NetworkSpec};
+
+    fn spec() -> CloudInstanceSpec {
+        serde_json::from_value(serde_json::json!({
+            "credentialRef": {"name": "c"},
+            "region": "ap-guangzhou",
+            "zone": "ap-guangzhou-3",
+            "imageId": "img-1",
+            "instanceType": "S5.SMALL2",
+        }))
+        .unwrap()
+    }
+
+    fn seen(state: InstanceState) -> Observation {
+        Observation::Seen(Box::new(InstanceDetails {
+            id: "ins-1".into(),
+            name: "vm".into(),
+            state,
+            provider_state: format!("{state:?}").to_uppercase(),
+            instance_type: "S5.SMALL2".into(),
+            image_id: "img-1".into(),
+            ..Default::default()
+        }))
+    }
+
+    fn status_with_id() -> CloudInstanceStatus {
+        CloudInstanceStatus {
+            instance_id: Some("ins-1".into()),
+            ..Default::default()
+        }
+    }
+
+    fn run(spec: &CloudInstanceSpec, status: &CloudInstanceStatus, obs: &Observation) -> Step {
+        plan(&Input {
+            object_name: "vm",
+            spec,
+            status,
+            has_finalizer: true,
+            deleting: false,
+            observation: obs,
+        })
+    }
+
+    #[test]
+    fn finalizer_comes_before_create() {
+        let s = spec();
+        let st = CloudInstanceStatus::default();
+        let step = plan(&Input {
+            object_name: "vm",
+            spec: &s,
+            status: &st,
+            has_finalizer: false,
+            deleting: false,
+            observation: &Observation::Unknown,
+        });
+        assert_eq!(step, Step::AddFinalizer);
+        assert_eq!(run(&s, &st, &Observation::Unknown), Step::Create);
+    }
+
+    #[test]
+    fn power_state_drives_start_and_stop() {
+        let mut s = spec();
+        let st = status_with_id();
+        assert_eq!(run(&s, &st, &seen(InstanceState::Running)), Step::InSync);
+        assert_eq!(run(&s, &st, &seen(InstanceState::Stopped)), Step::Start);
+        s.power_state = PowerState::Stopped;
+        s.stop_mode = crate::api::instance::StopMode::Hard;
+        assert_eq!(
+            run(&s, &st, &seen(InstanceState::Running)),
+            Step::Stop(StopMode::Hard)
+        );
+        assert_eq!(run(&s, &st, &seen(InstanceState::Stopped)), Step::InSync);
+        assert_eq!(
+            run(&s, &st, &seen(InstanceState::Stopping)),
+            Step::AwaitTransition(InstanceState::Stopping)
+        );
+        assert_eq!(run(&s, &st, &Observation::Unknown), Step::AwaitObservation);
+    }
+
+    #[test]
+    fn reboot_once_per_new_value() {
+        let mut s = spec();
+        let mut st = status_with_id();
+        s.reboot_requested_at = Some("2026-11-23T10:00:00Z".into());
+        assert_eq!(run(&s, &st, &seen(InstanceState::Running)), Step::Reboot);
+        st.last_reboot_requested_at = s.reboot_requested_at.clone();
+        assert_eq!(run(&s, &st, &seen(InstanceState::Running)), Step::InSync);
+        // not while stopped
+        s.reboot_requested_at = Some("again".into());
+        s.power_state = PowerState::Stopped;
+        assert_eq!(run(&s, &st, &seen(InstanceState::Stopped)), Step::InSync);
+    }
+
+    #[test]
+    fn rename_and_security_groups() {
+        let mut s = spec();
+        let st = status_with_id();
+        s.instance_name = Some("web-1".into());
+        assert_eq!(
+            run(&s, &st, &seen(InstanceState::Running)),
+            Step::Rename("web-1".into())
+        );
+        s.instance_name = None;
+        s.network = Some(NetworkSpec {
+            security_group_ids: vec!["sg-b".into(), "sg-a".into()],
+            ..Default::default()
+        });
+        assert_eq!(
+            run(&s, &st, &seen(InstanceState::Running)),
+            Step::SetSecurityGroups(vec!["sg-b".into(), "sg-a".into()])
+        );
+        let mut obs = seen(InstanceState::Running);
+        if let Observation::Seen(d) = &mut obs {
+            d.security_group_ids = vec!["sg-a".into(), "sg-b".into()];
+        }
+        assert_eq!(run(&s, &st, &obs), Step::InSync);
+    }
+
+    #[test]
+    fn resize_stops_first_then_resizes_then_restarts() {
+        let mut s = spec();
+        let st = status_with_id();
+        s.instance_type = "S5.LARGE8".into();
+        assert_eq!(
+            run(&s, &st, &seen(InstanceState::Running)),
+            Step::StopForResize
+        );
+        assert_eq!(run(&s, &st, &seen(InstanceState::Stopped)), Step::Resize);
+        let mut obs = seen(InstanceState::Stopped);
+        if let Observation::Seen(d) = &mut obs {
+            d.instance_type = "S5.LARGE8".into();
+        }
+        assert_eq!(run(&s, &st, &obs), Step::Start);
+    }
+
+    #[test]
+    fn image_change_reinstalls_only_when_allowed() {
+        let mut s = spec();
+        let st = status_with_id();
+        s.image_id = "img-2".into();
+        let obs = seen(InstanceState::Running);
+        assert_eq!(run(&s, &st, &obs), Step::InSync);
+        let input = Input {
+            object_name: "vm",
+            spec: &s,
+            status: &st,
+            has_finalizer: true,
+            deleting: false,
+            observation: &obs,
+        };
+        let synced = synced_condition(&input, None);
+        assert_eq!(synced.reason, "ReinstallRequired");
+        assert!(!synced.is_true());
+        s.reinstall_policy = ReinstallPolicy::OnImageChange;
+        assert_eq!(run(&s, &st, &obs), Step::Reinstall);
+    }
+
+    #[test]
+    fn out_of_band_deletion_follows_recreate_policy() {
+        let mut s = spec();
+        let st = status_with_id();
+        assert_eq!(run(&s, &st, &Observation::Missing), Step::ReportLost);
+        assert_eq!(
+            run(&s, &st, &seen(InstanceState::Terminated)),
+            Step::ReportLost
+        );
+        s.recreate_policy = RecreatePolicy::OnCloudDeletion;
+        assert_eq!(run(&s, &st, &Observation::Missing), Step::Recreate);
+    }
+
+    #[test]
+    fn deletion_terminates_or_orphans() {
+        let mut s = spec();
+        let st = status_with_id();
+        let del = |s: &CloudInstanceSpec, obs: &Observation| {
+            plan(&Input {
+                object_name: "vm",
+                spec: s,
+                status: &st,
+                has_finalizer: true,
+                deleting: true,
+                observation: obs,
+            })
+        };
+        assert_eq!(del(&s, &seen(InstanceState::Running)), Step::Terminate);
+        assert_eq!(
+            del(&s, &seen(InstanceState::Terminating)),
+            Step::AwaitTransition(InstanceState::Terminating)
+        );
+        assert_eq!(del(&s, &Observation::Missing), Step::RemoveFinalizer);
+        s.deletion_policy = DeletionPolicy::Orphan;
+        assert_eq!(
+            del(&s, &seen(InstanceState::Running)),
+            Step::RemoveFinalizer
+        );
+        // never created: nothing to terminate
+        let empty = CloudInstanceStatus::default();
+        let step = plan(&Input {
+            object_name: "vm",
+            spec: &spec(),
+            status: &empty,
+            has_finalizer: true,
+            deleting: true,
+            observation: &Observation::Unknown,
+        });
+        assert_eq!(step, Step::RemoveFinalizer);
+    }
+
+    #[test]
+    fn ready_only_when_in_desired_state() {
+        let s = spec();
+        let st = status_with_id();
+        let obs = seen(InstanceState::Running);
+        let input = Input {
+            object_name: "vm",
+            spec: &s,
+            status: &st,
+            has_finalizer: true,
+            deleting: false,
+            observation: &obs,
+        };
+        let step = plan(&input);
+        assert!(ready_condition(&input, &step).is_true());
+        let obs = seen(InstanceState::Pending);
+        let input = Input {
+            observation: &obs,
+            ..input
+        };
+        let step = plan(&input);
+        let ready = ready_condition(&input, &step);
+        assert!(!ready.is_true());
+        assert_eq!(ready.reason, "Pending");
+        let _ = LocalRef { name: "x".into() };
+    }
+}

@@ -1,0 +1,372 @@
+//! The batched status poller. Instances are grouped by (credential, region); each poll
+//! round costs ceil(N / batch) DescribeInstancesStatus-style calls per group, plus one
+//! batched details call for instances whose state changed or whose details are stale.
+//! Groups poll fast while anything in them is transitional or unobserved, slowly otherwise.
+//! When an observation changes, the owning object is sent to the instance controller.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::channel::mpsc::UnboundedSender;
+use kube::runtime::reflector::ObjectRef;
+use tokio::time::Instant;
+
+use super::cloud::CloudHandle;
+use super::metrics::Metrics;
+use super::plan::Observation;
+use super::ratelimit::ActionClass;
+use crate::api::CloudInstance;
+use crate::provider::{CloudProvider, DescribeFilter, InstanceDetails, InstanceState};
+
+/// Identifies one poll group: `namespace/credential` and region.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct GroupKey {
+    pub credential: String,
+    pub region: String,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct PollConfig {
+    /// Interval while something in the group is changing.
+    pub fast: Duration,
+    /// Interval when everything is stable.
+    pub slow: Duration,
+    /// Refresh details (IPs, name, ...) of stable instances at least this often.
+    pub details_max_age: Duration,
+}
+
+impl Default for PollConfig {
+    fn default() -> Self {
+        Self {
+            fast: Duration::from_secs(2),
+            slow: Duration::from_secs(60),
+            details_max_age: Duration::from_secs(600),
+        }
+    }
+}
+
+struct Entry {
+    obj: ObjectRef<CloudInstance>,
+    observation: Observation,
+    /// A mutation was issued: the next poll must refresh status and details.
+    dirty: bool,
+    details_at: Option<Instant>,
+    missing_rounds: u32,
+    /// Bumped by every mutation; a poll that started before it must not clear `dirty`.
+    seq: u64,
+}
+
+struct Group {
+    handle: Arc<CloudHandle>,
+    entries: HashMap<String, Entry>,
+    next_poll: Instant,
+    failures: u32,
+}
+
+/// Shared between the instance reconciler (register/observe/mark) and the poll loop.
+pub struct Poller {
+    groups: Mutex<HashMap<GroupKey, Group>>,
+    trigger: UnboundedSender<ObjectRef<CloudInstance>>,
+    config: PollConfig,
+    metrics: Arc<Metrics>,
+}
+
+impl Poller {
+    pub fn new(
+        config: PollConfig,
+        trigger: UnboundedSender<ObjectRef<CloudInstance>>,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        Self {
+            groups: Mutex::new(HashMap::new()),
+            trigger,
+            config,
+            metrics,
+        }
+    }
+
+    /// Make sure `id` is polled for `obj`, and return the latest observation of it.
+    pub fn observe(
+        &self,
+        key: &GroupKey,
+        handle: &Arc<CloudHandle>,
+        id: &str,
+        obj: ObjectRef<CloudInstance>,
+    ) -> Observation {
+        let mut groups = self.groups.lock().expect("poller lock");
+        let g = groups.entry(key.clone()).or_insert_with(|| Group {
+            handle: handle.clone(),
+            entries: HashMap::new(),
+            next_poll: Instant::now(),
+            failures: 0,
+        });
+        if g.handle.version != handle.version {
+            g.handle = handle.clone();
+        }
+        let e = g.entries.entry(id.to_owned()).or_insert_with(|| Entry {
+            obj,
+            observation: Observation::Unknown,
+            dirty: true,
+            details_at: None,
+            missing_rounds: 0,
+            seq: 0,
+        });
+        if e.dirty {
+            g.next_poll = g.next_poll.min(Instant::now() + self.config.fast);
+            return Observation::Unknown;
+        }
+        e.observation.clone()
+    }
+
+    /// A mutation was sent for `id`: forget what we saw and poll again soon.
+    pub fn mark_mutated(&self, key: &GroupKey, id: &str) {
+        let mut groups = self.groups.lock().expect("poller lock");
+        if let Some(g) = groups.get_mut(key) {
+            if let Some(e) = g.entries.get_mut(id) {
+                e.dirty = true;
+                e.seq += 1;
+                e.observation = Observation::Unknown;
+            }
+            g.next_poll = g.next_poll.min(Instant::now() + self.config.fast);
+        }
+    }
+
+    /// Stop polling `id`.
+    pub fn forget(&self, key: &GroupKey, id: &str) {
+        let mut groups = self.groups.lock().expect("poller lock");
+        if let Some(g) = groups.get_mut(key) {
+            g.entries.remove(id);
+            if g.entries.is_empty() {
+                groups.remove(key);
+            }
+        }
+    }
+
+    /// Count of tracked instances by cloud-neutral state (for the `instances` gauge).
+    fn state_counts(&self) -> HashMap<&'static str, i64> {
+        let groups = self.groups.lock().expect("poller lock");
+        let mut counts = HashMap::new();
+        for g in groups.values() {
+            for e in g.entries.values() {
+                let s = match &e.observation {
+                    Observation::Unknown => "Unknown",
+                    Observation::Missing => "Missing",
+                    Observation::Seen(d) => d.state.as_str(),
+                };
+                *counts.entry(s).or_insert(0) += 1;
+            }
+        }
+        counts
+    }
+
+    /// The poll loop; runs until the process ends.
+    pub async fn run(self: Arc<Self>) {
+        let mut tick = tokio::time::interval(Duration::from_millis(250));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut known_states: HashSet<&'static str> = HashSet::new();
+        loop {
+            tick.tick().await;
+            let due: Vec<(GroupKey, Arc<CloudHandle>, HashMap<String, u64>)> = {
+                let groups = self.groups.lock().expect("poller lock");
+                let now = Instant::now();
+                groups
+                    .iter()
+                    .filter(|(_, g)| g.next_poll <= now && !g.entries.is_empty())
+                    .map(|(k, g)| {
+                        let ids = g
+                            .entries
+                            .iter()
+                            .map(|(id, e)| (id.clone(), e.seq))
+                            .collect();
+                        (k.clone(), g.handle.clone(), ids)
+                    })
+                    .collect()
+            };
+            // Groups are independent (different accounts/regions): poll them concurrently.
+            let rounds = due
+                .into_iter()
+                .map(|(key, handle, ids)| self.clone().poll_group(key, handle, ids));
+            futures::future::join_all(rounds).await;
+            let counts = self.state_counts();
+            for s in known_states.iter() {
+                if !counts.contains_key(s) {
+                    self.metrics
+                        .instances
+                        .get_or_create(&super::metrics::StateLabels { state: (*s).into() })
+                        .set(0);
+                }
+            }
+            for (s, n) in counts {
+                known_states.insert(s);
+                self.metrics
+                    .instances
+                    .get_or_create(&super::metrics::StateLabels { state: s.into() })
+                    .set(n);
+            }
+        }
+    }
+
+    async fn poll_group(
+        self: Arc<Self>,
+        key: GroupKey,
+        handle: Arc<CloudHandle>,
+        snapshot: HashMap<String, u64>,
+    ) {
+        self.metrics.poll_rounds.inc();
+        let mut ids: Vec<String> = snapshot.keys().cloned().collect();
+        ids.sort();
+        let batch = handle.batch_limit().max(1);
+        let mut statuses = HashMap::new();
+        let mut failed = None;
+        for chunk in ids.chunks(batch) {
+            match handle
+                .call(
+                    ActionClass::Describe,
+                    "DescribeInstancesStatus",
+                    handle.provider.describe_status(&key.region, chunk),
+                )
+                .await
+            {
+                Ok(list) => {
+                    for s in list {
+                        statuses.insert(s.id.clone(), s);
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(credential = %key.credential, region = %key.region, error = %e, "status poll failed");
+                    failed = Some(e);
+                    break;
+                }
+            }
+        }
+        if failed.is_some() {
+            let mut groups = self.groups.lock().expect("poller lock");
+            if let Some(g) = groups.get_mut(&key) {
+                g.failures += 1;
+                let backoff = self.config.fast * 2u32.saturating_pow(g.failures.min(5));
+                g.next_poll = Instant::now() + backoff.min(self.config.slow);
+            }
+            return;
+        }
+
+        // Which ids need details: new, dirty, state changed, or stale.
+        let now = Instant::now();
+        let need_details: Vec<String> = {
+            let groups = self.groups.lock().expect("poller lock");
+            let Some(g) = groups.get(&key) else { return };
+            ids.iter()
+                .filter(|id| {
+                    let (Some(e), Some(s)) = (g.entries.get(*id), statuses.get(*id)) else {
+                        return false;
+                    };
+                    e.dirty
+                        || e.details_at
+                            .is_none_or(|t| now.duration_since(t) > self.config.details_max_age)
+                        || match &e.observation {
+                            Observation::Seen(d) => {
+                                d.state != s.state || d.provider_state != s.provider_state
+                            }
+                            _ => true,
+                        }
+                })
+                .cloned()
+                .collect()
+        };
+        let mut details: HashMap<String, InstanceDetails> = HashMap::new();
+        for chunk in need_details.chunks(batch) {
+            match handle
+                .call(
+                    ActionClass::Describe,
+                    "DescribeInstances",
+                    handle
+                        .provider
+                        .describe_instances(&key.region, &DescribeFilter::Ids(chunk.to_vec())),
+                )
+                .await
+            {
+                Ok(list) => {
+                    for d in list {
+                        details.insert(d.id.clone(), d);
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(credential = %key.credential, region = %key.region, error = %e, "details poll failed");
+                }
+            }
+        }
+
+        let mut changed = Vec::new();
+        {
+            let mut groups = self.groups.lock().expect("poller lock");
+            let Some(g) = groups.get_mut(&key) else {
+                return;
+            };
+            g.failures = 0;
+            let mut busy = false;
+            for id in &ids {
+                let Some(e) = g.entries.get_mut(id) else {
+                    continue;
+                };
+                if snapshot.get(id) != Some(&e.seq) {
+                    // mutated while we were polling: what we saw may predate it
+                    busy = true;
+                    continue;
+                }
+                let new = match statuses.get(id) {
+                    None => {
+                        e.missing_rounds += 1;
+                        // A fresh id may lag in an eventually consistent API: require two
+                        // consecutive misses before calling it gone.
+                        if e.missing_rounds >= 2 {
+                            Observation::Missing
+                        } else {
+                            busy = true;
+                            continue;
+                        }
+                    }
+                    Some(s) => {
+                        e.missing_rounds = 0;
+                        let mut d = match (details.remove(id), &e.observation) {
+                            (Some(d), _) => {
+                                e.details_at = Some(now);
+                                d
+                            }
+                            (None, Observation::Seen(prev)) => (**prev).clone(),
+                            (None, _) => InstanceDetails {
+                                id: id.clone(),
+                                ..Default::default()
+                            },
+                        };
+                        d.state = s.state;
+                        d.provider_state = s.provider_state.clone();
+                        if d.state.is_transitional() {
+                            busy = true;
+                        }
+                        Observation::Seen(Box::new(d))
+                    }
+                };
+                let was_dirty = e.dirty;
+                e.dirty = false;
+                if was_dirty || new != e.observation {
+                    e.observation = new;
+                    changed.push(e.obj.clone());
+                }
+                if matches!(&e.observation, Observation::Seen(d) if d.state == InstanceState::Pending)
+                {
+                    busy = true;
+                }
+            }
+            let any_dirty = g.entries.values().any(|e| e.dirty);
+            g.next_poll = Instant::now()
+                + if busy || any_dirty {
+                    self.config.fast
+                } else {
+                    self.config.slow
+                };
+        }
+        for obj in changed {
+            let _ = self.trigger.unbounded_send(obj);
+        }
+    }
+}
