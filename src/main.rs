@@ -89,6 +89,15 @@ struct RunArgs {
     /// Re-verify credentials at least this often.
     #[arg(long, default_value = "10m", value_parser = parse_duration)]
     credential_recheck: Duration,
+    /// Elect a leader through a coordination.k8s.io Lease; only the leader acts.
+    #[arg(long, env = "LEADER_ELECT")]
+    leader_elect: bool,
+    /// Namespace of the Lease (defaults to the pod's namespace).
+    #[arg(long, env = "POD_NAMESPACE", default_value = "default")]
+    leader_election_namespace: String,
+    /// Lease duration: worst-case failover is this plus a fifth of it.
+    #[arg(long, default_value = "15s", value_parser = parse_duration)]
+    leader_election_lease_duration: Duration,
 }
 
 #[derive(Args, Clone)]

@@ -45,6 +45,8 @@ pub struct Metrics {
     pub instances: Family<StateLabels, Gauge>,
     pub status_writes: Family<KindLabels, Counter>,
     pub poll_rounds: Counter,
+    /// 1 while this process holds the leader lease (or runs without leader election).
+    pub leader: Gauge,
 }
 
 impl Default for Metrics {
@@ -62,6 +64,12 @@ impl Default for Metrics {
         let instances = Family::<StateLabels, Gauge>::default();
         let status_writes = Family::<KindLabels, Counter>::default();
         let poll_rounds = Counter::default();
+        let leader = Gauge::default();
+        registry.register(
+            "leader",
+            "1 while this replica is the active leader",
+            leader.clone(),
+        );
         registry.register(
             "reconcile",
             "Reconciliations by kind and result",
@@ -112,6 +120,7 @@ impl Default for Metrics {
             instances,
             status_writes,
             poll_rounds,
+            leader,
         }
     }
 }

@@ -4,6 +4,7 @@ pub mod cloud;
 pub mod credential;
 pub mod events;
 pub mod instance;
+pub mod leader;
 pub mod metrics;
 pub mod plan;
 pub mod poller;

@@ -3,7 +3,9 @@
 //!
 //! Dispatch is by enum ([`AnyProvider`]) so the trait can use native `async fn`.
 
+pub mod alibaba;
 pub mod error;
+pub mod huawei;
 pub mod retry;
 pub mod secret;
 pub mod tencent;
@@ -87,6 +89,8 @@ impl ClientConfig {
 #[derive(Clone, Debug)]
 pub enum AnyProvider {
     Tencent(tencent::TencentClient),
+    Alibaba(alibaba::AlibabaClient),
+    Huawei(huawei::HuaweiClient),
 }
 
 impl AnyProvider {
@@ -94,11 +98,8 @@ impl AnyProvider {
     pub fn new(kind: ProviderKind, config: ClientConfig) -> Result<Self> {
         match kind {
             ProviderKind::Tencent => Ok(Self::Tencent(tencent::TencentClient::new(config)?)),
-            other => Err(ProviderError::new(
-                ErrorKind::InvalidRequest,
-                "UnsupportedProvider",
-                format!("provider {other} is not implemented in this build"),
-            )),
+            ProviderKind::Alibaba => Ok(Self::Alibaba(alibaba::AlibabaClient::new(config)?)),
+            ProviderKind::Huawei => Ok(Self::Huawei(huawei::HuaweiClient::new(config)?)),
         }
     }
 }
@@ -107,6 +108,8 @@ macro_rules! dispatch {
     ($self:ident, $p:ident => $e:expr) => {
         match $self {
             AnyProvider::Tencent($p) => $e,
+            AnyProvider::Alibaba($p) => $e,
+            AnyProvider::Huawei($p) => $e,
         }
     };
 }

@@ -1,0 +1,282 @@
+//! Leader election on a coordination.k8s.io/v1 Lease, so that of several replicas only
+//! one acts. kube 5 has no elector built in; this one is small and follows client-go's
+//! semantics: the holder renews every `renew_every`; others take over once
+//! `renewTime + leaseDurationSeconds` has passed; updates use the resourceVersion, so two
+//! candidates can never both win the same round (the loser gets 409 Conflict).
+//!
+//! Worst-case failover after the leader dies without releasing: `lease_duration +
+//! retry_every`. A leader that shuts down cleanly releases the lease, and a follower takes
+//! over within `retry_every`.
+
+use std::time::Duration;
+
+use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
+use kube::api::{ObjectMeta, PostParams};
+use kube::{Api, Client};
+
+#[derive(Clone, Debug)]
+pub struct LeaseConfig {
+    pub namespace: String,
+    pub name: String,
+    pub identity: String,
+    pub lease_duration: Duration,
+    pub renew_every: Duration,
+    pub retry_every: Duration,
+}
+
+impl LeaseConfig {
+    pub fn new(namespace: String, identity: String, lease_duration: Duration) -> Self {
+        let lease_duration = lease_duration.max(Duration::from_secs(2));
+        Self {
+            namespace,
+            name: "cloudinstance-controller".into(),
+            identity,
+            renew_every: lease_duration / 3,
+            retry_every: (lease_duration / 5).max(Duration::from_millis(500)),
+            lease_duration,
+        }
+    }
+}
+
+/// What to do with the lease as it is now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// No lease object yet: create it holding it.
+    Create,
+    /// We hold it: renew.
+    Renew,
+    /// Free or expired: take it (a new transition).
+    TakeOver,
+    /// Someone else holds a live lease.
+    Wait { holder: String },
+}
+
+/// Pure decision from the current lease spec.
+pub fn decide(
+    spec: Option<&LeaseSpec>,
+    me: &str,
+    now: jiff::Timestamp,
+    default_duration: Duration,
+) -> Decision {
+    let Some(spec) = spec else {
+        return Decision::Create;
+    };
+    let holder = spec.holder_identity.clone().unwrap_or_default();
+    if holder == me {
+        return Decision::Renew;
+    }
+    if holder.is_empty() {
+        return Decision::TakeOver;
+    }
+    let duration = spec
+        .lease_duration_seconds
+        .map(|s| Duration::from_secs(s.max(0) as u64))
+        .unwrap_or(default_duration);
+    let expired = match &spec.renew_time {
+        None => true,
+        Some(MicroTime(t)) => {
+            let age = now.duration_since(*t);
+            age.is_positive() && age.unsigned_abs() > duration
+        }
+    };
+    if expired {
+        Decision::TakeOver
+    } else {
+        Decision::Wait { holder }
+    }
+}
+
+pub struct Elector {
+    api: Api<Lease>,
+    cfg: LeaseConfig,
+}
+
+impl Elector {
+    pub fn new(client: Client, cfg: LeaseConfig) -> Self {
+        Self {
+            api: Api::namespaced(client, &cfg.namespace),
+            cfg,
+        }
+    }
+
+    pub fn config(&self) -> &LeaseConfig {
+        &self.cfg
+    }
+
+    fn spec(&self, now: jiff::Timestamp, acquire: bool, transitions: i32) -> LeaseSpec {
+        LeaseSpec {
+            holder_identity: Some(self.cfg.identity.clone()),
+            lease_duration_seconds: Some(self.cfg.lease_duration.as_secs().max(1) as i32),
+            acquire_time: acquire.then_some(MicroTime(now)),
+            renew_time: Some(MicroTime(now)),
+            lease_transitions: Some(transitions),
+            ..Default::default()
+        }
+    }
+
+    /// One round: returns whether we hold the lease afterwards.
+    pub async fn try_acquire_or_renew(&self) -> Result<bool, kube::Error> {
+        let now = jiff::Timestamp::now();
+        let current = self.api.get_opt(&self.cfg.name).await?;
+        let decision = decide(
+            current.as_ref().and_then(|l| l.spec.as_ref()),
+            &self.cfg.identity,
+            now,
+            self.cfg.lease_duration,
+        );
+        let result = match (decision, current) {
+            (Decision::Create, _) => {
+                let lease = Lease {
+                    metadata: ObjectMeta {
+                        name: Some(self.cfg.name.clone()),
+                        namespace: Some(self.cfg.namespace.clone()),
+                        ..Default::default()
+                    },
+                    spec: Some(self.spec(now, true, 0)),
+                };
+                self.api
+                    .create(&PostParams::default(), &lease)
+                    .await
+                    .map(|_| ())
+            }
+            (Decision::Renew, Some(mut lease)) => {
+                let old = lease.spec.clone().unwrap_or_default();
+                let mut spec = self.spec(now, false, old.lease_transitions.unwrap_or(0));
+                spec.acquire_time = old.acquire_time;
+                lease.spec = Some(spec);
+                self.api
+                    .replace(&self.cfg.name, &PostParams::default(), &lease)
+                    .await
+                    .map(|_| ())
+            }
+            (Decision::TakeOver, Some(mut lease)) => {
+                let t = lease
+                    .spec
+                    .as_ref()
+                    .and_then(|s| s.lease_transitions)
+                    .unwrap_or(0);
+                lease.spec = Some(self.spec(now, true, t + 1));
+                self.api
+                    .replace(&self.cfg.name, &PostParams::default(), &lease)
+                    .await
+                    .map(|_| ())
+            }
+            (Decision::Wait { .. }, _) => return Ok(false),
+            (_, None) => return Ok(false),
+        };
+        match result {
+            Ok(()) => Ok(true),
+            // Someone else won this round.
+            Err(kube::Error::Api(e)) if e.code == 409 => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Block until we are the leader.
+    pub async fn acquire(&self) {
+        loop {
+            match self.try_acquire_or_renew().await {
+                Ok(true) => {
+                    tracing::info!(identity = %self.cfg.identity, lease = %self.cfg.name, "became leader");
+                    return;
+                }
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, "leader election: lease update failed"),
+            }
+            tokio::time::sleep(self.cfg.retry_every).await;
+        }
+    }
+
+    /// Renew until renewing has failed for a whole lease duration; then return (the
+    /// caller must stop acting: another replica may already be leader).
+    pub async fn keep_renewing(&self) {
+        let mut last_ok = tokio::time::Instant::now();
+        loop {
+            tokio::time::sleep(self.cfg.renew_every).await;
+            match self.try_acquire_or_renew().await {
+                Ok(true) => last_ok = tokio::time::Instant::now(),
+                Ok(false) => {
+                    tracing::error!("leader election: lease taken by another replica");
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "leader election: renew failed");
+                    // stop before the lease can expire for others
+                    if last_ok.elapsed() + self.cfg.renew_every >= self.cfg.lease_duration {
+                        tracing::error!("leader election: could not renew in time");
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Give the lease up (on clean shutdown) so a follower takes over at once.
+    pub async fn release(&self) {
+        if let Ok(Some(mut lease)) = self.api.get_opt(&self.cfg.name).await
+            && lease
+                .spec
+                .as_ref()
+                .and_then(|s| s.holder_identity.as_deref())
+                == Some(self.cfg.identity.as_str())
+        {
+            if let Some(s) = lease.spec.as_mut() {
+                s.holder_identity = None;
+                s.renew_time = None;
+            }
+            if let Err(e) = self
+                .api
+                .replace(&self.cfg.name, &PostParams::default(), &lease)
+                .await
+            {
+                tracing::warn!(error = %e, "leader election: release failed");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(holder: &str, renewed_secs_ago: i64, duration: i32) -> LeaseSpec {
+        let now = jiff::Timestamp::from_second(1_800_000_000).unwrap();
+        LeaseSpec {
+            holder_identity: (!holder.is_empty()).then(|| holder.to_string()),
+            lease_duration_seconds: Some(duration),
+            renew_time: Some(MicroTime(
+                now - jiff::SignedDuration::from_secs(renewed_secs_ago),
+            )),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn decisions() {
+        let now = jiff::Timestamp::from_second(1_800_000_000).unwrap();
+        let d = Duration::from_secs(15);
+        assert_eq!(decide(None, "a", now, d), Decision::Create);
+        assert_eq!(
+            decide(Some(&spec("a", 100, 15)), "a", now, d),
+            Decision::Renew
+        );
+        assert_eq!(
+            decide(Some(&spec("b", 5, 15)), "a", now, d),
+            Decision::Wait { holder: "b".into() }
+        );
+        assert_eq!(
+            decide(Some(&spec("b", 16, 15)), "a", now, d),
+            Decision::TakeOver
+        );
+        assert_eq!(
+            decide(Some(&spec("", 1, 15)), "a", now, d),
+            Decision::TakeOver
+        );
+        // a renew time in the future (clock skew) is not expired
+        assert_eq!(
+            decide(Some(&spec("b", -30, 15)), "a", now, d),
+            Decision::Wait { holder: "b".into() }
+        );
+    }
+}

@@ -1,0 +1,733 @@
+//! Alibaba Cloud ECS, API version 2014-05-26, RPC style.
+//!
+//! Every call is an HTTPS `POST https://ecs.<region>.aliyuncs.com/?<params>` whose
+//! parameters (common ones, the action's own, and `Signature`) travel in the query string,
+//! signed with signature method V2 ([`signer`]). That is the request shape of Alibaba's own
+//! SDK when it signs with V2. `config.endpoint` replaces the host (the region then only
+//! travels in `RegionId`).
+//!
+//! Requests are never logged with their parameters: they carry passwords and user data.
+
+pub mod errors;
+pub mod signer;
+pub mod wire;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use base64::Engine as _;
+use serde::de::DeserializeOwned;
+
+use super::*;
+
+/// The ECS API version this client speaks.
+pub const API_VERSION: &str = "2014-05-26";
+/// Most ids one batched ECS call accepts (`InstanceId.N`, `InstanceIds`).
+pub const BATCH_LIMIT: usize = 100;
+/// DescribeInstanceStatus pages hold at most 50 entries.
+const STATUS_PAGE_SIZE: usize = 50;
+/// DescribeInstances / DescribeImages pages hold at most 100 entries.
+const PAGE_SIZE: usize = 100;
+/// Safety stop for paging loops.
+const MAX_PAGES: usize = 1000;
+
+type Params = BTreeMap<String, String>;
+
+/// Client for Alibaba Cloud ECS.
+#[derive(Clone, Debug)]
+pub struct AlibabaClient {
+    config: ClientConfig,
+    http: reqwest::Client,
+}
+
+fn invalid(code: &str, msg: impl Into<String>) -> ProviderError {
+    ProviderError::new(ErrorKind::InvalidRequest, code, msg)
+}
+
+fn check_batch(ids: &[String]) -> Result<()> {
+    if ids.len() > BATCH_LIMIT {
+        return Err(invalid(
+            "TooManyInstanceIds",
+            format!(
+                "{} instance ids given; Alibaba ECS accepts at most {BATCH_LIMIT} per call",
+                ids.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// `InstanceId.1=..&InstanceId.2=..`
+fn put_list(p: &mut Params, name: &str, values: &[String]) {
+    for (i, v) in values.iter().enumerate() {
+        p.insert(format!("{name}.{}", i + 1), v.clone());
+    }
+}
+
+fn put(p: &mut Params, name: &str, value: impl Into<String>) {
+    p.insert(name.to_owned(), value.into());
+}
+
+fn random_hex() -> String {
+    format!("{:032x}", rand::random::<u128>())
+}
+
+fn utc_timestamp() -> String {
+    jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
+fn header_str(h: &reqwest::header::HeaderMap, name: &str) -> Option<String> {
+    h.get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .filter(|s| !s.is_empty())
+}
+
+fn put_login(p: &mut Params, login: &Login) -> Result<()> {
+    if login.key_ids.len() > 1 {
+        return Err(invalid(
+            "InvalidParameter.KeyPairName",
+            "Alibaba ECS binds at most one SSH key pair to an instance",
+        ));
+    }
+    if let Some(k) = login.key_ids.first() {
+        put(p, "KeyPairName", k.clone());
+    }
+    if let Some(pw) = &login.password {
+        put(p, "Password", pw.expose());
+    }
+    if login.keep_image_login {
+        put(p, "PasswordInherit", "true");
+    }
+    Ok(())
+}
+
+impl AlibabaClient {
+    pub fn new(config: ClientConfig) -> Result<Self> {
+        if config.credentials.access_key_id.is_empty() || config.credentials.secret.is_empty() {
+            return Err(ProviderError::new(
+                ErrorKind::Auth,
+                "MissingCredentials",
+                "an Alibaba AccessKeyId and AccessKeySecret are required",
+            ));
+        }
+        let http = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .user_agent(concat!(
+                "cloudinstance-controller/",
+                env!("CARGO_PKG_VERSION")
+            ))
+            .build()
+            .map_err(|e| ProviderError::transport(&e))?;
+        Ok(Self { config, http })
+    }
+
+    fn endpoint(&self, region: Option<&str>) -> String {
+        match (&self.config.endpoint, region) {
+            (Some(e), _) => e.trim_end_matches('/').to_owned(),
+            (None, Some(r)) if !r.is_empty() => format!("https://ecs.{r}.aliyuncs.com"),
+            (None, _) => "https://ecs.aliyuncs.com".to_owned(),
+        }
+    }
+
+    /// One API call with the configured retry policy.
+    async fn call<T: DeserializeOwned>(
+        &self,
+        action: &str,
+        region: Option<&str>,
+        params: &Params,
+    ) -> Result<T> {
+        self.config
+            .retry
+            .run(|| self.call_once(action, region, params))
+            .await
+    }
+
+    async fn call_once<T: DeserializeOwned>(
+        &self,
+        action: &str,
+        region: Option<&str>,
+        params: &Params,
+    ) -> Result<T> {
+        let creds = &self.config.credentials;
+        let mut all = params.clone();
+        put(&mut all, "Action", action);
+        put(&mut all, "Version", API_VERSION);
+        put(&mut all, "Format", "JSON");
+        put(&mut all, "AccessKeyId", creds.access_key_id.clone());
+        put(&mut all, "SignatureMethod", "HMAC-SHA1");
+        put(&mut all, "SignatureVersion", "1.0");
+        // A fresh nonce and timestamp on every attempt: the nonce is replay protection.
+        put(&mut all, "SignatureNonce", random_hex());
+        put(&mut all, "Timestamp", utc_timestamp());
+        if let Some(r) = region.filter(|r| !r.is_empty()) {
+            all.entry("RegionId".to_owned())
+                .or_insert_with(|| r.to_owned());
+        }
+        let query = signer::signed_query("POST", &all, creds.secret.expose());
+        let url = format!("{}/?{}", self.endpoint(region), query);
+        tracing::debug!(provider = "alibaba", action, region, "calling ECS");
+        let resp = self
+            .http
+            .post(url)
+            .header(reqwest::header::ACCEPT, "application/json")
+            .header("x-acs-action", action)
+            .header("x-acs-version", API_VERSION)
+            .send()
+            .await
+            .map_err(|e| ProviderError::transport(&e))?;
+        let status = resp.status();
+        let request_id = header_str(resp.headers(), "x-acs-request-id");
+        let retry_after = header_str(resp.headers(), "retry-after")
+            .and_then(|s| s.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let text = resp
+            .text()
+            .await
+            .map_err(|e| ProviderError::transport(&e))?;
+        if status.is_success() {
+            serde_json::from_str(&text).map_err(|e| {
+                ProviderError::new(
+                    ErrorKind::Transient,
+                    "InvalidResponse",
+                    format!("cannot decode the {action} answer: {e}"),
+                )
+                .with_request_id(request_id)
+            })
+        } else {
+            let err = errors::from_response(status.as_u16(), request_id, retry_after, &text);
+            tracing::debug!(provider = "alibaba", action, code = %err.code, kind = err.kind.as_str(), "ECS error");
+            Err(err)
+        }
+    }
+
+    async fn instance_action(
+        &self,
+        action: &str,
+        region: &str,
+        ids: &[String],
+        extra: &[(&str, &str)],
+    ) -> Result<()> {
+        check_batch(ids)?;
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let mut p = Params::new();
+        put_list(&mut p, "InstanceId", ids);
+        for (k, v) in extra {
+            put(&mut p, k, *v);
+        }
+        let _: serde_json::Value = self.call(action, Some(region), &p).await?;
+        Ok(())
+    }
+
+    fn run_params(req: &RunRequest) -> Result<Params> {
+        let mut p = Params::new();
+        put(&mut p, "RegionId", req.region.clone());
+        if !req.zone.is_empty() {
+            put(&mut p, "ZoneId", req.zone.clone());
+        }
+        put(&mut p, "ImageId", req.image_id.clone());
+        put(&mut p, "InstanceType", req.instance_type.clone());
+        put(&mut p, "Amount", req.count.max(1).to_string());
+        if let Some(n) = &req.instance_name {
+            put(&mut p, "InstanceName", n.clone());
+        }
+        if let Some(h) = &req.hostname {
+            put(&mut p, "HostName", h.clone());
+        }
+        // Without a caller token, a per-call one still makes our own retries idempotent.
+        let token = req.client_token.clone().unwrap_or_else(random_hex);
+        put(&mut p, "ClientToken", token);
+        if req.dry_run {
+            put(&mut p, "DryRun", "true");
+        }
+        if let Some(d) = &req.system_disk {
+            if let Some(t) = &d.disk_type {
+                put(&mut p, "SystemDisk.Category", t.clone());
+            }
+            if d.size_gb > 0 {
+                put(&mut p, "SystemDisk.Size", d.size_gb.to_string());
+            }
+        }
+        for (i, d) in req.data_disks.iter().enumerate() {
+            let n = i + 1;
+            if let Some(t) = &d.disk_type {
+                put(&mut p, &format!("DataDisk.{n}.Category"), t.clone());
+            }
+            put(&mut p, &format!("DataDisk.{n}.Size"), d.size_gb.to_string());
+        }
+        if let Some(s) = &req.network.subnet_id {
+            put(&mut p, "VSwitchId", s.clone());
+        }
+        put_list(&mut p, "SecurityGroupIds", &req.network.security_group_ids);
+        if let Some(bw) = req.network.public_bandwidth_mbps.filter(|b| *b > 0) {
+            put(&mut p, "InternetMaxBandwidthOut", bw.to_string());
+        }
+        put_login(&mut p, &req.login)?;
+        if let Some(ud) = &req.user_data {
+            put(
+                &mut p,
+                "UserData",
+                base64::engine::general_purpose::STANDARD.encode(ud.as_bytes()),
+            );
+        }
+        for (i, (k, v)) in req.tags.iter().enumerate() {
+            put(&mut p, &format!("Tag.{}.Key", i + 1), k.clone());
+            put(&mut p, &format!("Tag.{}.Value", i + 1), v.clone());
+        }
+        match req.charge_type {
+            ChargeType::OnDemand => put(&mut p, "InstanceChargeType", "PostPaid"),
+            ChargeType::Prepaid => {
+                put(&mut p, "InstanceChargeType", "PrePaid");
+                put(&mut p, "Period", "1");
+                put(&mut p, "PeriodUnit", "Month");
+            }
+            ChargeType::Spot => {
+                put(&mut p, "InstanceChargeType", "PostPaid");
+                put(&mut p, "SpotStrategy", "SpotAsPriceGo");
+            }
+        }
+        Ok(p)
+    }
+
+    async fn describe_pages(&self, region: &str, base: Params) -> Result<Vec<InstanceDetails>> {
+        let mut out = Vec::new();
+        for page in 1..=MAX_PAGES {
+            let mut p = base.clone();
+            put(&mut p, "PageSize", PAGE_SIZE.to_string());
+            put(&mut p, "PageNumber", page.to_string());
+            let r: wire::DescribeInstancesResponse =
+                self.call("DescribeInstances", Some(region), &p).await?;
+            let n = r.instances.len();
+            out.extend(r.instances.into_iter().map(details));
+            if n < PAGE_SIZE || out.len() as u64 >= r.total_count {
+                break;
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn details(i: wire::Instance) -> InstanceDetails {
+    InstanceDetails {
+        private_ips: i.private_ips(),
+        public_ips: i.public_ips(),
+        tags: i.tag_map(),
+        created_at: i.created_rfc3339(),
+        state: wire::map_state(&i.status),
+        security_group_ids: i.security_group_ids,
+        id: i.instance_id,
+        name: i.instance_name,
+        provider_state: i.status,
+        zone: i.zone_id,
+        instance_type: i.instance_type,
+        image_id: i.image_id,
+    }
+}
+
+impl CloudProvider for AlibabaClient {
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::Alibaba
+    }
+
+    fn batch_limit(&self) -> usize {
+        BATCH_LIMIT
+    }
+
+    async fn run_instances(&self, req: &RunRequest) -> Result<Vec<String>> {
+        let p = Self::run_params(req)?;
+        let r: wire::RunInstancesResponse =
+            self.call("RunInstances", Some(&req.region), &p).await?;
+        Ok(r.instance_id_sets)
+    }
+
+    async fn start_instances(&self, region: &str, ids: &[String]) -> Result<()> {
+        self.instance_action("StartInstances", region, ids, &[])
+            .await
+    }
+
+    async fn stop_instances(&self, region: &str, ids: &[String], mode: StopMode) -> Result<()> {
+        // Alibaba has no "soft, then hard" switch: a normal stop is the soft variant and the
+        // caller escalates to a forced stop if the instance does not reach Stopped.
+        let force = if mode == StopMode::Hard {
+            "true"
+        } else {
+            "false"
+        };
+        self.instance_action("StopInstances", region, ids, &[("ForceStop", force)])
+            .await
+    }
+
+    async fn reboot_instances(&self, region: &str, ids: &[String], force: bool) -> Result<()> {
+        let f = if force { "true" } else { "false" };
+        self.instance_action("RebootInstances", region, ids, &[("ForceReboot", f)])
+            .await
+    }
+
+    async fn terminate_instances(&self, region: &str, ids: &[String]) -> Result<()> {
+        // Force=true releases running instances too, as Tencent's TerminateInstances does.
+        self.instance_action("DeleteInstances", region, ids, &[("Force", "true")])
+            .await
+    }
+
+    async fn describe_status(&self, region: &str, ids: &[String]) -> Result<Vec<InstanceStatus>> {
+        check_batch(ids)?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let wanted: BTreeSet<&str> = ids.iter().map(String::as_str).collect();
+        let mut out = Vec::new();
+        let pages = ids.len().div_ceil(STATUS_PAGE_SIZE);
+        for page in 1..=pages {
+            let mut p = Params::new();
+            put_list(&mut p, "InstanceId", ids);
+            put(&mut p, "PageSize", STATUS_PAGE_SIZE.to_string());
+            put(&mut p, "PageNumber", page.to_string());
+            let r: wire::DescribeInstanceStatusResponse = self
+                .call("DescribeInstanceStatus", Some(region), &p)
+                .await?;
+            let n = r.instance_statuses.len();
+            out.extend(
+                r.instance_statuses
+                    .into_iter()
+                    // Filter client-side as well: the answer must only contain what was asked.
+                    .filter(|s| wanted.contains(s.instance_id.as_str()))
+                    .map(|s| InstanceStatus {
+                        state: wire::map_state(&s.status),
+                        id: s.instance_id,
+                        provider_state: s.status,
+                    }),
+            );
+            if n < STATUS_PAGE_SIZE {
+                break;
+            }
+        }
+        out.dedup_by(|a, b| a.id == b.id);
+        Ok(out)
+    }
+
+    async fn describe_instances(
+        &self,
+        region: &str,
+        filter: &DescribeFilter,
+    ) -> Result<Vec<InstanceDetails>> {
+        let mut p = Params::new();
+        match filter {
+            DescribeFilter::Ids(ids) => {
+                check_batch(ids)?;
+                if ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let json = serde_json::to_string(ids).map_err(|e| {
+                    invalid("InvalidParameter.InstanceIds", format!("bad ids: {e}"))
+                })?;
+                put(&mut p, "InstanceIds", json);
+            }
+            DescribeFilter::Tag { key, value } => {
+                put(&mut p, "Tag.1.Key", key.clone());
+                put(&mut p, "Tag.1.Value", value.clone());
+            }
+            DescribeFilter::All => {}
+        }
+        self.describe_pages(region, p).await
+    }
+
+    async fn modify_instance(&self, region: &str, id: &str, change: &Modification) -> Result<()> {
+        if change.name.is_none() && change.security_group_ids.is_none() {
+            return Ok(());
+        }
+        let mut p = Params::new();
+        put(&mut p, "InstanceId", id);
+        if let Some(n) = &change.name {
+            put(&mut p, "InstanceName", n.clone());
+        }
+        if let Some(sgs) = &change.security_group_ids {
+            if sgs.is_empty() {
+                return Err(invalid(
+                    "InvalidSecurityGroupIds.Empty",
+                    "an Alibaba instance must stay in at least one security group",
+                ));
+            }
+            // ModifyInstanceAttribute's SecurityGroupIds.N replaces the instance's groups.
+            put_list(&mut p, "SecurityGroupIds", sgs);
+        }
+        let _: serde_json::Value = self
+            .call("ModifyInstanceAttribute", Some(region), &p)
+            .await?;
+        Ok(())
+    }
+
+    async fn reinstall(&self, region: &str, id: &str, req: &ReinstallRequest) -> Result<()> {
+        let mut p = Params::new();
+        put(&mut p, "InstanceId", id);
+        put(&mut p, "ImageId", req.image_id.clone());
+        put(&mut p, "ClientToken", random_hex());
+        if let Some(s) = req.system_disk_size_gb {
+            put(&mut p, "SystemDisk.Size", s.to_string());
+        }
+        put_login(&mut p, &req.login)?;
+        let _: serde_json::Value = self.call("ReplaceSystemDisk", Some(region), &p).await?;
+        // ReplaceSystemDisk has no hostname parameter; set it as an attribute instead.
+        if let Some(h) = &req.hostname {
+            let mut q = Params::new();
+            put(&mut q, "InstanceId", id);
+            put(&mut q, "HostName", h.clone());
+            let _: serde_json::Value = self
+                .call("ModifyInstanceAttribute", Some(region), &q)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn resize(&self, region: &str, id: &str, instance_type: &str) -> Result<()> {
+        let mut p = Params::new();
+        put(&mut p, "InstanceId", id);
+        put(&mut p, "InstanceType", instance_type);
+        put(&mut p, "ClientToken", random_hex());
+        let _: serde_json::Value = self.call("ModifyInstanceSpec", Some(region), &p).await?;
+        Ok(())
+    }
+
+    async fn regions(&self) -> Result<Vec<Region>> {
+        let mut p = Params::new();
+        put(&mut p, "AcceptLanguage", "en-US");
+        let r: wire::DescribeRegionsResponse = self.call("DescribeRegions", None, &p).await?;
+        Ok(r.regions
+            .into_iter()
+            .map(|x| Region {
+                available: x
+                    .status
+                    .as_deref()
+                    .is_none_or(|s| !s.eq_ignore_ascii_case("soldOut")),
+                name: x.local_name,
+                id: x.region_id,
+            })
+            .collect())
+    }
+
+    async fn zones(&self, region: &str) -> Result<Vec<Zone>> {
+        let mut p = Params::new();
+        put(&mut p, "RegionId", region);
+        put(&mut p, "AcceptLanguage", "en-US");
+        put(&mut p, "Verbose", "false");
+        let r: wire::DescribeZonesResponse = self.call("DescribeZones", Some(region), &p).await?;
+        Ok(r.zones
+            .into_iter()
+            .map(|z| Zone {
+                name: z.local_name,
+                id: z.zone_id,
+                available: true,
+            })
+            .collect())
+    }
+
+    async fn images(&self, region: &str) -> Result<Vec<Image>> {
+        let mut out = Vec::new();
+        for page in 1..=MAX_PAGES {
+            let mut p = Params::new();
+            put(&mut p, "RegionId", region);
+            put(&mut p, "Status", "Available");
+            put(&mut p, "PageSize", PAGE_SIZE.to_string());
+            put(&mut p, "PageNumber", page.to_string());
+            let r: wire::DescribeImagesResponse =
+                self.call("DescribeImages", Some(region), &p).await?;
+            let n = r.images.len();
+            out.extend(r.images.into_iter().map(|i| Image {
+                os_name: if i.os_name_en.is_empty() {
+                    i.os_name
+                } else {
+                    i.os_name_en
+                },
+                id: i.image_id,
+                name: i.image_name,
+                image_type: i.image_owner_alias,
+            }));
+            if n < PAGE_SIZE || out.len() as u64 >= r.total_count {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    async fn instance_types(
+        &self,
+        region: &str,
+        zone: Option<&str>,
+    ) -> Result<Vec<InstanceTypeInfo>> {
+        // In a zone, only the types DescribeAvailableResource reports as Available count.
+        let allowed: Option<BTreeSet<String>> = match zone {
+            Some(z) => {
+                let mut p = Params::new();
+                put(&mut p, "RegionId", region);
+                put(&mut p, "ZoneId", z);
+                put(&mut p, "DestinationResource", "InstanceType");
+                let r: wire::DescribeAvailableResourceResponse = self
+                    .call("DescribeAvailableResource", Some(region), &p)
+                    .await?;
+                Some(
+                    r.available_zones
+                        .into_iter()
+                        .filter(|az| az.zone_id == z)
+                        .flat_map(|az| az.available_resources)
+                        .filter(|res| res.kind == "InstanceType")
+                        .flat_map(|res| res.supported_resources)
+                        .filter(|s| s.status == "Available")
+                        .map(|s| s.value)
+                        .collect(),
+                )
+            }
+            None => None,
+        };
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let mut p = Params::new();
+            put(&mut p, "RegionId", region);
+            if let Some(t) = &token {
+                put(&mut p, "NextToken", t.clone());
+            }
+            let r: wire::DescribeInstanceTypesResponse =
+                self.call("DescribeInstanceTypes", Some(region), &p).await?;
+            out.extend(
+                r.instance_types
+                    .into_iter()
+                    .filter(|t| {
+                        allowed
+                            .as_ref()
+                            .is_none_or(|a| a.contains(&t.instance_type_id))
+                    })
+                    .map(|t| InstanceTypeInfo {
+                        zone: zone.unwrap_or_default().to_owned(),
+                        family: t.instance_type_family,
+                        cpu: t.cpu_core_count.round() as u32,
+                        memory_gb: t.memory_size.round() as u32,
+                        id: t.instance_type_id,
+                    }),
+            );
+            match r.next_token.filter(|t| !t.is_empty()) {
+                Some(t) if token.as_ref() != Some(&t) => token = Some(t),
+                _ => break,
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req() -> RunRequest {
+        RunRequest {
+            region: "cn-hangzhou".into(),
+            zone: "cn-hangzhou-g".into(),
+            image_id: "aliyun_3_x64".into(),
+            instance_type: "ecs.g6.large".into(),
+            instance_name: Some("web".into()),
+            count: 2,
+            system_disk: Some(Disk {
+                disk_type: Some("cloud_essd".into()),
+                size_gb: 40,
+            }),
+            data_disks: vec![Disk {
+                disk_type: None,
+                size_gb: 100,
+            }],
+            network: Network {
+                vpc_id: Some("vpc-1".into()),
+                subnet_id: Some("vsw-1".into()),
+                security_group_ids: vec!["sg-1".into(), "sg-2".into()],
+                public_bandwidth_mbps: Some(5),
+            },
+            login: Login {
+                key_ids: vec![],
+                password: Some(SecretString::new("Passw0rd!x")),
+                keep_image_login: false,
+            },
+            tags: [("owner".to_string(), "ns/name".to_string())].into(),
+            user_data: Some("#!/bin/sh\necho hi\n".into()),
+            charge_type: ChargeType::Spot,
+            client_token: Some("tok-1".into()),
+            dry_run: true,
+            hostname: None,
+        }
+    }
+
+    #[test]
+    fn run_params_follow_the_wire_contract() {
+        let p = AlibabaClient::run_params(&req()).unwrap();
+        let g = |k: &str| p.get(k).map(String::as_str);
+        assert_eq!(g("Amount"), Some("2"));
+        assert_eq!(g("ClientToken"), Some("tok-1"));
+        assert_eq!(g("DryRun"), Some("true"));
+        assert_eq!(g("SystemDisk.Category"), Some("cloud_essd"));
+        assert_eq!(g("SystemDisk.Size"), Some("40"));
+        assert_eq!(g("DataDisk.1.Size"), Some("100"));
+        assert_eq!(g("DataDisk.1.Category"), None);
+        assert_eq!(g("VSwitchId"), Some("vsw-1"));
+        assert_eq!(g("SecurityGroupIds.1"), Some("sg-1"));
+        assert_eq!(g("SecurityGroupIds.2"), Some("sg-2"));
+        assert_eq!(g("InternetMaxBandwidthOut"), Some("5"));
+        assert_eq!(g("Password"), Some("Passw0rd!x"));
+        assert_eq!(g("UserData"), Some("IyEvYmluL3NoCmVjaG8gaGkK"));
+        assert_eq!(g("Tag.1.Key"), Some("owner"));
+        assert_eq!(g("Tag.1.Value"), Some("ns/name"));
+        assert_eq!(g("InstanceChargeType"), Some("PostPaid"));
+        assert_eq!(g("SpotStrategy"), Some("SpotAsPriceGo"));
+    }
+
+    #[test]
+    fn generated_token_when_none() {
+        let mut r = req();
+        r.client_token = None;
+        let p = AlibabaClient::run_params(&r).unwrap();
+        assert_eq!(p["ClientToken"].len(), 32);
+    }
+
+    #[test]
+    fn two_key_pairs_are_refused() {
+        let mut r = req();
+        r.login.key_ids = vec!["a".into(), "b".into()];
+        let e = AlibabaClient::run_params(&r).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidRequest);
+    }
+
+    #[test]
+    fn endpoint_override_and_default() {
+        let creds = Credentials {
+            access_key_id: "id".into(),
+            secret: SecretString::new("s"),
+            project_id: None,
+        };
+        let c = AlibabaClient::new(ClientConfig::new(creds.clone())).unwrap();
+        assert_eq!(
+            c.endpoint(Some("cn-beijing")),
+            "https://ecs.cn-beijing.aliyuncs.com"
+        );
+        assert_eq!(c.endpoint(None), "https://ecs.aliyuncs.com");
+        let mut cfg = ClientConfig::new(creds);
+        cfg.endpoint = Some("http://127.0.0.1:4566/".into());
+        let c = AlibabaClient::new(cfg).unwrap();
+        assert_eq!(c.endpoint(Some("cn-beijing")), "http://127.0.0.1:4566");
+    }
+
+    #[test]
+    fn batch_limit_enforced_locally() {
+        let ids: Vec<String> = (0..101).map(|i| format!("i-{i}")).collect();
+        assert_eq!(
+            check_batch(&ids).unwrap_err().code,
+            "TooManyInstanceIds".to_string()
+        );
+        assert!(check_batch(&ids[..100]).is_ok());
+    }
+
+    #[test]
+    fn timestamp_format() {
+        let t = utc_timestamp();
+        assert_eq!(t.len(), 20, "{t}");
+        assert!(t.ends_with('Z') && t.as_bytes()[10] == b'T', "{t}");
+    }
+}

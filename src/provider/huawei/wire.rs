@@ -1,0 +1,554 @@
+//! Huawei Cloud ECS (v1/v1.1/v2/v2.1) and IMS (v2) JSON shapes.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
+
+use crate::provider::InstanceState;
+
+/// Lenient string: strings, numbers (ECS prints `vcpus` as a string, `ram` as a number),
+/// `null` as empty.
+fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(match Option::<Value>::deserialize(d)? {
+        Some(Value::String(s)) => s,
+        Some(Value::Number(n)) => n.to_string(),
+        Some(Value::Bool(b)) => b.to_string(),
+        _ => String::new(),
+    })
+}
+
+fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+/// Map an ECS server status (plus `OS-EXT-STS:task_state`) onto the shared state.
+///
+/// Statuses: BUILD, ACTIVE, SHUTOFF, REBOOT, HARD_REBOOT, RESIZE, VERIFY_RESIZE,
+/// REVERT_RESIZE, REBUILD, MIGRATING, ERROR, DELETED, SOFT_DELETED (and SHELVED*, PAUSED,
+/// SUSPENDED, UNKNOWN). Start and stop do not have statuses of their own: ACTIVE with task
+/// `powering-off` is stopping, SHUTOFF with `powering-on` is starting.
+pub fn map_state(status: &str, task_state: Option<&str>) -> InstanceState {
+    let task = task_state.unwrap_or_default();
+    if task == "deleting" {
+        return InstanceState::Terminating;
+    }
+    match status {
+        "BUILD" => InstanceState::Pending,
+        "ACTIVE" => match task {
+            "powering-off" => InstanceState::Stopping,
+            "rebooting"
+            | "reboot_pending"
+            | "reboot_started"
+            | "rebooting_hard"
+            | "reboot_pending_hard"
+            | "reboot_started_hard" => InstanceState::Rebooting,
+            _ => InstanceState::Running,
+        },
+        "SHUTOFF" => match task {
+            "powering-on" => InstanceState::Starting,
+            _ => InstanceState::Stopped,
+        },
+        "REBOOT" | "HARD_REBOOT" => InstanceState::Rebooting,
+        "RESIZE" | "VERIFY_RESIZE" | "REVERT_RESIZE" | "REBUILD" | "MIGRATING" => {
+            InstanceState::Pending
+        }
+        "ERROR" => InstanceState::Failed,
+        "DELETED" | "SOFT_DELETED" => InstanceState::Terminated,
+        "SHELVED" | "SHELVED_OFFLOADED" | "PAUSED" | "SUSPENDED" => InstanceState::Stopped,
+        _ => InstanceState::Pending,
+    }
+}
+
+// ---- requests ----
+
+#[derive(Debug, Serialize)]
+pub struct ServerRef {
+    pub id: String,
+}
+
+#[derive(Debug, Serialize, Default)]
+pub struct Volume {
+    pub volumetype: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<u32>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Nic {
+    pub subnet_id: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SecurityGroupRef {
+    pub id: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Tag {
+    pub key: String,
+    pub value: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Bandwidth {
+    pub size: u32,
+    pub sharetype: &'static str,
+    pub chargemode: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Eip {
+    pub iptype: &'static str,
+    pub bandwidth: Bandwidth,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PublicIp {
+    pub eip: Eip,
+}
+
+/// `extendparam` of a create request.
+#[derive(Debug, Serialize, Default)]
+pub struct ExtendParam {
+    #[serde(rename = "chargingMode", skip_serializing_if = "Option::is_none")]
+    pub charging_mode: Option<Value>,
+    #[serde(rename = "regionID", skip_serializing_if = "Option::is_none")]
+    pub region_id: Option<String>,
+    #[serde(rename = "marketType", skip_serializing_if = "Option::is_none")]
+    pub market_type: Option<&'static str>,
+    #[serde(rename = "periodType", skip_serializing_if = "Option::is_none")]
+    pub period_type: Option<&'static str>,
+    #[serde(rename = "periodNum", skip_serializing_if = "Option::is_none")]
+    pub period_num: Option<u32>,
+    #[serde(rename = "isAutoPay", skip_serializing_if = "Option::is_none")]
+    pub is_auto_pay: Option<&'static str>,
+}
+
+/// The `server` object of `POST /v1/{project_id}/cloudservers` (and v1.1).
+#[derive(Debug, Serialize)]
+pub struct CreateServer {
+    #[serde(rename = "imageRef")]
+    pub image_ref: String,
+    #[serde(rename = "flavorRef")]
+    pub flavor_ref: String,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vpcid: Option<String>,
+    pub nics: Vec<Nic>,
+    pub root_volume: Volume,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub data_volumes: Vec<Volume>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub security_groups: Vec<SecurityGroupRef>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub availability_zone: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub publicip: Option<PublicIp>,
+    pub count: u32,
+    #[serde(rename = "isAutoRename")]
+    pub is_auto_rename: bool,
+    #[serde(rename = "adminPass", skip_serializing_if = "Option::is_none")]
+    pub admin_pass: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_data: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub server_tags: Vec<Tag>,
+    pub extendparam: ExtendParam,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub metadata: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CreateServersBody {
+    pub server: CreateServer,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub dry_run: bool,
+}
+
+// ---- responses ----
+
+#[derive(Debug, Deserialize)]
+pub struct CreateServersResponse {
+    #[serde(default)]
+    pub job_id: Option<String>,
+    #[serde(default, rename = "serverIds", deserialize_with = "null_as_default")]
+    pub server_ids: Vec<String>,
+    #[serde(default)]
+    pub order_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct JobIdResponse {
+    #[serde(default)]
+    pub job_id: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct SubJobEntities {
+    #[serde(default)]
+    pub server_id: Option<String>,
+    #[serde(default)]
+    pub errorcode_message: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SubJob {
+    #[serde(default)]
+    pub status: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub entities: SubJobEntities,
+    #[serde(default)]
+    pub error_code: Option<String>,
+    #[serde(default)]
+    pub fail_reason: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct JobEntities {
+    #[serde(default)]
+    pub server_id: Option<String>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub sub_jobs: Vec<SubJob>,
+    #[serde(default)]
+    pub sub_jobs_total: Option<u32>,
+}
+
+/// `GET /v1/{project_id}/jobs/{job_id}`. Status: INIT, RUNNING, SUCCESS, FAIL.
+#[derive(Debug, Deserialize)]
+pub struct Job {
+    #[serde(default)]
+    pub status: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub entities: JobEntities,
+    #[serde(default)]
+    pub error_code: Option<String>,
+    #[serde(default)]
+    pub fail_reason: Option<String>,
+    #[serde(default)]
+    pub job_id: Option<String>,
+}
+
+impl Job {
+    /// Server ids the job (or its sub jobs) reports.
+    pub fn server_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .entities
+            .sub_jobs
+            .iter()
+            .filter_map(|s| s.entities.server_id.clone())
+            .filter(|s| !s.is_empty())
+            .collect();
+        if ids.is_empty()
+            && let Some(id) = self.entities.server_id.clone().filter(|s| !s.is_empty())
+        {
+            ids.push(id);
+        }
+        ids
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Flavor {
+    #[serde(default)]
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ImageRef {
+    #[serde(default)]
+    pub id: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Address {
+    #[serde(default)]
+    pub addr: String,
+    #[serde(default, rename = "OS-EXT-IPS:type")]
+    pub ip_type: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SecurityGroup {
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ServerDetail {
+    pub id: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub name: String,
+    /// `null` for ids a `server_id=` filter did not find.
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default, rename = "OS-EXT-STS:task_state")]
+    pub task_state: Option<String>,
+    #[serde(default, rename = "OS-EXT-AZ:availability_zone")]
+    pub availability_zone: Option<String>,
+    #[serde(default)]
+    pub flavor: Option<Flavor>,
+    #[serde(default)]
+    pub image: Option<ImageRef>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub addresses: BTreeMap<String, Vec<Address>>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub security_groups: Vec<SecurityGroup>,
+    /// `key=value` strings.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub created: Option<String>,
+}
+
+impl ServerDetail {
+    pub fn state(&self) -> InstanceState {
+        map_state(
+            self.status.as_deref().unwrap_or_default(),
+            self.task_state.as_deref(),
+        )
+    }
+
+    fn ips(&self, floating: bool) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .addresses
+            .values()
+            .flatten()
+            .filter(|a| (a.ip_type.as_deref() == Some("floating")) == floating)
+            .map(|a| a.addr.clone())
+            .filter(|a| !a.is_empty())
+            .collect();
+        v.dedup();
+        v
+    }
+
+    pub fn private_ips(&self) -> Vec<String> {
+        self.ips(false)
+    }
+
+    pub fn public_ips(&self) -> Vec<String> {
+        self.ips(true)
+    }
+
+    pub fn tag_map(&self) -> BTreeMap<String, String> {
+        self.tags
+            .iter()
+            .map(|t| match t.split_once('=') {
+                Some((k, v)) => (k.to_owned(), v.to_owned()),
+                None => (t.clone(), String::new()),
+            })
+            .collect()
+    }
+
+    /// Security group ids (falling back to the name, which Nova-style APIs put there).
+    pub fn security_group_ids(&self) -> Vec<String> {
+        self.security_groups
+            .iter()
+            .filter_map(|g| g.id.clone().or_else(|| g.name.clone()))
+            .collect()
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ListServersResponse {
+    #[serde(default)]
+    pub count: Option<u64>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub servers: Vec<ServerDetail>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ShowServerResponse {
+    pub server: ServerDetail,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ZoneState {
+    #[serde(default)]
+    pub available: bool,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AvailabilityZone {
+    #[serde(rename = "zoneName")]
+    pub zone_name: String,
+    #[serde(default, rename = "zoneState", deserialize_with = "null_as_default")]
+    pub zone_state: ZoneState,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AvailabilityZonesResponse {
+    #[serde(
+        default,
+        rename = "availabilityZoneInfo",
+        deserialize_with = "null_as_default"
+    )]
+    pub zones: Vec<AvailabilityZone>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct FlavorItem {
+    pub id: String,
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub vcpus: String,
+    /// MiB.
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub ram: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub os_extra_specs: BTreeMap<String, Value>,
+}
+
+impl FlavorItem {
+    /// The flavor family: `ecs:generation` when present, else the part before the first dot
+    /// of the id (`s6.large.2` → `s6`).
+    pub fn family(&self) -> String {
+        self.os_extra_specs
+            .get("ecs:generation")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .unwrap_or_else(|| self.id.split('.').next().unwrap_or_default().to_owned())
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct FlavorsResponse {
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub flavors: Vec<FlavorItem>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ImsImage {
+    pub id: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub name: String,
+    #[serde(default, rename = "__os_version", deserialize_with = "null_as_default")]
+    pub os_version: String,
+    #[serde(default, rename = "__platform", deserialize_with = "null_as_default")]
+    pub platform: String,
+    #[serde(default, rename = "__imagetype", deserialize_with = "null_as_default")]
+    pub image_type: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ImsImagesResponse {
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub images: Vec<ImsImage>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_detail_decodes() {
+        let body = r#"{"count":1,"servers":[{"id":"5a1b","name":"web","status":"ACTIVE",
+            "OS-EXT-STS:task_state":null,"OS-EXT-AZ:availability_zone":"cn-north-4a",
+            "flavor":{"id":"s6.large.2","name":"s6.large.2","vcpus":"2","ram":"4096","disk":"0"},
+            "image":{"id":"img-1"},
+            "addresses":{"vpc-1":[{"addr":"192.168.0.5","version":"4","OS-EXT-IPS:type":"fixed"},
+                                  {"addr":"1.2.3.4","version":"4","OS-EXT-IPS:type":"floating"}]},
+            "security_groups":[{"id":"sg-1","name":"default"}],
+            "tags":["owner=ns.name","x"],"created":"2019-05-22T03:19:19Z"},
+            {"id":"missing","name":null,"status":null,"fault":{"code":404}}]}"#;
+        let r: ListServersResponse = serde_json::from_str(body).unwrap();
+        let s = &r.servers[0];
+        assert_eq!(s.state(), InstanceState::Running);
+        assert_eq!(s.private_ips(), vec!["192.168.0.5"]);
+        assert_eq!(s.public_ips(), vec!["1.2.3.4"]);
+        assert_eq!(s.tag_map()["owner"], "ns.name");
+        assert_eq!(s.tag_map()["x"], "");
+        assert_eq!(s.security_group_ids(), vec!["sg-1"]);
+        assert!(r.servers[1].status.is_none());
+    }
+
+    #[test]
+    fn job_ids() {
+        let body = r#"{"status":"SUCCESS","job_id":"j1","job_type":"createServer",
+            "entities":{"sub_jobs_total":2,"sub_jobs":[
+              {"status":"SUCCESS","entities":{"server_id":"s1"},"job_id":"j2"},
+              {"status":"SUCCESS","entities":{"server_id":"s2"},"job_id":"j3"}]}}"#;
+        let j: Job = serde_json::from_str(body).unwrap();
+        assert_eq!(j.server_ids(), vec!["s1", "s2"]);
+        let j: Job = serde_json::from_str(r#"{"status":"RUNNING","entities":{}}"#).unwrap();
+        assert!(j.server_ids().is_empty());
+    }
+
+    #[test]
+    fn states() {
+        use InstanceState::*;
+        let cases = [
+            ("BUILD", None, Pending),
+            ("ACTIVE", None, Running),
+            ("ACTIVE", Some("powering-off"), Stopping),
+            ("ACTIVE", Some("rebooting"), Rebooting),
+            ("SHUTOFF", None, Stopped),
+            ("SHUTOFF", Some("powering-on"), Starting),
+            ("REBOOT", None, Rebooting),
+            ("HARD_REBOOT", None, Rebooting),
+            ("RESIZE", None, Pending),
+            ("VERIFY_RESIZE", None, Pending),
+            ("REBUILD", None, Pending),
+            ("MIGRATING", None, Pending),
+            ("ERROR", None, Failed),
+            ("DELETED", None, Terminated),
+            ("SOFT_DELETED", None, Terminated),
+            ("ACTIVE", Some("deleting"), Terminating),
+        ];
+        for (s, t, want) in cases {
+            assert_eq!(map_state(s, t), want, "{s} {t:?}");
+        }
+    }
+
+    #[test]
+    fn create_body_shape() {
+        let body = CreateServersBody {
+            server: CreateServer {
+                image_ref: "img".into(),
+                flavor_ref: "s6.small.1".into(),
+                name: "web".into(),
+                vpcid: Some("vpc".into()),
+                nics: vec![Nic {
+                    subnet_id: "sub".into(),
+                }],
+                root_volume: Volume {
+                    volumetype: "SSD".into(),
+                    size: Some(40),
+                },
+                data_volumes: vec![],
+                security_groups: vec![],
+                availability_zone: None,
+                publicip: None,
+                count: 1,
+                is_auto_rename: false,
+                admin_pass: None,
+                key_name: None,
+                user_data: None,
+                server_tags: vec![Tag {
+                    key: "k".into(),
+                    value: "v".into(),
+                }],
+                extendparam: ExtendParam {
+                    charging_mode: Some(Value::from(0)),
+                    ..Default::default()
+                },
+                metadata: BTreeMap::new(),
+            },
+            dry_run: false,
+        };
+        let v = serde_json::to_value(&body).unwrap();
+        assert_eq!(v["server"]["imageRef"], "img");
+        assert_eq!(v["server"]["server_tags"][0]["key"], "k");
+        assert_eq!(v["server"]["extendparam"]["chargingMode"], 0);
+        assert!(v.get("dry_run").is_none());
+    }
+}

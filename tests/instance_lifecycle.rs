@@ -1,0 +1,216 @@
+//! The product's heart, end to end: real kube-apiserver + the controller binary + the
+//! cloud emulator. One parametrised body runs for every cloud.
+
+mod support;
+
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Event;
+use kube::api::{DeleteParams, ListParams};
+use kube::{Api, ResourceExt};
+use serde_json::json;
+
+use cloudinstance_controller::api::CloudInstance;
+use support::cluster::{TestNamespace, admin_client};
+use support::controller::{ControllerProcess, install_crds, wait_for, wait_until};
+use support::emulator::Emulator;
+use support::fixtures::*;
+
+const T: Duration = Duration::from_secs(60);
+
+async fn lifecycle(cloud: Cloud) {
+    let client = admin_client().await;
+    install_crds(&client).await;
+    let ns = TestNamespace::new(&client, &format!("life-{}", cloud.provider)).await;
+    let ns = ns.name().to_string();
+    let emu = Emulator::start(&["--transition-delay-ms", "500"]).await;
+    let ctl = Control::new(emu.url());
+    let controller = ControllerProcess::start(&ns, &[]).await;
+
+    apply_credential(&client, &ns, "cred", &cloud, emu.url(), cloud.secret).await;
+    let cred = wait_for(T, "credential Ready", || async {
+        let s = credential_status(&client, &ns, "cred").await;
+        is_ready(&s).then_some(s)
+    })
+    .await;
+    assert!(
+        cred["regions"]
+            .as_array()
+            .is_some_and(|r| r.iter().any(|x| x == cloud.region)),
+        "credential status lists regions: {cred}"
+    );
+
+    // create → Ready with id and IPs
+    apply_instance(&client, &ns, &instance("web", "cred", &cloud, json!({}))).await;
+    let status = wait_for(T, "instance Ready", || async {
+        let s = instance_status(&client, &ns, "web").await;
+        (is_ready(&s) && s["state"] == "Running").then_some(s)
+    })
+    .await;
+    let id = status["instanceId"]
+        .as_str()
+        .expect("instanceId")
+        .to_string();
+    assert!(
+        !status["privateIPs"].as_array().unwrap().is_empty(),
+        "{status}"
+    );
+    assert!(
+        !status["publicIPs"].as_array().unwrap().is_empty(),
+        "{status}"
+    );
+    assert_eq!(status["zone"], cloud.zone);
+    let obj = Api::<CloudInstance>::namespaced(client.clone(), &ns)
+        .get("web")
+        .await
+        .unwrap();
+    assert_eq!(status["observedGeneration"], json!(obj.metadata.generation));
+    let uid = obj.uid().unwrap();
+    let owned = ctl.owned_by(&uid).await;
+    assert_eq!(
+        owned.len(),
+        1,
+        "exactly one cloud instance for the object: {owned:?}"
+    );
+    assert_eq!(owned[0]["id"], id.as_str());
+    assert_eq!(
+        owned[0]["tags"]["team"], "platform",
+        "user tags reach the cloud"
+    );
+
+    // stop
+    patch_spec(&client, &ns, "web", json!({"powerState": "Stopped"})).await;
+    wait_until(T, "instance Stopped and Ready", || async {
+        let s = instance_status(&client, &ns, "web").await;
+        s["state"] == "Stopped" && is_ready(&s)
+    })
+    .await;
+    assert_eq!(ctl.instance(&id).await.unwrap()["state"], "stopped");
+
+    // start
+    patch_spec(&client, &ns, "web", json!({"powerState": "Running"})).await;
+    wait_until(T, "instance Running again", || async {
+        let s = instance_status(&client, &ns, "web").await;
+        s["state"] == "Running" && is_ready(&s)
+    })
+    .await;
+    assert_eq!(ctl.instance(&id).await.unwrap()["state"], "running");
+
+    // reboot once per new rebootRequestedAt
+    let reboot_action = reboot_action(cloud.provider);
+    let before = ctl.call_count(cloud.provider, reboot_action).await;
+    patch_spec(
+        &client,
+        &ns,
+        "web",
+        json!({"rebootRequestedAt": "2026-11-23T12:00:00Z"}),
+    )
+    .await;
+    wait_until(T, "reboot acted on", || async {
+        let s = instance_status(&client, &ns, "web").await;
+        s["lastRebootRequestedAt"] == "2026-11-23T12:00:00Z" && is_ready(&s)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        ctl.call_count(cloud.provider, reboot_action).await - before,
+        1,
+        "exactly one reboot call"
+    );
+
+    // rename
+    patch_spec(&client, &ns, "web", json!({"instanceName": "web-renamed"})).await;
+    wait_for(T, "rename reaches the cloud", || async {
+        (ctl.instance(&id).await?["name"] == "web-renamed").then_some(())
+    })
+    .await;
+
+    // events were recorded
+    let events: Api<Event> = Api::namespaced(client.clone(), &ns);
+    let reasons: Vec<String> = events
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter(|e| e.involved_object.name.as_deref() == Some("web"))
+        .filter_map(|e| e.reason)
+        .collect();
+    for r in ["Created", "Stopping", "Starting", "Rebooting", "Renamed"] {
+        assert!(
+            reasons.iter().any(|x| x == r),
+            "event {r} missing: {reasons:?}"
+        );
+    }
+
+    // delete → terminated in the cloud, object gone
+    Api::<CloudInstance>::namespaced(client.clone(), &ns)
+        .delete("web", &DeleteParams::default())
+        .await
+        .unwrap();
+    wait_until(T, "object gone after terminate", || async {
+        Api::<CloudInstance>::namespaced(client.clone(), &ns)
+            .get_opt("web")
+            .await
+            .unwrap()
+            .is_none()
+    })
+    .await;
+    let gone = ctl.instance(&id).await;
+    assert!(
+        gone.as_ref().is_none_or(|i| i["state"] == "terminated"
+            || i["state"] == "terminating"
+            || i["state"] == "gone"),
+        "cloud instance terminated: {gone:?}"
+    );
+
+    // Orphan: object goes, instance stays running
+    apply_instance(
+        &client,
+        &ns,
+        &instance("keep", "cred", &cloud, json!({"deletionPolicy": "Orphan"})),
+    )
+    .await;
+    let status = wait_for(T, "orphan instance Ready", || async {
+        let s = instance_status(&client, &ns, "keep").await;
+        is_ready(&s).then_some(s)
+    })
+    .await;
+    let keep_id = status["instanceId"].as_str().unwrap().to_string();
+    Api::<CloudInstance>::namespaced(client.clone(), &ns)
+        .delete("keep", &DeleteParams::default())
+        .await
+        .unwrap();
+    wait_until(T, "orphaned object gone", || async {
+        Api::<CloudInstance>::namespaced(client.clone(), &ns)
+            .get_opt("keep")
+            .await
+            .unwrap()
+            .is_none()
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        ctl.instance(&keep_id).await.expect("orphan still exists")["state"],
+        "running"
+    );
+
+    let logs = controller.logs();
+    assert!(
+        !logs.contains(cloud.secret),
+        "secret key leaked into controller logs"
+    );
+}
+
+fn reboot_action(provider: &str) -> &'static str {
+    match provider {
+        "tencent" => "RebootInstances",
+        "alibaba" => "RebootInstances",
+        _ => "BatchRebootServers",
+    }
+}
+
+#[tokio::test]
+async fn tencent_lifecycle() {
+    lifecycle(TENCENT).await;
+}

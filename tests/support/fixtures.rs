@@ -1,0 +1,304 @@
+//! Per-cloud fixtures for the controller e2e tests (one parametrised test body, not copies),
+//! and small helpers to read the emulator's control API.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use kube::api::{Patch, PatchParams};
+use kube::{Api, Client};
+use serde_json::{Value, json};
+
+use cloudinstance_controller::api::{CloudCredential, CloudInstance};
+
+/// What a test needs to know about one cloud in the emulator.
+#[derive(Clone, Copy, Debug)]
+pub struct Cloud {
+    pub provider: &'static str,
+    pub key_id: &'static str,
+    pub secret: &'static str,
+    pub project_id: Option<&'static str>,
+    pub region: &'static str,
+    pub zone: &'static str,
+    pub image: &'static str,
+    pub other_image: &'static str,
+    pub instance_type: &'static str,
+    pub bigger_type: &'static str,
+}
+
+pub const TENCENT: Cloud = Cloud {
+    provider: "tencent",
+    key_id: "AKIDDEMO00000000000000000000000000",
+    secret: "demo-tencent-secret-key",
+    project_id: None,
+    region: "ap-guangzhou",
+    zone: "ap-guangzhou-3",
+    image: "img-pmqg1cw7",
+    other_image: "img-9qabwvbn",
+    instance_type: "S5.MEDIUM2",
+    bigger_type: "S5.SMALL4",
+};
+
+/// Apply (server-side, as the test's field manager) a Secret + CloudCredential for `cloud`
+/// pointing at the emulator `endpoint`.
+pub async fn apply_credential(
+    client: &Client,
+    ns: &str,
+    name: &str,
+    cloud: &Cloud,
+    endpoint: &str,
+    secret: &str,
+) {
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> = Api::namespaced(client.clone(), ns);
+    let s = json!({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": format!("{name}-keys")},
+        "stringData": {"accessKeyId": cloud.key_id, "secretAccessKey": secret},
+    });
+    secrets
+        .patch(
+            &format!("{name}-keys"),
+            &PatchParams::apply("cic-tests").force(),
+            &Patch::Apply(&s),
+        )
+        .await
+        .expect("apply secret");
+    let mut spec = json!({
+        "provider": cloud.provider,
+        "secretRef": {"name": format!("{name}-keys")},
+        "endpoint": endpoint,
+    });
+    if let Some(p) = cloud.project_id {
+        spec["projectId"] = json!(p);
+    }
+    let c = json!({
+        "apiVersion": "compute.cloudinstance.io/v1alpha1", "kind": "CloudCredential",
+        "metadata": {"name": name}, "spec": spec,
+    });
+    Api::<CloudCredential>::namespaced(client.clone(), ns)
+        .patch(
+            name,
+            &PatchParams::apply("cic-tests").force(),
+            &Patch::Apply(&c),
+        )
+        .await
+        .expect("apply credential");
+}
+
+/// A CloudInstance manifest for `cloud` using credential `cred`, with `extra` merged into spec.
+pub fn instance(name: &str, cred: &str, cloud: &Cloud, extra: Value) -> Value {
+    let mut spec = json!({
+        "credentialRef": {"name": cred},
+        "region": cloud.region,
+        "zone": cloud.zone,
+        "imageId": cloud.image,
+        "instanceType": cloud.instance_type,
+        "network": {"publicIpBandwidthMbps": 10},
+        "tags": {"team": "platform"},
+    });
+    if let (Some(s), Some(e)) = (spec.as_object_mut(), extra.as_object()) {
+        for (k, v) in e {
+            s.insert(k.clone(), v.clone());
+        }
+    }
+    json!({
+        "apiVersion": "compute.cloudinstance.io/v1alpha1", "kind": "CloudInstance",
+        "metadata": {"name": name}, "spec": spec,
+    })
+}
+
+pub async fn apply_instance(client: &Client, ns: &str, obj: &Value) {
+    let name = obj["metadata"]["name"].as_str().expect("name");
+    Api::<CloudInstance>::namespaced(client.clone(), ns)
+        .patch(
+            name,
+            &PatchParams::apply("cic-tests").force(),
+            &Patch::Apply(obj),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("apply instance {name}: {e}"));
+}
+
+/// Merge-patch the spec of an instance.
+pub async fn patch_spec(client: &Client, ns: &str, name: &str, spec: Value) {
+    Api::<CloudInstance>::namespaced(client.clone(), ns)
+        .patch(
+            name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": spec})),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("patch instance {name}: {e}"));
+}
+
+/// Status condition `type_` of an object's status JSON.
+pub fn condition<'a>(status: &'a Value, type_: &str) -> Option<&'a Value> {
+    status["conditions"]
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == type_)
+}
+
+pub fn is_ready(status: &Value) -> bool {
+    condition(status, "Ready").is_some_and(|c| c["status"] == "True")
+}
+
+/// Status of an instance as JSON (Null if absent / object missing).
+pub async fn instance_status(client: &Client, ns: &str, name: &str) -> Value {
+    match Api::<CloudInstance>::namespaced(client.clone(), ns)
+        .get_opt(name)
+        .await
+    {
+        Ok(Some(o)) => serde_json::to_value(o.status).unwrap_or(Value::Null),
+        _ => Value::Null,
+    }
+}
+
+pub async fn credential_status(client: &Client, ns: &str, name: &str) -> Value {
+    match Api::<CloudCredential>::namespaced(client.clone(), ns)
+        .get_opt(name)
+        .await
+    {
+        Ok(Some(o)) => serde_json::to_value(o.status).unwrap_or(Value::Null),
+        _ => Value::Null,
+    }
+}
+
+/// The emulator's control API.
+pub struct Control {
+    pub base: String,
+    http: reqwest::Client,
+}
+
+impl Control {
+    pub fn new(emulator_url: &str) -> Self {
+        Self {
+            base: format!("{}/_emulator", emulator_url.trim_end_matches('/')),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()
+                .expect("http client"),
+        }
+    }
+
+    pub async fn instances(&self) -> Vec<Value> {
+        let v: Value = self
+            .http
+            .get(format!("{}/instances", self.base))
+            .send()
+            .await
+            .expect("GET instances")
+            .json()
+            .await
+            .expect("json");
+        match v {
+            Value::Array(a) => a,
+            Value::Object(o) => o
+                .get("instances")
+                .and_then(|i| i.as_array())
+                .cloned()
+                .unwrap_or_default(),
+            _ => vec![],
+        }
+    }
+
+    /// Instances tagged with the owner uid.
+    pub async fn owned_by(&self, uid: &str) -> Vec<Value> {
+        self.instances()
+            .await
+            .into_iter()
+            .filter(|i| i["tags"]["cloudinstance-uid"] == uid)
+            .collect()
+    }
+
+    pub async fn instance(&self, id: &str) -> Option<Value> {
+        self.instances().await.into_iter().find(|i| i["id"] == id)
+    }
+
+    pub async fn calls(&self) -> Value {
+        self.http
+            .get(format!("{}/calls", self.base))
+            .send()
+            .await
+            .expect("GET calls")
+            .json()
+            .await
+            .expect("json")
+    }
+
+    /// Number of calls of `action` made to `provider` (all results).
+    pub async fn call_count(&self, provider: &str, action: &str) -> u64 {
+        let c = self.calls().await;
+        count_in(&c, provider, action)
+    }
+
+    pub async fn reset_calls(&self) {
+        self.http
+            .post(format!("{}/calls/reset", self.base))
+            .send()
+            .await
+            .expect("reset calls");
+    }
+
+    pub async fn add_fault(&self, fault: Value) {
+        let r = self
+            .http
+            .post(format!("{}/faults", self.base))
+            .json(&fault)
+            .send()
+            .await
+            .expect("POST fault");
+        assert!(
+            r.status().is_success(),
+            "add fault: {}",
+            r.text().await.unwrap_or_default()
+        );
+    }
+
+    pub async fn clear_faults(&self) {
+        self.http
+            .delete(format!("{}/faults", self.base))
+            .send()
+            .await
+            .expect("DELETE faults");
+    }
+
+    pub async fn set_config(&self, cfg: Value) {
+        let r = self
+            .http
+            .post(format!("{}/config", self.base))
+            .json(&cfg)
+            .send()
+            .await
+            .expect("POST config");
+        assert!(
+            r.status().is_success(),
+            "set config: {}",
+            r.text().await.unwrap_or_default()
+        );
+    }
+
+    pub async fn delete_instance(&self, id: &str) {
+        let r = self
+            .http
+            .delete(format!("{}/instances/{id}", self.base))
+            .send()
+            .await
+            .expect("DELETE instance");
+        assert!(
+            r.status().is_success(),
+            "delete instance: {}",
+            r.text().await.unwrap_or_default()
+        );
+    }
+}
+
+/// Find a call count in the emulator's `/calls` JSON, tolerant of its nesting
+/// (`{provider: {action: n}}` or `{provider: {action: {total: n, ...}}}`).
+pub fn count_in(calls: &Value, provider: &str, action: &str) -> u64 {
+    let root = calls.get("calls").unwrap_or(calls);
+    let v = &root[provider][action];
+    v.as_u64()
+        .or_else(|| v.get("total").and_then(Value::as_u64))
+        .or_else(|| v.get("count").and_then(Value::as_u64))
+        .unwrap_or(0)
+}
