@@ -2,7 +2,9 @@
 //! `compute.cloudinstance.io/v1alpha1`.
 
 pub mod conditions;
+#[allow(clippy::duplicated_attributes)] // several printcolumn(...) attributes are intended
 pub mod credential;
+#[allow(clippy::duplicated_attributes)]
 pub mod instance;
 
 pub use conditions::Condition;

@@ -1,0 +1,263 @@
+//! Controller behaviour under crashes, scale, bad credentials and out-of-band changes:
+//! real kube-apiserver + controller binary + cloud emulator.
+
+mod support;
+
+use std::time::Duration;
+
+use kube::api::{Patch, PatchParams, PostParams};
+use kube::{Api, ResourceExt};
+use serde_json::json;
+
+use cloudinstance_controller::api::CloudInstance;
+use support::cluster::{TestNamespace, admin_client};
+use support::controller::{ControllerProcess, install_crds, wait_for, wait_until};
+use support::emulator::Emulator;
+use support::fixtures::*;
+
+const T: Duration = Duration::from_secs(90);
+
+/// Kill the controller after RunInstances has reached the cloud but before the answer
+/// (and so before status.instanceId is written); restart; exactly one instance results.
+#[tokio::test]
+async fn crash_between_create_and_status_write_leaves_exactly_one_instance() {
+    let client = admin_client().await;
+    install_crds(&client).await;
+    let ns = TestNamespace::new(&client, "crash").await;
+    let ns = ns.name().to_string();
+    let emu = Emulator::start(&["--transition-delay-ms", "300"]).await;
+    let ctl = Control::new(emu.url());
+    let cloud = TENCENT;
+    // The cloud creates the instance, then the answer is held back for 20 s.
+    ctl.add_fault(json!({
+        "provider": "tencent", "action": "RunInstances",
+        "latency_ms": 20000, "after_processing": true, "count": 1
+    }))
+    .await;
+
+    let mut first = ControllerProcess::start(&ns, &[]).await;
+    apply_credential(&client, &ns, "cred", &cloud, emu.url(), cloud.secret).await;
+    apply_instance(&client, &ns, &instance("vm", "cred", &cloud, json!({}))).await;
+    let uid = Api::<CloudInstance>::namespaced(client.clone(), &ns)
+        .get("vm")
+        .await
+        .unwrap()
+        .uid()
+        .unwrap();
+    wait_until(T, "instance created in the cloud", || async {
+        ctl.owned_by(&uid).await.len() == 1
+    })
+    .await;
+    let s = instance_status(&client, &ns, "vm").await;
+    assert!(
+        s["instanceId"].is_null(),
+        "status must not have the id yet (answer still held back): {s}"
+    );
+    first.kill().await;
+
+    let _second = ControllerProcess::start(&ns, &[]).await;
+    let status = wait_for(T, "instance Ready after restart", || async {
+        let s = instance_status(&client, &ns, "vm").await;
+        is_ready(&s).then_some(s)
+    })
+    .await;
+    let owned = ctl.owned_by(&uid).await;
+    assert_eq!(owned.len(), 1, "exactly one instance: {owned:?}");
+    assert_eq!(status["instanceId"], owned[0]["id"]);
+    // and it stays one
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(ctl.owned_by(&uid).await.len(), 1);
+}
+
+/// 250 instances on one credential+region: each poll round costs ceil(250/100) = 3
+/// DescribeInstancesStatus calls, not 250.
+#[tokio::test]
+async fn status_polling_is_batched() {
+    let client = admin_client().await;
+    install_crds(&client).await;
+    let ns = TestNamespace::new(&client, "batch").await;
+    let ns = ns.name().to_string();
+    let emu = Emulator::start(&["--transition-delay-ms", "300", "--no-rate-limit"]).await;
+    let ctl = Control::new(emu.url());
+    let cloud = TENCENT;
+    let controller = ControllerProcess::start(
+        &ns,
+        &["--poll-slow", "1s", "--concurrency", "32"],
+    )
+    .await;
+    apply_credential(&client, &ns, "cred", &cloud, emu.url(), cloud.secret).await;
+    wait_until(T, "credential Ready", || async {
+        is_ready(&credential_status(&client, &ns, "cred").await)
+    })
+    .await;
+    let api = Api::<CloudInstance>::namespaced(client.clone(), &ns);
+    let n = 250;
+    for i in 0..n {
+        let obj: CloudInstance =
+            serde_json::from_value(instance(&format!("vm-{i:03}"), "cred", &cloud, json!({})))
+                .unwrap();
+        api.create(&PostParams::default(), &obj).await.unwrap();
+    }
+    wait_until(Duration::from_secs(300), "all 250 Ready", || async {
+        let list = api.list(&Default::default()).await.unwrap();
+        list.items.iter().filter(|o| {
+            o.status.as_ref().is_some_and(|s| {
+                s.conditions.iter().any(|c| c.type_ == "Ready" && c.status == "True")
+            })
+        })
+        .count()
+            == n
+    })
+    .await;
+    assert_eq!(ctl.instances().await.len(), n, "one cloud instance per object");
+
+    // steady state: measure calls over several poll rounds
+    let rounds0 = controller.metric_sum("cloudinstance_poll_rounds_total", &[]).await;
+    let calls0 = ctl.call_count("tencent", "DescribeInstancesStatus").await;
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let rounds = controller.metric_sum("cloudinstance_poll_rounds_total", &[]).await - rounds0;
+    let calls = ctl.call_count("tencent", "DescribeInstancesStatus").await - calls0;
+    assert!(rounds >= 3.0, "poll rounds happened: {rounds}");
+    let per_round = calls as f64 / rounds;
+    eprintln!("steady state: {calls} DescribeInstancesStatus calls in {rounds} rounds = {per_round:.2} per round for {n} instances");
+    assert!(
+        per_round <= 3.0 + 1e-9,
+        "more than ceil(250/100) = 3 status calls per poll round: {per_round}"
+    );
+    // status is written only on change: nothing changes in steady state
+    let writes0 = controller
+        .metric_sum("cloudinstance_status_writes_total", &[("kind", "CloudInstance")])
+        .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let writes = controller
+        .metric_sum("cloudinstance_status_writes_total", &[("kind", "CloudInstance")])
+        .await
+        - writes0;
+    assert_eq!(writes, 0.0, "no status writes in steady state");
+}
+
+/// A wrong key makes the credential Ready=False with the provider's reason, instances
+/// show it, and fixing the Secret recovers without restarting the controller.
+#[tokio::test]
+async fn wrong_key_is_reported_and_fixing_the_secret_recovers() {
+    let client = admin_client().await;
+    install_crds(&client).await;
+    let ns = TestNamespace::new(&client, "badkey").await;
+    let ns = ns.name().to_string();
+    let emu = Emulator::start(&["--transition-delay-ms", "300"]).await;
+    let ctl = Control::new(emu.url());
+    let cloud = TENCENT;
+    let controller = ControllerProcess::start(&ns, &[]).await;
+    let wrong = "this-is-the-wrong-secret-value-123";
+    apply_credential(&client, &ns, "cred", &cloud, emu.url(), wrong).await;
+    apply_instance(&client, &ns, &instance("vm", "cred", &cloud, json!({}))).await;
+    let cred = wait_for(T, "credential Ready=False", || async {
+        let s = credential_status(&client, &ns, "cred").await;
+        condition(&s, "Ready")
+            .filter(|c| c["status"] == "False")
+            .cloned()
+    })
+    .await;
+    assert_eq!(cred["reason"], "AuthFailure.SignatureFailure", "{cred}");
+    let inst = wait_for(T, "instance shows the credential problem", || async {
+        let s = instance_status(&client, &ns, "vm").await;
+        condition(&s, "Synced")
+            .filter(|c| c["reason"] == "CredentialNotReady")
+            .cloned()
+    })
+    .await;
+    assert!(
+        inst["message"].as_str().unwrap().contains("AuthFailure.SignatureFailure"),
+        "{inst}"
+    );
+    assert!(ctl.instances().await.is_empty(), "nothing created with bad keys");
+    // no retry storm: terminal auth errors are not retried in a loop
+    let calls0 = ctl.call_count("tencent", "DescribeRegions").await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let calls = ctl.call_count("tencent", "DescribeRegions").await - calls0;
+    assert!(calls <= 1, "credential re-verified {calls} times in 5 s with a bad key");
+
+    // fix the Secret
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> = Api::namespaced(client.clone(), &ns);
+    secrets
+        .patch(
+            "cred-keys",
+            &PatchParams::apply("cic-tests").force(),
+            &Patch::Apply(json!({
+                "apiVersion": "v1", "kind": "Secret",
+                "metadata": {"name": "cred-keys"},
+                "stringData": {"accessKeyId": cloud.key_id, "secretAccessKey": cloud.secret},
+            })),
+        )
+        .await
+        .unwrap();
+    wait_until(T, "instance Ready after the fix", || async {
+        is_ready(&instance_status(&client, &ns, "vm").await)
+    })
+    .await;
+    let all = format!(
+        "{}{}{}",
+        controller.logs(),
+        credential_status(&client, &ns, "cred").await,
+        instance_status(&client, &ns, "vm").await
+    );
+    assert!(!all.contains(wrong), "secret value leaked");
+    assert!(!all.contains(cloud.secret), "secret value leaked");
+}
+
+/// An instance deleted in the console is reported; with recreatePolicy OnCloudDeletion a
+/// replacement is created.
+#[tokio::test]
+async fn out_of_band_deletion_is_reported_or_replaced() {
+    let client = admin_client().await;
+    install_crds(&client).await;
+    let ns = TestNamespace::new(&client, "oob").await;
+    let ns = ns.name().to_string();
+    let emu = Emulator::start(&["--transition-delay-ms", "300"]).await;
+    let ctl = Control::new(emu.url());
+    let cloud = TENCENT;
+    let _controller = ControllerProcess::start(&ns, &[]).await;
+    apply_credential(&client, &ns, "cred", &cloud, emu.url(), cloud.secret).await;
+    apply_instance(&client, &ns, &instance("report", "cred", &cloud, json!({}))).await;
+    apply_instance(
+        &client,
+        &ns,
+        &instance("replace", "cred", &cloud, json!({"recreatePolicy": "OnCloudDeletion"})),
+    )
+    .await;
+    let mut ids = Vec::new();
+    for name in ["report", "replace"] {
+        let s = wait_for(T, "Ready", || async {
+            let s = instance_status(&client, &ns, name).await;
+            is_ready(&s).then_some(s)
+        })
+        .await;
+        ids.push(s["instanceId"].as_str().unwrap().to_string());
+    }
+    for id in &ids {
+        ctl.delete_instance(id).await;
+    }
+    let c = wait_for(T, "InstanceNotFound reported", || async {
+        let s = instance_status(&client, &ns, "report").await;
+        condition(&s, "Ready")
+            .filter(|c| c["reason"] == "InstanceNotFound")
+            .cloned()
+    })
+    .await;
+    assert!(c["message"].as_str().unwrap().contains(&ids[0]), "{c}");
+    let s = wait_for(T, "replacement Ready", || async {
+        let s = instance_status(&client, &ns, "replace").await;
+        (is_ready(&s) && s["instanceId"] != ids[1].as_str()).then_some(s)
+    })
+    .await;
+    assert_eq!(s["incarnation"], 1);
+    // the reported one was not silently re-created
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let report_uid = Api::<CloudInstance>::namespaced(client.clone(), &ns)
+        .get("report")
+        .await
+        .unwrap()
+        .uid()
+        .unwrap();
+    assert!(ctl.owned_by(&report_uid).await.is_empty());
+}

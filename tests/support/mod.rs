@@ -1,0 +1,9 @@
+//! Shared support code for the integration tests in `tests/*.rs`.
+//!
+//! Each test binary declares `mod support;` and uses the parts it needs.
+#![allow(dead_code)]
+
+pub mod cluster;
+pub mod controller;
+pub mod emulator;
+pub mod fixtures;
