@@ -1,0 +1,310 @@
+//! The `/_emulator/` control API (JSON). See README.md for the reference.
+
+use std::collections::{BTreeMap, HashMap};
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use serde::{Deserialize, Deserializer};
+use serde_json::{Value, json};
+
+use crate::app::Shared;
+use crate::config::Provider;
+use crate::faults::FaultSpec;
+use crate::server::provider_state_name;
+use crate::store::{Instance, OpState, VmState, now_ms};
+
+pub fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/instances", get(list_instances))
+        .route("/instances/{id}", get(get_instance).delete(delete_instance))
+        .route("/instances/{id}/state", post(set_instance_state))
+        .route("/calls", get(get_calls))
+        .route("/calls/reset", post(reset_calls))
+        .route(
+            "/faults",
+            get(list_faults).post(add_fault).delete(clear_faults),
+        )
+        .route("/faults/{id}", delete(delete_fault))
+        .route("/config", get(get_config).post(set_config))
+        .route("/reset", post(reset_all))
+}
+
+fn bad_request(msg: impl Into<String>) -> Response {
+    (StatusCode::BAD_REQUEST, Json(json!({"error": msg.into()}))).into_response()
+}
+
+fn iso(ms: i64) -> Value {
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| Value::String(t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()))
+        .unwrap_or(Value::Null)
+}
+
+/// The cloud-neutral view of an instance.
+pub fn instance_json(i: &Instance, now: i64) -> Value {
+    let state = i.state_at(now);
+    let tags: BTreeMap<&str, &str> = i
+        .tags
+        .iter()
+        .map(|t| (t.key.as_str(), t.value.as_str()))
+        .collect();
+    let disk = |d: &crate::store::Disk| json!({"type": d.disk_type, "size_gb": d.size_gb, "id": d.id, "delete_with_instance": d.delete_with_instance});
+    json!({
+        "provider": i.provider,
+        "account": i.account,
+        "id": i.id,
+        "name": i.name,
+        "state": state.as_str(),
+        "provider_state": provider_state_name(i.provider, state),
+        "region": i.region,
+        "zone": i.zone,
+        "image": i.image_id,
+        "instance_type": i.instance_type,
+        "cpu": i.cpu,
+        "memory_gb": i.memory_gb,
+        "private_ips": i.private_ips,
+        "public_ips": i.public_ips,
+        "tags": tags,
+        "security_groups": i.security_groups,
+        "created_at": iso(i.created_ms),
+        "updated_at": iso(i.updated_ms),
+        "settles_at": iso(i.settles_at()),
+        "charge_type": i.charge_type,
+        "client_token": i.client_token,
+        "system_disk": disk(&i.system_disk),
+        "data_disks": i.data_disks.iter().map(disk).collect::<Vec<_>>(),
+        "bandwidth_out": i.bandwidth_out,
+        "vpc_id": i.vpc_id,
+        "subnet_id": i.subnet_id,
+        "host_name": i.host_name,
+        "key_ids": i.key_ids,
+        "project_id": i.project_id,
+        "protected": i.protected,
+        "last_operation": i.last_operation.as_ref().map(|op| json!({
+            "action": op.action,
+            "request_id": op.request_id,
+            "state": match op.state_at(now) {
+                OpState::Operating => "operating",
+                OpState::Success => "success",
+                OpState::Failed => "failed",
+            },
+        })),
+    })
+}
+
+async fn healthz(State(app): State<Shared>) -> Json<Value> {
+    let n = app.store().len();
+    Json(json!({"status": "ok", "instances": n}))
+}
+
+async fn list_instances(
+    State(app): State<Shared>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let provider = match q.get("provider") {
+        Some(p) => match Provider::parse(p) {
+            Some(p) => Some(p),
+            None => return bad_request(format!("unknown provider `{p}`")),
+        },
+        None => None,
+    };
+    let state = match q.get("state") {
+        Some(s) => match VmState::parse(s) {
+            Some(s) => Some(s),
+            None => return bad_request(format!("unknown state `{s}`")),
+        },
+        None => None,
+    };
+    let now = now_ms();
+    let mut store = app.store();
+    store.sweep(now);
+    let list: Vec<Value> = store
+        .list(now, |i| {
+            provider.is_none_or(|p| i.provider == p)
+                && q.get("account").is_none_or(|a| &i.account == a)
+                && q.get("region").is_none_or(|r| &i.region == r)
+                && state.is_none_or(|s| i.state_at(now) == s)
+        })
+        .into_iter()
+        .map(|i| instance_json(i, now))
+        .collect();
+    Json(Value::Array(list)).into_response()
+}
+
+async fn get_instance(State(app): State<Shared>, Path(id): Path<String>) -> Response {
+    let now = now_ms();
+    match app.store().get(&id, now) {
+        Some(i) => Json(instance_json(i, now)).into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            Json(json!({"error": format!("no instance `{id}`")})),
+        )
+            .into_response(),
+    }
+}
+
+async fn delete_instance(State(app): State<Shared>, Path(id): Path<String>) -> Response {
+    match app.store().remove(&id) {
+        Some(_) => Json(json!({"deleted": id})).into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            Json(json!({"error": format!("no instance `{id}`")})),
+        )
+            .into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StateBody {
+    state: String,
+}
+
+async fn set_instance_state(
+    State(app): State<Shared>,
+    Path(id): Path<String>,
+    Json(body): Json<StateBody>,
+) -> Response {
+    let Some(state) = VmState::parse(&body.state) else {
+        return bad_request(format!("unknown state `{}`", body.state));
+    };
+    let shutdown = app.settings().transition_delays_ms.shutdown;
+    let now = now_ms();
+    let mut store = app.store();
+    let Some(inst) = store.get_mut(&id, now) else {
+        return (
+            StatusCode::NOT_FOUND,
+            Json(json!({"error": format!("no instance `{id}`")})),
+        )
+            .into_response();
+    };
+    if state == VmState::Terminated {
+        inst.set_schedule(
+            now,
+            &[(VmState::Terminated, Some(shutdown)), (VmState::Gone, None)],
+        );
+    } else {
+        inst.set_schedule(now, &[(state, None)]);
+    }
+    Json(instance_json(inst, now)).into_response()
+}
+
+async fn get_calls(State(app): State<Shared>) -> Json<Value> {
+    Json(app.calls().to_json())
+}
+
+async fn reset_calls(State(app): State<Shared>) -> Json<Value> {
+    app.calls().clear();
+    Json(json!({"reset": true}))
+}
+
+async fn list_faults(State(app): State<Shared>) -> Json<Value> {
+    Json(serde_json::to_value(app.faults().list()).unwrap_or_default())
+}
+
+async fn add_fault(State(app): State<Shared>, Json(spec): Json<FaultSpec>) -> Response {
+    match app.faults().add(spec) {
+        Ok(id) => Json(json!({"id": id})).into_response(),
+        Err(e) => bad_request(e),
+    }
+}
+
+async fn clear_faults(State(app): State<Shared>) -> Json<Value> {
+    app.faults().clear();
+    Json(json!({"cleared": true}))
+}
+
+async fn delete_fault(State(app): State<Shared>, Path(id): Path<u64>) -> Response {
+    if app.faults().remove(id) {
+        Json(json!({"deleted": id})).into_response()
+    } else {
+        (
+            StatusCode::NOT_FOUND,
+            Json(json!({"error": format!("no fault {id}")})),
+        )
+            .into_response()
+    }
+}
+
+async fn get_config(State(app): State<Shared>) -> Json<Value> {
+    Json(serde_json::to_value(app.settings()).unwrap_or_default())
+}
+
+fn double_option<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<u64>>, D::Error> {
+    Option::<u64>::deserialize(d).map(Some)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigPatch {
+    /// Set every transition delay.
+    #[serde(default)]
+    transition_delay_ms: Option<u64>,
+    /// Set named transition delays (applied after `transition_delay_ms`).
+    #[serde(default)]
+    transition_delays_ms: Option<BTreeMap<String, u64>>,
+    #[serde(default)]
+    rate_limit_enabled: Option<bool>,
+    #[serde(default)]
+    rate_limit_multiplier: Option<f64>,
+    /// Replaces the per-action overrides (requests per second).
+    #[serde(default)]
+    rate_limit_overrides: Option<BTreeMap<String, f64>>,
+    /// `null` for unlimited.
+    #[serde(default, deserialize_with = "double_option")]
+    instance_quota: Option<Option<u64>>,
+    #[serde(default)]
+    max_clock_skew_secs: Option<i64>,
+}
+
+async fn set_config(State(app): State<Shared>, Json(patch): Json<ConfigPatch>) -> Response {
+    if let Some(m) = patch.rate_limit_multiplier
+        && !(m > 0.0 && m.is_finite())
+    {
+        return bad_request("rate_limit_multiplier must be a positive number");
+    }
+    if let Some(o) = &patch.rate_limit_overrides
+        && o.values().any(|v| v.is_nan() || *v <= 0.0)
+    {
+        return bad_request("rate_limit_overrides values must be positive");
+    }
+    let mut delays = app.settings().transition_delays_ms;
+    if let Some(all) = patch.transition_delay_ms {
+        delays = crate::config::Delays::uniform(all);
+    }
+    if let Some(named) = &patch.transition_delays_ms {
+        for (name, ms) in named {
+            if let Err(e) = delays.set(name, *ms) {
+                return bad_request(e);
+            }
+        }
+    }
+    let s = app.update_settings(|s| {
+        s.transition_delays_ms = delays;
+        if let Some(v) = patch.rate_limit_enabled {
+            s.rate_limit_enabled = v;
+        }
+        if let Some(v) = patch.rate_limit_multiplier {
+            s.rate_limit_multiplier = v;
+        }
+        if let Some(v) = patch.rate_limit_overrides {
+            s.rate_limit_overrides = v;
+        }
+        if let Some(v) = patch.instance_quota {
+            s.instance_quota = v;
+        }
+        if let Some(v) = patch.max_clock_skew_secs {
+            s.max_clock_skew_secs = v;
+        }
+    });
+    Json(serde_json::to_value(s).unwrap_or_default()).into_response()
+}
+
+async fn reset_all(State(app): State<Shared>) -> Json<Value> {
+    app.reset();
+    Json(json!({"reset": true}))
+}

@@ -1,0 +1,153 @@
+//! The emulated Huawei Cloud catalog: the region of a project, its availability zones,
+//! flavors, IMS images, volume types and per-action request rate limits.
+
+/// Huawei projects are regional; the emulator places every project in this region.
+pub const REGION: &str = "cn-north-4";
+pub const ZONES: &[&str] = &["cn-north-4a", "cn-north-4b", "cn-north-4c", "cn-north-4g"];
+
+pub struct FlavorInfo {
+    pub id: &'static str,
+    pub vcpus: u32,
+    pub ram_mb: u32,
+    pub generation: &'static str,
+    pub performance: &'static str,
+    /// Zones where the flavor is sold out.
+    pub sold_out: &'static [&'static str],
+}
+
+pub const FLAVORS: &[FlavorInfo] = &[
+    FlavorInfo {
+        id: "s6.small.1",
+        vcpus: 1,
+        ram_mb: 1024,
+        generation: "s6",
+        performance: "normal",
+        sold_out: &[],
+    },
+    FlavorInfo {
+        id: "s6.medium.2",
+        vcpus: 1,
+        ram_mb: 2048,
+        generation: "s6",
+        performance: "normal",
+        sold_out: &[],
+    },
+    FlavorInfo {
+        id: "s6.large.2",
+        vcpus: 2,
+        ram_mb: 4096,
+        generation: "s6",
+        performance: "normal",
+        sold_out: &[],
+    },
+    FlavorInfo {
+        id: "s6.xlarge.2",
+        vcpus: 4,
+        ram_mb: 8192,
+        generation: "s6",
+        performance: "normal",
+        sold_out: &[],
+    },
+    FlavorInfo {
+        id: "c7.large.2",
+        vcpus: 2,
+        ram_mb: 4096,
+        generation: "c7",
+        performance: "computingv3",
+        sold_out: &["cn-north-4g"],
+    },
+    FlavorInfo {
+        id: "c7.xlarge.2",
+        vcpus: 4,
+        ram_mb: 8192,
+        generation: "c7",
+        performance: "computingv3",
+        sold_out: &["cn-north-4g"],
+    },
+    FlavorInfo {
+        id: "m7.large.8",
+        vcpus: 2,
+        ram_mb: 16384,
+        generation: "m7",
+        performance: "highmem",
+        sold_out: &[],
+    },
+];
+
+pub fn flavor(id: &str) -> Option<&'static FlavorInfo> {
+    FLAVORS.iter().find(|f| f.id == id)
+}
+
+pub struct ImageInfo {
+    pub id: &'static str,
+    pub name: &'static str,
+    pub os_version: &'static str,
+    pub platform: &'static str,
+    pub os_type: &'static str,
+    pub min_disk: u64,
+}
+
+pub const IMAGES: &[ImageInfo] = &[
+    ImageInfo {
+        id: "5f5d0b79-3ed9-4e6e-9a5c-0c7bbd0e4b61",
+        name: "Ubuntu 22.04 server 64bit",
+        os_version: "Ubuntu 22.04 server 64bit",
+        platform: "Ubuntu",
+        os_type: "Linux",
+        min_disk: 40,
+    },
+    ImageInfo {
+        id: "67f433d8-ed0e-4321-a8a2-a71838539e09",
+        name: "CentOS 7.9 64bit",
+        os_version: "CentOS 7.9 64bit",
+        platform: "CentOS",
+        os_type: "Linux",
+        min_disk: 40,
+    },
+    ImageInfo {
+        id: "c1a0e1e5-7ed4-4f70-b8e9-3d0a1b2c3d4e",
+        name: "Huawei Cloud EulerOS 2.0 Standard 64 bit",
+        os_version: "Huawei Cloud EulerOS 2.0 64bit",
+        platform: "EulerOS",
+        os_type: "Linux",
+        min_disk: 40,
+    },
+    ImageInfo {
+        id: "9b3e4c2a-1d5f-4a6b-8c7d-0e1f2a3b4c5d",
+        name: "Windows Server 2022 Datacenter 64bit English",
+        os_version: "Windows Server 2022 Datacenter 64bit English",
+        platform: "Windows",
+        os_type: "Windows",
+        min_disk: 40,
+    },
+];
+
+pub fn image(id: &str) -> Option<&'static ImageInfo> {
+    IMAGES.iter().find(|i| i.id == id)
+}
+
+pub const VOLUME_TYPES: &[&str] = &["SATA", "SAS", "SSD", "GPSSD", "ESSD", "GPSSD2", "ESSD2"];
+
+/// Most servers one batch action, delete or create accepts.
+pub const BATCH_LIMIT: usize = 1000;
+
+/// Requests per second per account and action. Huawei's API gateway throttles per user and
+/// API (`APIGW.0308`) with limits set per service; these emulator defaults keep creation
+/// and mutation below reads. Settings can scale or override them.
+pub fn rate_limit(action: &str) -> f64 {
+    match action {
+        "CreateServers"
+        | "CreatePostPaidServers"
+        | "ResizePostPaidServer"
+        | "ChangeServerOsWithCloudInit" => 10.0,
+        "BatchStartServers"
+        | "BatchStopServers"
+        | "BatchRebootServers"
+        | "DeleteServers"
+        | "UpdateServer"
+        | "NovaAssociateSecurityGroup"
+        | "NovaDisassociateSecurityGroup" => 20.0,
+        "ListServersDetails" | "ShowServer" | "ShowJob" => 50.0,
+        _ => 20.0,
+    }
+}
