@@ -299,21 +299,62 @@ async fn run(args: RunArgs) -> Result<(), String> {
         ..Settings::default()
     };
     ready.store(true, std::sync::atomic::Ordering::Relaxed);
-    let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        let sigterm = async {
+            #[cfg(unix)]
+            if let Ok(mut s) =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            {
+                s.recv().await;
+            }
+        };
+        tokio::select! { _ = tokio::signal::ctrl_c() => {}, _ = sigterm => {} }
         tracing::info!("shutting down");
+        let _ = stop_tx.send(true);
+    });
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
     };
-    let sigterm = async {
-        #[cfg(unix)]
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
-            s.recv().await;
+
+    let elector = if args.leader_elect {
+        let identity = std::env::var("POD_NAME").unwrap_or_else(|_| {
+            format!(
+                "{}-{}",
+                std::fs::read_to_string("/proc/sys/kernel/hostname")
+                    .map(|h| h.trim().to_owned())
+                    .unwrap_or_else(|_| "local".into()),
+                std::process::id()
+            )
+        });
+        let cfg = controller::leader::LeaseConfig::new(
+            args.leader_election_namespace.clone(),
+            identity,
+            args.leader_election_lease_duration,
+        );
+        let elector = Arc::new(controller::leader::Elector::new(client.clone(), cfg));
+        tracing::info!(identity = %elector.config().identity, "waiting to become leader");
+        tokio::select! {
+            _ = elector.acquire() => {}
+            _ = stopped(stop_rx.clone()) => return Ok(()),
         }
+        let renewer = elector.clone();
+        tokio::spawn(async move {
+            renewer.keep_renewing().await;
+            // Another replica may be leader now: stop acting at once.
+            tracing::error!("lost leadership; exiting");
+            std::process::exit(1);
+        });
+        Some(elector)
+    } else {
+        None
     };
-    let stop = async move {
-        tokio::select! { _ = shutdown => {}, _ = sigterm => {} }
-    };
-    controller::run(client, settings, metrics, stop).await;
+    metrics.leader.set(1);
+    controller::run(client, settings, metrics.clone(), stopped(stop_rx)).await;
+    if let Some(e) = elector {
+        e.release().await;
+        metrics.leader.set(0);
+    }
     Ok(())
 }
 

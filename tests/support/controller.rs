@@ -64,8 +64,6 @@ impl ControllerProcess {
         env: &[(&str, &str)],
     ) -> ControllerProcess {
         let cluster = super::cluster::cluster().await;
-        let dir = tempfile::tempdir().expect("tempdir");
-        let log = dir.path().join("controller.log");
         let port = free_port();
         let metrics_addr = format!("127.0.0.1:{port}");
         let mut args = vec![
@@ -74,18 +72,38 @@ impl ControllerProcess {
             namespace,
             "--metrics-addr",
             metrics_addr.as_str(),
-            "--poll-fast",
-            "300ms",
-            "--poll-slow",
-            "5s",
-            "--log-level",
-            "info,cloudinstance_controller=debug",
         ];
+        // defaults for tests, unless `extra` sets them
+        for (flag, value) in [
+            ("--poll-fast", "300ms"),
+            ("--poll-slow", "5s"),
+            ("--log-level", "info,cloudinstance_controller=debug"),
+        ] {
+            if !extra.contains(&flag) {
+                args.extend([flag, value]);
+            }
+        }
         args.extend_from_slice(extra);
+        Self::start_with_kubeconfig(cluster.kubeconfig_env(), &args, env, &metrics_addr).await
+    }
+
+    /// Start the binary with exactly `args` (nothing added) and `KUBECONFIG=kubeconfig`
+    /// (e.g. one whose user is a ServiceAccount), then wait for `/healthz` on
+    /// `metrics_addr` (which must match the `--metrics-addr` in `args`, a `0.0.0.0:PORT`
+    /// address is reached through 127.0.0.1).
+    pub async fn start_with_kubeconfig(
+        kubeconfig: impl AsRef<std::ffi::OsStr>,
+        args: &[&str],
+        env: &[(&str, &str)],
+        metrics_addr: &str,
+    ) -> ControllerProcess {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let log = dir.path().join("controller.log");
+        let metrics_addr = metrics_addr.replace("0.0.0.0:", "127.0.0.1:");
         let out = std::fs::File::create(&log).expect("log file");
         let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_cloudinstance-controller"));
-        cmd.args(&args)
-            .env("KUBECONFIG", cluster.kubeconfig_env())
+        cmd.args(args)
+            .env("KUBECONFIG", kubeconfig.as_ref())
             .stdin(Stdio::null())
             .stdout(out.try_clone().expect("dup log"))
             .stderr(out)

@@ -122,21 +122,23 @@ mod tests {
     use crate::provider::SecretString;
 
     // Tencent Cloud's published worked example of signature method v3 ("签名方法 v3" /
-    // "Signature v3"), DescribeInstances in ap-guangzhou at X-TC-Timestamp 1551113065.
+    // "Signature v3"): DescribeInstances in ap-guangzhou, X-TC-Timestamp 1551113065, body
+    // {"Limit": 1, "Filters": [{"Values": ["\u672a\u547d\u540d"], "Name": "instance-name"}]}.
     //
     // Sources:
-    // - The CVM API documentation's "签名方法 v3" page (https://cloud.tencent.com/document/api/213/30654,
-    //   linked from seed 000) and Tencent's official demos in
-    //   github.com/TencentCloud/signature-process-demo (cvm/signature-v3/python/demo.py,
-    //   java/TencentCloudAPITC3Demo.java, commit e80f75e) use this request, but print the
-    //   demo keys masked (`AKIDz8krbsJ5yKBZQpn74WFkmLPx3*******` /
-    //   `Gu5t9xGARNpq86cd98joQYCN3*******`), so their signature cannot be recomputed.
-    // - Tencent's own "签名方法 v3" page in another edition,
-    //   https://www.tencentcloud.com/zh/document/product/1021/34193, prints the same example with
-    //   the unmasked demo keys SecretId `AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE` and SecretKey
-    //   `Gu5t9xGARNpq86cd98joQYCN3EXAMPLE`, HashedRequestPayload 35e9c5b0…, HashedCanonicalRequest
-    //   5ffe6a04… and Signature 72e494ea809ad7a8c8f7a4507b9bddcbaa8e581f516e8da2f66e2c5a96525168.
-    //   The constants below are copied from that page; none was produced by this code.
+    // - The English "Signature v3" page publishes HashedRequestPayload 35e9c5b0…, the
+    //   CanonicalRequest, HashedCanonicalRequest 5ffe6a04…, the StringToSign and
+    //   Signature 72e494ea809ad7a8c8f7a4507b9bddcbaa8e581f516e8da2f66e2c5a96525168, with the
+    //   SecretId masked (`AKID**********************0123456789EXAMPLE`). Tencent's official demos
+    //   (github.com/TencentCloud/signature-process-demo, cvm/signature-v3/python/demo.py and
+    //   java/TencentCloudAPITC3Demo.java at commit e80f75e) mask both demo keys
+    //   (`AKIDz8krbsJ5yKBZQpn74WFkmLPx3*******` / `Gu5t9xGARNpq86cd98joQYCN3*******`).
+    // - Other editions of the same page print the demo keys unmasked: SecretId
+    //   `AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE`, SecretKey `Gu5t9xGARNpq86cd98joQYCN3EXAMPLE`
+    //   (e.g. https://www.tencentcloud.com/zh/document/product/1021/34193, and the English page's
+    //   own step 3, `SecretKey = "Gu5t9xGARNpq86cd98joQYCN3EXAMPLE"`), with the same Signature.
+    //   With that key the published signature is reproduced below; every expected constant is
+    //   copied from the documentation, none was produced by this code.
     const DOC_SECRET_ID: &str = "AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE";
     const DOC_SECRET_KEY: &str = "Gu5t9xGARNpq86cd98joQYCN3EXAMPLE";
     const DOC_TIMESTAMP: i64 = 1551113065;

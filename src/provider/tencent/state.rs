@@ -20,6 +20,8 @@
 //! (start/stop/reboot are refused), so for the controller it is gone: `Terminated`. The
 //! raw string stays in `provider_state` for callers who need the difference.
 //!
+//! `TERMINATED` (not in the reference) is also read as `Terminated`.
+//!
 //! Strings newer API revisions added (rescue mode, live migration) or any other unknown
 //! string map to `Pending`: transitional, so callers keep polling rather than act on a
 //! state they do not understand.
@@ -38,6 +40,9 @@ pub fn map_state(s: &str) -> InstanceState {
         "REBOOTING" => InstanceState::Rebooting,
         "SHUTDOWN" => InstanceState::Terminated,
         "TERMINATING" => InstanceState::Terminating,
+        // Not in the 2018 reference; seen from newer revisions / the emulator for an
+        // instance that no longer exists.
+        "TERMINATED" => InstanceState::Terminated,
         _ => InstanceState::Pending,
     }
 }
@@ -58,6 +63,7 @@ mod tests {
             ("REBOOTING", InstanceState::Rebooting),
             ("SHUTDOWN", InstanceState::Terminated),
             ("TERMINATING", InstanceState::Terminating),
+            ("TERMINATED", InstanceState::Terminated),
         ];
         for (raw, want) in table {
             assert_eq!(map_state(raw), want, "{raw}");
