@@ -129,6 +129,11 @@ impl ControllerProcess {
         me
     }
 
+    /// OS process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().and_then(|c| c.id()).expect("controller running")
+    }
+
     /// SIGKILL the process and wait for it to be gone (simulates a crash).
     pub async fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {
