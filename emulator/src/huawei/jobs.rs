@@ -36,7 +36,7 @@ fn lock() -> std::sync::MutexGuard<'static, Jobs> {
 }
 
 fn job_id() -> String {
-    format!("ff80808{}", hex::encode(rand::random::<[u8; 12]>()))
+    format!("ff808082{}", hex::encode(rand::random::<[u8; 12]>()))
 }
 
 pub fn create(

@@ -101,10 +101,20 @@ pub fn from_response(
         }
     });
     let kind = classify(status, &code);
+    let message = redact_string_to_sign(message);
     let mut e = ProviderError::new(kind, code, message)
         .with_request_id(env.request_id.or(header_request_id));
     e.retry_after = retry_after;
     e
+}
+
+/// `SignatureDoesNotMatch` messages end with the server's string to sign, which holds
+/// every request parameter (passwords and user data included). Keep only the sentence.
+fn redact_string_to_sign(message: String) -> String {
+    match message.find("string to sign is:") {
+        Some(i) => format!("{}string to sign is: <redacted>", &message[..i]),
+        None => message,
+    }
 }
 
 #[cfg(test)]
@@ -151,6 +161,15 @@ mod tests {
         assert_eq!(e.code, "InvalidInstanceType.ValueUnauthorized");
         assert_eq!(e.message, "The specified InstanceType is not authorized.");
         assert_eq!(e.request_id.as_deref(), Some("6EF6B6A1-1111"));
+    }
+
+    #[test]
+    fn string_to_sign_is_redacted() {
+        let body = r#"{"RequestId":"r","Code":"SignatureDoesNotMatch","Message":"Specified signature is not matched with our calculation. server string to sign is:POST&%2F&Password%3DSecr3t%2521"}"#;
+        let e = from_response(400, None, None, body);
+        assert_eq!(e.kind, ErrorKind::Auth);
+        assert!(!e.message.contains("Secr3t"), "{}", e.message);
+        assert!(e.message.starts_with("Specified signature is not matched"));
     }
 
     #[test]
