@@ -39,15 +39,27 @@ fn args() -> Args {
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
-            "--instances" => sizes.push(it.next().and_then(|v| v.parse().ok()).expect("--instances N")),
-            "--transition-ms" => transition_ms = it.next().and_then(|v| v.parse().ok()).expect("--transition-ms MS"),
+            "--instances" => sizes.push(
+                it.next()
+                    .and_then(|v| v.parse().ok())
+                    .expect("--instances N"),
+            ),
+            "--transition-ms" => {
+                transition_ms = it
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .expect("--transition-ms MS")
+            }
             _ => {} // cargo bench passes --bench
         }
     }
     if sizes.is_empty() {
         sizes = vec![100, 1000];
     }
-    Args { sizes, transition_ms }
+    Args {
+        sizes,
+        transition_ms,
+    }
 }
 
 async fn count_state(api: &Api<CloudInstance>, state: &str) -> usize {
@@ -59,7 +71,9 @@ async fn count_state(api: &Api<CloudInstance>, state: &str) -> usize {
                 .filter(|o| {
                     o.status.as_ref().is_some_and(|s| {
                         s.state.as_deref() == Some(state)
-                            && s.conditions.iter().any(|c| c.type_ == "Ready" && c.status == "True")
+                            && s.conditions
+                                .iter()
+                                .any(|c| c.type_ == "Ready" && c.status == "True")
                     })
                 })
                 .count()
@@ -73,7 +87,10 @@ async fn wait_all(api: &Api<CloudInstance>, state: &str, n: usize, limit: Durati
         if count_state(api, state).await == n {
             return start.elapsed();
         }
-        assert!(start.elapsed() < limit, "not all {n} {state} within {limit:?}");
+        assert!(
+            start.elapsed() < limit,
+            "not all {n} {state} within {limit:?}"
+        );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
@@ -87,18 +104,33 @@ fn proc_stats(pid: u32) -> (f64, f64) {
         .and_then(|v| v.parse().ok())
         .unwrap_or(0.0);
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
-    let ticks: f64 = fields.get(11).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0)
-        + fields.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    let ticks: f64 = fields
+        .get(11)
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or(0.0)
+        + fields
+            .get(12)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0);
     (rss_kb / 1024.0, ticks / 100.0)
 }
 
 async fn fleet_power(client: &Client, ns: &str, n: usize, state: &str) {
     let api = Api::<CloudInstance>::namespaced(client.clone(), ns);
     for i in 0..n {
-        api.patch(&format!("vm-{i:05}"), &PatchParams::default(), &Patch::Merge(json!({"spec": {"powerState": state}})))
-            .await
-            .expect("patch powerState");
+        api.patch(
+            &format!("vm-{i:05}"),
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"powerState": state}})),
+        )
+        .await
+        .expect("patch powerState");
     }
 }
 
@@ -113,7 +145,16 @@ async fn run(n: usize, a: &Args) -> Vec<String> {
     let cloud = TENCENT;
     let controller = ControllerProcess::start(
         &ns,
-        &["--poll-fast", "2s", "--poll-slow", "60s", "--concurrency", "64", "--log-level", "warn"],
+        &[
+            "--poll-fast",
+            "2s",
+            "--poll-slow",
+            "60s",
+            "--concurrency",
+            "64",
+            "--log-level",
+            "warn",
+        ],
     )
     .await;
     let pid = controller.pid();
@@ -127,23 +168,49 @@ async fn run(n: usize, a: &Args) -> Vec<String> {
     // converge: N objects applied at once
     let start = Instant::now();
     for i in 0..n {
-        let obj: CloudInstance = serde_json::from_value(instance(&format!("vm-{i:05}"), "cred", &cloud, json!({}))).unwrap();
-        api.create(&PostParams::default(), &obj).await.expect("create");
+        let obj: CloudInstance =
+            serde_json::from_value(instance(&format!("vm-{i:05}"), "cred", &cloud, json!({})))
+                .unwrap();
+        api.create(&PostParams::default(), &obj)
+            .await
+            .expect("create");
     }
-    let converge = wait_all(&api, "Running", n, Duration::from_secs(3600)).await.max(start.elapsed());
+    let converge = wait_all(&api, "Running", n, Duration::from_secs(3600))
+        .await
+        .max(start.elapsed());
     let bound = n as f64 / RUN_LIMIT + a.transition_ms as f64 / 1000.0;
-    assert_eq!(ctl.instances().await.len(), n, "exactly one cloud instance per object");
+    assert_eq!(
+        ctl.instances().await.len(),
+        n,
+        "exactly one cloud instance per object"
+    );
 
     // steady state: describe calls per round, status writes
     let (rss_n, cpu_before) = proc_stats(pid);
-    let rounds0 = controller.metric_sum("cloudinstance_poll_rounds_total", &[]).await;
+    let rounds0 = controller
+        .metric_sum("cloudinstance_poll_rounds_total", &[])
+        .await;
     let calls0 = ctl.call_count("tencent", "DescribeInstancesStatus").await;
-    let writes0 = controller.metric_sum("cloudinstance_status_writes_total", &[("kind", "CloudInstance")]).await;
+    let writes0 = controller
+        .metric_sum(
+            "cloudinstance_status_writes_total",
+            &[("kind", "CloudInstance")],
+        )
+        .await;
     let window = Duration::from_secs(130);
     tokio::time::sleep(window).await;
-    let rounds = controller.metric_sum("cloudinstance_poll_rounds_total", &[]).await - rounds0;
+    let rounds = controller
+        .metric_sum("cloudinstance_poll_rounds_total", &[])
+        .await
+        - rounds0;
     let calls = (ctl.call_count("tencent", "DescribeInstancesStatus").await - calls0) as f64;
-    let writes = controller.metric_sum("cloudinstance_status_writes_total", &[("kind", "CloudInstance")]).await - writes0;
+    let writes = controller
+        .metric_sum(
+            "cloudinstance_status_writes_total",
+            &[("kind", "CloudInstance")],
+        )
+        .await
+        - writes0;
     let (_, cpu_after) = proc_stats(pid);
     let hours = window.as_secs_f64() / 3600.0;
     let calls_per_inst_hour = calls / n as f64 / hours;
@@ -154,20 +221,60 @@ async fn run(n: usize, a: &Args) -> Vec<String> {
     // fleet-wide stop and start
     let t = Instant::now();
     fleet_power(&client, &ns, n, "Stopped").await;
-    let stop = wait_all(&api, "Stopped", n, Duration::from_secs(3600)).await.max(t.elapsed());
+    let stop = wait_all(&api, "Stopped", n, Duration::from_secs(3600))
+        .await
+        .max(t.elapsed());
     let t = Instant::now();
     fleet_power(&client, &ns, n, "Running").await;
-    let startt = wait_all(&api, "Running", n, Duration::from_secs(3600)).await.max(t.elapsed());
+    let startt = wait_all(&api, "Running", n, Duration::from_secs(3600))
+        .await
+        .max(t.elapsed());
 
     vec![
-        format!("| {n} | convergence (create → all Ready) | {:.1} s | bound {:.1} s (N/10 RunInstances per s + {} ms PENDING) | ratio {:.2} |", converge.as_secs_f64(), bound, a.transition_ms, converge.as_secs_f64() / bound),
-        format!("| {n} | fleet stop (all Stopped) | {:.1} s | bound {:.1} s | ratio {:.2} |", stop.as_secs_f64(), bound, stop.as_secs_f64() / bound),
-        format!("| {n} | fleet start (all Running) | {:.1} s | bound {:.1} s | ratio {:.2} |", startt.as_secs_f64(), bound, startt.as_secs_f64() / bound),
-        format!("| {n} | DescribeInstancesStatus per poll round | {:.2} | ceil(N/100) = {} | {} rounds in {} s |", calls / rounds.max(1.0), n.div_ceil(100), rounds, window.as_secs()),
-        format!("| {n} | status calls per instance-hour (steady) | {:.2} | naive per-object polling: {:.0} | {:.0}× fewer |", calls_per_inst_hour, naive, naive / calls_per_inst_hour.max(1e-9)),
-        format!("| {n} | status writes per instance-hour (steady) | {:.3} | target ≈ 0 | |", writes_per_inst_hour),
-        format!("| {n} | controller RSS | {:.1} MiB | {:.1} MiB with 0 objects | |", rss_n, rss0),
-        format!("| {n} | controller CPU (steady) | {:.2} % of one core | | |", cpu_pct),
+        format!(
+            "| {n} | convergence (create → all Ready) | {:.1} s | bound {:.1} s (N/10 RunInstances per s + {} ms PENDING) | ratio {:.2} |",
+            converge.as_secs_f64(),
+            bound,
+            a.transition_ms,
+            converge.as_secs_f64() / bound
+        ),
+        format!(
+            "| {n} | fleet stop (all Stopped) | {:.1} s | bound {:.1} s | ratio {:.2} |",
+            stop.as_secs_f64(),
+            bound,
+            stop.as_secs_f64() / bound
+        ),
+        format!(
+            "| {n} | fleet start (all Running) | {:.1} s | bound {:.1} s | ratio {:.2} |",
+            startt.as_secs_f64(),
+            bound,
+            startt.as_secs_f64() / bound
+        ),
+        format!(
+            "| {n} | DescribeInstancesStatus per poll round | {:.2} | ceil(N/100) = {} | {} rounds in {} s |",
+            calls / rounds.max(1.0),
+            n.div_ceil(100),
+            rounds,
+            window.as_secs()
+        ),
+        format!(
+            "| {n} | status calls per instance-hour (steady) | {:.2} | naive per-object polling: {:.0} | {:.0}× fewer |",
+            calls_per_inst_hour,
+            naive,
+            naive / calls_per_inst_hour.max(1e-9)
+        ),
+        format!(
+            "| {n} | status writes per instance-hour (steady) | {:.3} | target ≈ 0 | |",
+            writes_per_inst_hour
+        ),
+        format!(
+            "| {n} | controller RSS | {:.1} MiB | {:.1} MiB with 0 objects | |",
+            rss_n, rss0
+        ),
+        format!(
+            "| {n} | controller CPU (steady) | {:.2} % of one core | | |",
+            cpu_pct
+        ),
     ]
 }
 

@@ -80,11 +80,8 @@ async fn status_polling_is_batched() {
     let emu = Emulator::start(&["--transition-delay-ms", "300", "--no-rate-limit"]).await;
     let ctl = Control::new(emu.url());
     let cloud = TENCENT;
-    let controller = ControllerProcess::start(
-        &ns,
-        &["--poll-slow", "1s", "--concurrency", "32"],
-    )
-    .await;
+    let controller =
+        ControllerProcess::start(&ns, &["--poll-slow", "1s", "--concurrency", "32"]).await;
     apply_credential(&client, &ns, "cred", &cloud, emu.url(), cloud.secret).await;
     wait_until(T, "credential Ready", || async {
         is_ready(&credential_status(&client, &ns, "cred").await)
@@ -100,37 +97,58 @@ async fn status_polling_is_batched() {
     }
     wait_until(Duration::from_secs(300), "all 250 Ready", || async {
         let list = api.list(&Default::default()).await.unwrap();
-        list.items.iter().filter(|o| {
-            o.status.as_ref().is_some_and(|s| {
-                s.conditions.iter().any(|c| c.type_ == "Ready" && c.status == "True")
+        list.items
+            .iter()
+            .filter(|o| {
+                o.status.as_ref().is_some_and(|s| {
+                    s.conditions
+                        .iter()
+                        .any(|c| c.type_ == "Ready" && c.status == "True")
+                })
             })
-        })
-        .count()
+            .count()
             == n
     })
     .await;
-    assert_eq!(ctl.instances().await.len(), n, "one cloud instance per object");
+    assert_eq!(
+        ctl.instances().await.len(),
+        n,
+        "one cloud instance per object"
+    );
 
     // steady state: measure calls over several poll rounds
-    let rounds0 = controller.metric_sum("cloudinstance_poll_rounds_total", &[]).await;
+    let rounds0 = controller
+        .metric_sum("cloudinstance_poll_rounds_total", &[])
+        .await;
     let calls0 = ctl.call_count("tencent", "DescribeInstancesStatus").await;
     tokio::time::sleep(Duration::from_secs(6)).await;
-    let rounds = controller.metric_sum("cloudinstance_poll_rounds_total", &[]).await - rounds0;
+    let rounds = controller
+        .metric_sum("cloudinstance_poll_rounds_total", &[])
+        .await
+        - rounds0;
     let calls = ctl.call_count("tencent", "DescribeInstancesStatus").await - calls0;
     assert!(rounds >= 3.0, "poll rounds happened: {rounds}");
     let per_round = calls as f64 / rounds;
-    eprintln!("steady state: {calls} DescribeInstancesStatus calls in {rounds} rounds = {per_round:.2} per round for {n} instances");
+    eprintln!(
+        "steady state: {calls} DescribeInstancesStatus calls in {rounds} rounds = {per_round:.2} per round for {n} instances"
+    );
     assert!(
         per_round <= 3.0 + 1e-9,
         "more than ceil(250/100) = 3 status calls per poll round: {per_round}"
     );
     // status is written only on change: nothing changes in steady state
     let writes0 = controller
-        .metric_sum("cloudinstance_status_writes_total", &[("kind", "CloudInstance")])
+        .metric_sum(
+            "cloudinstance_status_writes_total",
+            &[("kind", "CloudInstance")],
+        )
         .await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     let writes = controller
-        .metric_sum("cloudinstance_status_writes_total", &[("kind", "CloudInstance")])
+        .metric_sum(
+            "cloudinstance_status_writes_total",
+            &[("kind", "CloudInstance")],
+        )
         .await
         - writes0;
     assert_eq!(writes, 0.0, "no status writes in steady state");
@@ -167,15 +185,24 @@ async fn wrong_key_is_reported_and_fixing_the_secret_recovers() {
     })
     .await;
     assert!(
-        inst["message"].as_str().unwrap().contains("AuthFailure.SignatureFailure"),
+        inst["message"]
+            .as_str()
+            .unwrap()
+            .contains("AuthFailure.SignatureFailure"),
         "{inst}"
     );
-    assert!(ctl.instances().await.is_empty(), "nothing created with bad keys");
+    assert!(
+        ctl.instances().await.is_empty(),
+        "nothing created with bad keys"
+    );
     // no retry storm: terminal auth errors are not retried in a loop
     let calls0 = ctl.call_count("tencent", "DescribeRegions").await;
     tokio::time::sleep(Duration::from_secs(5)).await;
     let calls = ctl.call_count("tencent", "DescribeRegions").await - calls0;
-    assert!(calls <= 1, "credential re-verified {calls} times in 5 s with a bad key");
+    assert!(
+        calls <= 1,
+        "credential re-verified {calls} times in 5 s with a bad key"
+    );
 
     // fix the Secret
     let secrets: Api<k8s_openapi::api::core::v1::Secret> = Api::namespaced(client.clone(), &ns);
@@ -222,7 +249,12 @@ async fn out_of_band_deletion_is_reported_or_replaced() {
     apply_instance(
         &client,
         &ns,
-        &instance("replace", "cred", &cloud, json!({"recreatePolicy": "OnCloudDeletion"})),
+        &instance(
+            "replace",
+            "cred",
+            &cloud,
+            json!({"recreatePolicy": "OnCloudDeletion"}),
+        ),
     )
     .await;
     let mut ids = Vec::new();
@@ -260,4 +292,75 @@ async fn out_of_band_deletion_is_reported_or_replaced() {
         .uid()
         .unwrap();
     assert!(ctl.owned_by(&report_uid).await.is_empty());
+}
+
+/// A spec the cloud rejects gives Synced=False with the cloud's code and message, and
+/// the controller then waits for a change instead of retrying in a loop.
+#[tokio::test]
+async fn terminal_errors_are_reported_without_a_retry_loop() {
+    let client = admin_client().await;
+    install_crds(&client).await;
+    let ns = TestNamespace::new(&client, "terminal").await;
+    let ns = ns.name().to_string();
+    let emu = Emulator::start(&["--transition-delay-ms", "300"]).await;
+    let ctl = Control::new(emu.url());
+    let cloud = TENCENT;
+    let controller = ControllerProcess::start(&ns, &[]).await;
+    apply_credential(&client, &ns, "cred", &cloud, emu.url(), cloud.secret).await;
+    apply_instance(
+        &client,
+        &ns,
+        &instance(
+            "bad",
+            "cred",
+            &cloud,
+            json!({"imageId": "img-doesnotexist"}),
+        ),
+    )
+    .await;
+    let synced = wait_for(T, "Synced=False with the provider's code", || async {
+        let s = instance_status(&client, &ns, "bad").await;
+        condition(&s, "Synced")
+            .filter(|c| c["status"] == "False" && c["reason"] != "CredentialNotReady")
+            .cloned()
+    })
+    .await;
+    assert!(
+        synced["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("InvalidImageId"),
+        "{synced}"
+    );
+    assert!(
+        synced["message"]
+            .as_str()
+            .unwrap()
+            .contains("img-doesnotexist"),
+        "{synced}"
+    );
+    let runs0 = ctl.call_count("tencent", "RunInstances").await;
+    let writes0 = controller
+        .metric_sum(
+            "cloudinstance_status_writes_total",
+            &[("kind", "CloudInstance")],
+        )
+        .await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let runs = ctl.call_count("tencent", "RunInstances").await - runs0;
+    let writes = controller
+        .metric_sum(
+            "cloudinstance_status_writes_total",
+            &[("kind", "CloudInstance")],
+        )
+        .await
+        - writes0;
+    assert_eq!(runs, 0, "no retries of a terminal error within 5 s");
+    assert_eq!(writes, 0.0, "no status churn while waiting");
+    // fixing the spec recovers
+    patch_spec(&client, &ns, "bad", json!({"imageId": cloud.image})).await;
+    wait_until(T, "Ready after fixing the image", || async {
+        is_ready(&instance_status(&client, &ns, "bad").await)
+    })
+    .await;
 }

@@ -197,12 +197,34 @@ async fn lifecycle(cloud: Cloud) {
 
     // metrics: the key series are there and counted what happened
     let m = controller.metrics().await;
-    let sum = |name: &str, labels: &[(&str, &str)]| support::controller::sum_metric(&m, name, labels);
-    assert!(sum("cloudinstance_reconcile_total", &[("kind", "CloudInstance"), ("result", "ok")]) > 0.0, "{m}");
-    assert!(sum("cloudinstance_reconcile_total", &[("kind", "CloudCredential"), ("result", "ok")]) > 0.0, "{m}");
-    assert!(sum("cloudinstance_provider_calls_total", &[("cloud", cloud.provider), ("result", "ok")]) >= 6.0, "{m}");
+    let sum =
+        |name: &str, labels: &[(&str, &str)]| support::controller::sum_metric(&m, name, labels);
+    assert!(
+        sum(
+            "cloudinstance_reconcile_total",
+            &[("kind", "CloudInstance"), ("result", "ok")]
+        ) > 0.0,
+        "{m}"
+    );
+    assert!(
+        sum(
+            "cloudinstance_reconcile_total",
+            &[("kind", "CloudCredential"), ("result", "ok")]
+        ) > 0.0,
+        "{m}"
+    );
+    assert!(
+        sum(
+            "cloudinstance_provider_calls_total",
+            &[("cloud", cloud.provider), ("result", "ok")]
+        ) >= 6.0,
+        "{m}"
+    );
     assert!(sum("cloudinstance_poll_rounds_total", &[]) > 0.0, "{m}");
-    assert!(m.contains("cloudinstance_reconcile_duration_seconds_bucket"), "{m}");
+    assert!(
+        m.contains("cloudinstance_reconcile_duration_seconds_bucket"),
+        "{m}"
+    );
     assert!(m.contains("cloudinstance_instances{"), "{m}");
 
     let logs = controller.logs();
@@ -223,4 +245,14 @@ fn reboot_action(provider: &str) -> &'static str {
 #[tokio::test]
 async fn tencent_lifecycle() {
     lifecycle(TENCENT).await;
+}
+
+#[tokio::test]
+async fn alibaba_lifecycle() {
+    lifecycle(ALIBABA).await;
+}
+
+#[tokio::test]
+async fn huawei_lifecycle() {
+    lifecycle(HUAWEI).await;
 }

@@ -41,7 +41,11 @@ async fn only_the_leader_acts_and_a_follower_takes_over() {
         let url = p.metrics_url.clone();
         async move {
             let text = reqwest::get(&url).await.ok()?.text().await.ok()?;
-            Some(support::controller::sum_metric(&text, "cloudinstance_leader", &[]))
+            Some(support::controller::sum_metric(
+                &text,
+                "cloudinstance_leader",
+                &[],
+            ))
         }
     };
     wait_until(Duration::from_secs(30), "one leader", || async {
@@ -60,9 +64,14 @@ async fn only_the_leader_acts_and_a_follower_takes_over() {
         is_ready(&instance_status(&client, &ns, "one").await)
     })
     .await;
-    assert!(a.metric_sum("cloudinstance_provider_calls_total", &[]).await > 0.0);
+    assert!(
+        a.metric_sum("cloudinstance_provider_calls_total", &[])
+            .await
+            > 0.0
+    );
     assert_eq!(
-        b.metric_sum("cloudinstance_provider_calls_total", &[]).await,
+        b.metric_sum("cloudinstance_provider_calls_total", &[])
+            .await,
         0.0,
         "the follower must not call the cloud"
     );
@@ -77,7 +86,10 @@ async fn only_the_leader_acts_and_a_follower_takes_over() {
     let failover = killed.elapsed();
     eprintln!("failover after SIGKILL of the leader: {failover:?} (lease {LEASE_SECS}s)");
     assert!(
-        failover <= Duration::from_secs(LEASE_SECS) + Duration::from_secs(LEASE_SECS) / 5 + Duration::from_secs(3),
+        failover
+            <= Duration::from_secs(LEASE_SECS)
+                + Duration::from_secs(LEASE_SECS) / 5
+                + Duration::from_secs(3),
         "failover took {failover:?}"
     );
 
@@ -98,5 +110,9 @@ async fn only_the_leader_acts_and_a_follower_takes_over() {
         assert_eq!(owned.len(), 1, "{name}: exactly one cloud instance");
     }
     assert_eq!(ctl.instances().await.len(), 2);
-    assert!(b.metric_sum("cloudinstance_provider_calls_total", &[]).await > 0.0);
+    assert!(
+        b.metric_sum("cloudinstance_provider_calls_total", &[])
+            .await
+            > 0.0
+    );
 }

@@ -146,7 +146,7 @@ async fn reconcile_inner(
                             if e.is_retryable() {
                                 requeue = ctx.failure_backoff(&obj.uid().unwrap_or_default());
                             }
-                            Err((e.code.clone(), e.to_string()))
+                            Err((e.code.clone(), e.summary()))
                         }
                     }
                 }

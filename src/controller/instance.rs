@@ -211,7 +211,7 @@ async fn reconcile_inner(
     let error = outcome
         .error
         .as_ref()
-        .map(|e| (e.code.clone(), e.to_string()));
+        .map(|e| (e.code.clone(), e.summary()));
     let problem = outcome.problem.clone().or(error);
     let synced = plan::synced_condition(
         &input_with(&input, &status),

@@ -98,4 +98,10 @@ impl ProviderError {
     pub fn is_retryable(&self) -> bool {
         self.kind.is_retryable()
     }
+
+    /// `code: message` without the per-call RequestId: stable across retries, so it can
+    /// go into a status condition without making every attempt a status change.
+    pub fn summary(&self) -> String {
+        format!("{}: {}", self.code, self.message)
+    }
 }

@@ -131,7 +131,10 @@ impl ControllerProcess {
 
     /// OS process id.
     pub fn pid(&self) -> u32 {
-        self.child.as_ref().and_then(|c| c.id()).expect("controller running")
+        self.child
+            .as_ref()
+            .and_then(|c| c.id())
+            .expect("controller running")
     }
 
     /// SIGKILL the process and wait for it to be gone (simulates a crash).

@@ -23,6 +23,8 @@ pub struct Cloud {
     pub other_image: &'static str,
     pub instance_type: &'static str,
     pub bigger_type: &'static str,
+    /// `spec.network` this cloud needs (Alibaba: a security group; Huawei: VPC + subnet).
+    pub network: &'static str,
 }
 
 pub const TENCENT: Cloud = Cloud {
@@ -36,6 +38,7 @@ pub const TENCENT: Cloud = Cloud {
     other_image: "img-9qabwvbn",
     instance_type: "S5.MEDIUM2",
     bigger_type: "S5.SMALL4",
+    network: r#"{"publicIpBandwidthMbps": 10}"#,
 };
 
 /// Apply (server-side, as the test's field manager) a Secret + CloudCredential for `cloud`
@@ -92,7 +95,7 @@ pub fn instance(name: &str, cred: &str, cloud: &Cloud, extra: Value) -> Value {
         "zone": cloud.zone,
         "imageId": cloud.image,
         "instanceType": cloud.instance_type,
-        "network": {"publicIpBandwidthMbps": 10},
+        "network": serde_json::from_str::<Value>(cloud.network).expect("fixture network JSON"),
         "tags": {"team": "platform"},
     });
     if let (Some(s), Some(e)) = (spec.as_object_mut(), extra.as_object()) {
@@ -302,3 +305,31 @@ pub fn count_in(calls: &Value, provider: &str, action: &str) -> u64 {
         .or_else(|| v.get("count").and_then(Value::as_u64))
         .unwrap_or(0)
 }
+
+pub const ALIBABA: Cloud = Cloud {
+    provider: "alibaba",
+    key_id: "LTAIDEMO0000000000000000",
+    secret: "demo-alibaba-access-key-secret",
+    project_id: None,
+    region: "cn-hangzhou",
+    zone: "cn-hangzhou-h",
+    image: "aliyun_3_x64_20G_alibase_20240819.vhd",
+    other_image: "ubuntu_22_04_x64_20G_alibase_20240926.vhd",
+    instance_type: "ecs.g7.large",
+    bigger_type: "ecs.g7.xlarge",
+    network: r#"{"publicIpBandwidthMbps": 10, "subnetId": "vsw-bp1demo0000000000000", "securityGroupIds": ["sg-bp1demo00000000000"]}"#,
+};
+
+pub const HUAWEI: Cloud = Cloud {
+    provider: "huawei",
+    key_id: "HWDEMOAK0000000000000",
+    secret: "demo-huawei-secret-key",
+    project_id: Some("0a1b2c3d4e5f60718293a4b5c6d7e8f9"),
+    region: "cn-north-4",
+    zone: "cn-north-4a",
+    image: "5f5d0b79-3ed9-4e6e-9a5c-0c7bbd0e4b61",
+    other_image: "67f433d8-ed0e-4321-a8a2-a71838539e09",
+    instance_type: "s6.medium.2",
+    bigger_type: "s6.large.2",
+    network: r#"{"publicIpBandwidthMbps": 10, "vpcId": "3c4d5e6f-0000-4000-8000-00000000demo", "subnetId": "4d5e6f70-0000-4000-8000-00000000demo"}"#,
+};
