@@ -12,7 +12,8 @@
 #    instead and left running (tests create CRDs and namespaces in it: point KUBECONFIG
 #    only at a throwaway cluster, or unset it),
 # 5. exports KUBECONFIG, CIC_KUBECTL, CIC_HELM, CIC_BIN_DIR for the tests,
-# 6. runs `cargo test --workspace -- --test-threads=${CIC_TEST_THREADS:-4}` and exits
+# 6. runs the demo (hack/demo.sh up, then down) when no extra arguments are given,
+# 7. runs `cargo test --workspace -- --test-threads=${CIC_TEST_THREADS:-4}` and exits
 #    with its status.
 #
 # Extend it by adding steps to main() below; keep it the one entry point.
@@ -97,10 +98,25 @@ run_tests() {
   return "${status}"
 }
 
+# The README's demo, non-interactively, in its own state dir: it must end with every
+# example instance Ready. Skipped when extra cargo arguments select a subset of tests.
+run_demo() {
+  local dir status=0
+  dir="$(mktemp -d "${TMPDIR:-/tmp}/cic-demo.XXXXXX")"
+  log "hack/demo.sh (non-interactive, state in ${dir})"
+  CIC_DEMO_DIR="${dir}" CIC_DEMO_TIMEOUT=240 "${HACK_DIR}/demo.sh" up || status=$?
+  CIC_DEMO_DIR="${dir}" "${HACK_DIR}/demo.sh" down || true
+  if (( status == 0 )); then rm -rf "${dir}"; else log "demo failed; logs kept in ${dir}"; fi
+  return "${status}"
+}
+
 main() {
   local start=${SECONDS}
   ensure_prerequisites
   build
+  if (( $# == 0 )); then
+    run_demo
+  fi
   control_plane
   local status=0
   run_tests "$@" || status=$?
