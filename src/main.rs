@@ -63,6 +63,9 @@ enum Command {
         /// Only the instance created for the CloudInstance with this UID.
         #[arg(long)]
         tag_uid: Option<String>,
+        /// Only instances whose name contains this text (case-insensitive).
+        #[arg(long)]
+        name_contains: Option<String>,
     },
 }
 
@@ -387,6 +390,7 @@ async fn main() {
             cloud,
             region,
             tag_uid,
+            name_contains,
         } => match provider_from(&cloud) {
             Err(e) => Err(e),
             Ok(p) => {
@@ -400,6 +404,15 @@ async fn main() {
                 match p.describe_instances(&region, &filter).await {
                     Err(e) => Err(e.to_string()),
                     Ok(list) => {
+                        let needle = name_contains.map(|n| n.to_lowercase());
+                        let list: Vec<_> = list
+                            .into_iter()
+                            .filter(|d| {
+                                needle
+                                    .as_ref()
+                                    .is_none_or(|n| d.name.to_lowercase().contains(n))
+                            })
+                            .collect();
                         table(
                             &[
                                 "ID",

@@ -35,6 +35,9 @@ pub const TOKEN_TAG: &str = "cic-client-token";
 /// How long `run_instances` waits for the create job to name its servers.
 pub const DEFAULT_JOB_WAIT: Duration = Duration::from_secs(60);
 
+/// Region of the authenticated call behind `regions()` (the credential check).
+const VERIFY_REGION: &str = "cn-north-4";
+
 /// ECS regions known to Huawei's SDK (`huaweicloudsdkecs.v2.region.ecs_region`). Huawei
 /// has no ECS call that lists regions.
 pub const REGIONS: &[&str] = &[
@@ -896,6 +899,10 @@ impl CloudProvider for HuaweiClient {
     }
 
     async fn regions(&self) -> Result<Vec<Region>> {
+        // ECS has no region listing, but this is also the credential check, so it must be
+        // an authenticated call: list the availability zones of the verify region (the
+        // project is region-scoped on Huawei Cloud; cn-north-4 is the default region).
+        self.zones(VERIFY_REGION).await?;
         Ok(REGIONS
             .iter()
             .map(|r| Region {
