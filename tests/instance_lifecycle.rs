@@ -125,6 +125,66 @@ async fn lifecycle(cloud: Cloud) {
     })
     .await;
 
+    // resize: stop, change type, start again (the spec still says Running)
+    patch_spec(
+        &client,
+        &ns,
+        "web",
+        json!({"instanceType": cloud.bigger_type}),
+    )
+    .await;
+    wait_until(T, "resized and Running", || async {
+        let s = instance_status(&client, &ns, "web").await;
+        s["instanceType"] == cloud.bigger_type && s["state"] == "Running" && is_ready(&s)
+    })
+    .await;
+    assert_eq!(
+        ctl.instance(&id).await.unwrap()["instance_type"],
+        cloud.bigger_type
+    );
+
+    // reinstall on image change, only with reinstallPolicy OnImageChange
+    patch_spec(&client, &ns, "web", json!({"imageId": cloud.other_image})).await;
+    wait_for(T, "ReinstallRequired reported", || async {
+        let s = instance_status(&client, &ns, "web").await;
+        condition(&s, "Synced")
+            .filter(|c| c["reason"] == "ReinstallRequired")
+            .cloned()
+    })
+    .await;
+    assert_eq!(
+        ctl.instance(&id).await.unwrap()["image"],
+        cloud.image,
+        "not reinstalled without consent"
+    );
+    patch_spec(
+        &client,
+        &ns,
+        "web",
+        json!({"reinstallPolicy": "OnImageChange"}),
+    )
+    .await;
+    wait_until(T, "reinstalled and Ready", || async {
+        let s = instance_status(&client, &ns, "web").await;
+        s["imageId"] == cloud.other_image
+            && is_ready(&s)
+            && condition(&s, "Synced").is_some_and(|c| c["status"] == "True")
+    })
+    .await;
+    assert_eq!(ctl.instance(&id).await.unwrap()["image"], cloud.other_image);
+
+    // security groups (Tencent: ModifyInstancesAttribute SecurityGroups)
+    if cloud.provider == "tencent" {
+        patch_spec(&client, &ns, "web", json!({"network": {"publicIpBandwidthMbps": 10, "securityGroupIds": ["sg-aaaa1111", "sg-bbbb2222"]}})).await;
+        wait_for(T, "security groups reach the cloud", || async {
+            let i = ctl.instance(&id).await?;
+            let mut sgs: Vec<String> = serde_json::from_value(i["security_groups"].clone()).ok()?;
+            sgs.sort();
+            (sgs == ["sg-aaaa1111", "sg-bbbb2222"]).then_some(())
+        })
+        .await;
+    }
+
     // events were recorded
     let events: Api<Event> = Api::namespaced(client.clone(), &ns);
     let reasons: Vec<String> = events
@@ -136,7 +196,15 @@ async fn lifecycle(cloud: Cloud) {
         .filter(|e| e.involved_object.name.as_deref() == Some("web"))
         .filter_map(|e| e.reason)
         .collect();
-    for r in ["Created", "Stopping", "Starting", "Rebooting", "Renamed"] {
+    for r in [
+        "Created",
+        "Stopping",
+        "Starting",
+        "Rebooting",
+        "Renamed",
+        "Resizing",
+        "Reinstalling",
+    ] {
         assert!(
             reasons.iter().any(|x| x == r),
             "event {r} missing: {reasons:?}"

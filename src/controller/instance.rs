@@ -152,6 +152,7 @@ async fn reconcile_inner(
         has_finalizer,
         deleting,
         observation: &observation,
+        reinstall_needs_stop: handle.provider.reinstall_requires_stopped(),
     };
     let step = plan::plan(&input);
     tracing::debug!(step = plan::step_name(&step), "planned");
@@ -254,6 +255,7 @@ fn input_with<'a>(i: &Input<'a>, status: &'a CloudInstanceStatus) -> Input<'a> {
         has_finalizer: i.has_finalizer,
         deleting: i.deleting,
         observation: i.observation,
+        reinstall_needs_stop: i.reinstall_needs_stop,
     }
 }
 
@@ -431,11 +433,12 @@ async fn execute(
     let ids = std::slice::from_ref(&id);
     let oref = obj.object_ref(&());
     let ev = &ctx.recorder;
-    let mutated = |r: Result<(), ProviderError>| -> Result<(), ProviderError> {
-        if r.is_ok() {
-            ctx.poller.mark_mutated(group, &id);
-        }
-        r
+    let m = Mutator {
+        ctx,
+        handle,
+        group,
+        id: &id,
+        oref: &oref,
     };
     let result: Result<(), ProviderError> = match step {
         Step::InSync | Step::AwaitObservation | Step::AwaitTransition(_) => Ok(()),
@@ -498,60 +501,36 @@ async fn execute(
             });
         }
         Step::Start => {
-            let r = mutated(
-                handle
-                    .call(
-                        ActionClass::Mutating,
-                        "StartInstances",
-                        handle.provider.start_instances(region, ids),
-                    )
-                    .await,
-            );
-            if r.is_ok() {
-                ev.normal(
-                    &oref,
-                    "Starting",
-                    "Start",
-                    format!("starting instance {id}"),
-                )
-                .await;
-            }
-            r
+            let f = handle.provider.start_instances(region, ids);
+            let note = format!("starting instance {id}");
+            m.run("StartInstances", f, ("Starting", "Start", note))
+                .await
         }
-        Step::Stop(mode) => stop(ctx, handle, region, &id, group, &oref, *mode, "").await,
-        Step::StopForResize => {
-            let mode = plan::stop_mode(&obj.spec);
-            stop(
-                ctx,
-                handle,
-                region,
-                &id,
-                group,
-                &oref,
-                mode,
-                " to change its instance type",
-            )
-            .await
+        Step::Stop(mode) => {
+            let f = handle.provider.stop_instances(region, ids, *mode);
+            let note = format!("stopping instance {id}");
+            m.run("StopInstances", f, ("Stopping", "Stop", note)).await
+        }
+        Step::StopForResize | Step::StopForReinstall => {
+            let why = if *step == Step::StopForResize {
+                "change its instance type"
+            } else {
+                "reinstall its OS"
+            };
+            let f = handle
+                .provider
+                .stop_instances(region, ids, plan::stop_mode(&obj.spec));
+            let note = format!("stopping instance {id} to {why}");
+            m.run("StopInstances", f, ("Stopping", "Stop", note)).await
         }
         Step::Reboot => {
-            let r = mutated(
-                handle
-                    .call(
-                        ActionClass::Mutating,
-                        "RebootInstances",
-                        handle.provider.reboot_instances(region, ids, false),
-                    )
-                    .await,
-            );
+            let f = handle.provider.reboot_instances(region, ids, false);
+            let note = format!("rebooting instance {id}");
+            let r = m
+                .run("RebootInstances", f, ("Rebooting", "Reboot", note))
+                .await;
             if r.is_ok() {
                 status.last_reboot_requested_at = obj.spec.reboot_requested_at.clone();
-                ev.normal(
-                    &oref,
-                    "Rebooting",
-                    "Reboot",
-                    format!("rebooting instance {id}"),
-                )
-                .await;
             }
             r
         }
@@ -560,62 +539,36 @@ async fn execute(
                 name: Some(new.clone()),
                 security_group_ids: None,
             };
-            let r = mutated(
-                handle
-                    .call(
-                        ActionClass::Mutating,
-                        "ModifyInstancesAttribute",
-                        handle.provider.modify_instance(region, &id, &change),
-                    )
-                    .await,
-            );
-            if r.is_ok() {
-                ev.normal(
-                    &oref,
-                    "Renamed",
-                    "Modify",
-                    format!("renamed instance {id} to {new}"),
-                )
-                .await;
-            }
-            r
+            let f = handle.provider.modify_instance(region, &id, &change);
+            let note = format!("renamed instance {id} to {new}");
+            m.run("ModifyInstancesAttribute", f, ("Renamed", "Modify", note))
+                .await
         }
         Step::SetSecurityGroups(sgs) => {
             let change = Modification {
                 name: None,
                 security_group_ids: Some(sgs.clone()),
             };
-            let r = mutated(
-                handle
-                    .call(
-                        ActionClass::Mutating,
-                        "ModifyInstancesAttribute",
-                        handle.provider.modify_instance(region, &id, &change),
-                    )
-                    .await,
-            );
-            if r.is_ok() {
-                ev.normal(
-                    &oref,
-                    "SecurityGroupsChanged",
-                    "Modify",
-                    format!("security groups of {id} set to {}", sgs.join(",")),
-                )
-                .await;
-            }
-            r
+            let f = handle.provider.modify_instance(region, &id, &change);
+            let note = format!("security groups of {id} set to {}", sgs.join(","));
+            m.run(
+                "ModifyInstancesAttribute",
+                f,
+                ("SecurityGroupsChanged", "Modify", note),
+            )
+            .await
         }
         Step::Reinstall => {
-            let password =
-                match read_password(ctx, &obj.namespace().unwrap_or_default(), &obj.spec).await {
-                    Ok(p) => p,
-                    Err((reason, message)) => {
-                        return Ok(Outcome {
-                            problem: Some((reason, message)),
-                            ..Outcome::ok()
-                        });
-                    }
-                };
+            let ns = obj.namespace().unwrap_or_default();
+            let password = match read_password(ctx, &ns, &obj.spec).await {
+                Ok(p) => p,
+                Err(problem) => {
+                    return Ok(Outcome {
+                        problem: Some(problem),
+                        ..Outcome::ok()
+                    });
+                }
+            };
             let req = ReinstallRequest {
                 image_id: obj.spec.image_id.clone(),
                 login: login_of(&obj.spec, password),
@@ -626,77 +579,34 @@ async fn execute(
                     .map(|d| d.size_gb.max(0) as u32),
                 hostname: obj.spec.hostname.clone(),
             };
-            let r = mutated(
-                handle
-                    .call(
-                        ActionClass::Mutating,
-                        "ResetInstance",
-                        handle.provider.reinstall(region, &id, &req),
-                    )
-                    .await,
+            let f = handle.provider.reinstall(region, &id, &req);
+            let note = format!(
+                "reinstalling instance {id} with image {}",
+                obj.spec.image_id
             );
-            if r.is_ok() {
-                ev.normal(
-                    &oref,
-                    "Reinstalling",
-                    "Reinstall",
-                    format!(
-                        "reinstalling instance {id} with image {}",
-                        obj.spec.image_id
-                    ),
-                )
-                .await;
-            }
-            r
+            m.run("ResetInstance", f, ("Reinstalling", "Reinstall", note))
+                .await
         }
         Step::Resize => {
-            let r = mutated(
-                handle
-                    .call(
-                        ActionClass::Mutating,
-                        "ResetInstancesType",
-                        handle.provider.resize(region, &id, &obj.spec.instance_type),
-                    )
-                    .await,
-            );
-            if r.is_ok() {
-                ev.normal(
-                    &oref,
-                    "Resizing",
-                    "Resize",
-                    format!("changing instance {id} to type {}", obj.spec.instance_type),
-                )
-                .await;
-            }
-            r
+            let f = handle.provider.resize(region, &id, &obj.spec.instance_type);
+            let note = format!("changing instance {id} to type {}", obj.spec.instance_type);
+            m.run("ResetInstancesType", f, ("Resizing", "Resize", note))
+                .await
         }
         Step::Terminate => {
-            let r = mutated(
-                handle
-                    .call(
-                        ActionClass::Mutating,
-                        "TerminateInstances",
-                        handle.provider.terminate_instances(region, ids),
-                    )
-                    .await,
-            );
-            match &r {
-                Ok(()) => {
-                    ev.normal(
-                        &oref,
-                        "Terminating",
-                        "Delete",
-                        format!("terminating instance {id}"),
-                    )
-                    .await
-                }
+            let f = handle.provider.terminate_instances(region, ids);
+            let note = format!("terminating instance {id}");
+            match m
+                .run("TerminateInstances", f, ("Terminating", "Delete", note))
+                .await
+            {
+                // already gone: the next observation lets the finalizer go
                 Err(e) if e.kind == ErrorKind::NotFound => {
                     ctx.poller.mark_mutated(group, &id);
-                    return Ok(Outcome::ok());
+                    Ok(())
                 }
-                Err(_) => {}
+                r => r,
             }
-            r
         }
     };
     match result {
@@ -881,35 +791,34 @@ async fn record_id(
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn stop(
-    ctx: &Context,
-    handle: &CloudHandle,
-    region: &str,
-    id: &str,
-    group: &GroupKey,
-    oref: &k8s_openapi::api::core::v1::ObjectReference,
-    mode: provider::StopMode,
-    why: &str,
-) -> Result<(), ProviderError> {
-    let ids = [id.to_owned()];
-    let r = handle
-        .call(
-            ActionClass::Mutating,
-            "StopInstances",
-            handle.provider.stop_instances(region, &ids, mode),
-        )
-        .await;
-    if r.is_ok() {
-        ctx.poller.mark_mutated(group, id);
-        ctx.recorder
-            .normal(
-                oref,
-                "Stopping",
-                "Stop",
-                format!("stopping instance {id}{why}"),
-            )
-            .await;
+/// Runs one mutating call for one object: rate-limited and counted by the handle; on
+/// success the instance is marked for re-observation and an event is recorded.
+struct Mutator<'a> {
+    ctx: &'a Context,
+    handle: &'a CloudHandle,
+    group: &'a GroupKey,
+    id: &'a str,
+    oref: &'a k8s_openapi::api::core::v1::ObjectReference,
+}
+
+impl Mutator<'_> {
+    async fn run<Fut>(
+        &self,
+        action: &'static str,
+        fut: Fut,
+        (reason, event_action, note): (&str, &str, String),
+    ) -> Result<(), ProviderError>
+    where
+        Fut: std::future::Future<Output = Result<(), ProviderError>>,
+    {
+        let r = self.handle.call(ActionClass::Mutating, action, fut).await;
+        if r.is_ok() {
+            self.ctx.poller.mark_mutated(self.group, self.id);
+            self.ctx
+                .recorder
+                .normal(self.oref, reason, event_action, note)
+                .await;
+        }
+        r
     }
-    r
 }

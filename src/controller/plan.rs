@@ -38,6 +38,8 @@ pub enum Step {
     Reinstall,
     /// Stop first so the type can be changed.
     StopForResize,
+    /// Stop first: this cloud reinstalls only stopped instances.
+    StopForReinstall,
     Resize,
     /// Deleting with policy Delete: terminate the cloud instance.
     Terminate,
@@ -72,6 +74,8 @@ pub struct Input<'a> {
     pub has_finalizer: bool,
     pub deleting: bool,
     pub observation: &'a Observation,
+    /// The cloud reinstalls only stopped instances.
+    pub reinstall_needs_stop: bool,
 }
 
 /// Decide the next step.
@@ -132,7 +136,11 @@ pub fn plan(i: &Input<'_>) -> Step {
         && !d.image_id.is_empty()
         && d.image_id != spec.image_id
     {
-        return Step::Reinstall;
+        return if running && i.reinstall_needs_stop {
+            Step::StopForReinstall
+        } else {
+            Step::Reinstall
+        };
     }
     let name = desired_name(spec, i.object_name);
     if d.name != name {
@@ -277,6 +285,7 @@ pub fn step_name(step: &Step) -> &'static str {
         Step::SetSecurityGroups(_) => "SetSecurityGroups",
         Step::Reinstall => "Reinstall",
         Step::StopForResize => "StopForResize",
+        Step::StopForReinstall => "StopForReinstall",
         Step::Resize => "Resize",
         Step::Terminate => "Terminate",
         Step::RemoveFinalizer => "RemoveFinalizer",
@@ -329,6 +338,7 @@ mod tests {
             has_finalizer: true,
             deleting: false,
             observation: obs,
+            reinstall_needs_stop: false,
         })
     }
 
@@ -343,6 +353,7 @@ mod tests {
             has_finalizer: false,
             deleting: false,
             observation: &Observation::Unknown,
+            reinstall_needs_stop: false,
         });
         assert_eq!(step, Step::AddFinalizer);
         assert_eq!(run(&s, &st, &Observation::Unknown), Step::Create);
@@ -438,12 +449,27 @@ mod tests {
             has_finalizer: true,
             deleting: false,
             observation: &obs,
+            reinstall_needs_stop: false,
         };
         let synced = synced_condition(&input, None);
         assert_eq!(synced.reason, "ReinstallRequired");
         assert!(!synced.is_true());
         s.reinstall_policy = ReinstallPolicy::OnImageChange;
         assert_eq!(run(&s, &st, &obs), Step::Reinstall);
+        // clouds that reinstall only stopped instances: stop, reinstall, start again
+        let stop_first = |obs: &Observation| {
+            plan(&Input {
+                object_name: "vm",
+                spec: &s,
+                status: &st,
+                has_finalizer: true,
+                deleting: false,
+                observation: obs,
+                reinstall_needs_stop: true,
+            })
+        };
+        assert_eq!(stop_first(&obs), Step::StopForReinstall);
+        assert_eq!(stop_first(&seen(InstanceState::Stopped)), Step::Reinstall);
     }
 
     #[test]
@@ -471,6 +497,7 @@ mod tests {
                 has_finalizer: true,
                 deleting: true,
                 observation: obs,
+                reinstall_needs_stop: false,
             })
         };
         assert_eq!(del(&s, &seen(InstanceState::Running)), Step::Terminate);
@@ -493,6 +520,7 @@ mod tests {
             has_finalizer: true,
             deleting: true,
             observation: &Observation::Unknown,
+            reinstall_needs_stop: false,
         });
         assert_eq!(step, Step::RemoveFinalizer);
     }
@@ -509,6 +537,7 @@ mod tests {
             has_finalizer: true,
             deleting: false,
             observation: &obs,
+            reinstall_needs_stop: false,
         };
         let step = plan(&input);
         assert!(ready_condition(&input, &step).is_true());

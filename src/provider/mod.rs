@@ -28,6 +28,11 @@ pub trait CloudProvider {
     fn kind(&self) -> ProviderKind;
     /// Largest number of ids one batched call accepts (100 on Tencent).
     fn batch_limit(&self) -> usize;
+    /// Whether the OS can only be reinstalled while the instance is stopped (Alibaba
+    /// ReplaceSystemDisk); the controller then stops it first and restores the power state.
+    fn reinstall_requires_stopped(&self) -> bool {
+        false
+    }
 
     /// Create `req.count` instances. `req.client_token` makes the call idempotent: the
     /// same token returns the same instance ids instead of creating new ones.
@@ -120,6 +125,9 @@ impl CloudProvider for AnyProvider {
     }
     fn batch_limit(&self) -> usize {
         dispatch!(self, p => p.batch_limit())
+    }
+    fn reinstall_requires_stopped(&self) -> bool {
+        dispatch!(self, p => p.reinstall_requires_stopped())
     }
     async fn run_instances(&self, req: &RunRequest) -> Result<Vec<String>> {
         dispatch!(self, p => p.run_instances(req).await)

@@ -336,6 +336,10 @@ impl CloudProvider for AlibabaClient {
     fn batch_limit(&self) -> usize {
         BATCH_LIMIT
     }
+    fn reinstall_requires_stopped(&self) -> bool {
+        // ReplaceSystemDisk answers IncorrectInstanceStatus unless the instance is Stopped.
+        true
+    }
 
     async fn run_instances(&self, req: &RunRequest) -> Result<Vec<String>> {
         let p = Self::run_params(req)?;

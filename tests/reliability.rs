@@ -1,0 +1,1959 @@
+//! Reliability campaigns: the real controller binary against a real kube-apiserver and the
+//! cloud emulator, under controller crashes, injected cloud faults, cloud API and
+//! apiserver restarts, key rotation and revocation, and hostile inputs.
+//!
+//! Every campaign ends with the same invariants: each object converges (Ready in the
+//! desired power state at its latest generation, or gone when deleted), the cloud holds no
+//! leaked instance (every live instance carries the `cloudinstance-uid` of an existing
+//! object) and no duplicate (at most one live instance per uid, and it is the one in
+//! `status.instanceId`).
+//!
+//! # Sizes
+//!
+//! `CIC_CAMPAIGN_SCALE` picks the size (CI runs the default, `small`):
+//!
+//! | campaign                     | small (CI)                  | full                          |
+//! |------------------------------|-----------------------------|-------------------------------|
+//! | controller crashes           | 30 objects, 6 deletes, 6 kills | 200 objects, 40 deletes, 24 kills |
+//! | injected faults (~20 %)      | 20 objects                  | 100 objects                   |
+//! | emulator restarts            | 12 objects, 2 restarts      | 60 objects, 4 restarts        |
+//! | apiserver restarts           | 12 objects, 2 restarts      | 60 objects, 4 restarts        |
+//! | credential rotation          | 4 objects                   | 20 objects                    |
+//! | hostile inputs               | 35 cases (fixed)            | same                          |
+//!
+//! Full size (about 15 minutes on 2 cores; one campaign at a time keeps the timings
+//! meaningful):
+//!
+//! ```sh
+//! CIC_CAMPAIGN_SCALE=full hack/test.sh --test reliability -- --test-threads=1
+//! # or, against a running control plane (KUBECONFIG exported):
+//! CIC_CAMPAIGN_SCALE=full cargo test --test reliability -- --test-threads=1 --nocapture
+//! ```
+//!
+//! Randomised campaigns print their seed; `CIC_CAMPAIGN_SEED=<seed>` replays the same
+//! schedule of operations and kill points (wall-clock timing still varies).
+
+mod support;
+
+use std::cell::Cell;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use k8s_openapi::api::core::v1::Event;
+use kube::api::{DeleteParams, ListParams, Patch, PatchParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Api, Client, Config, ResourceExt};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::{Value, json};
+
+use cloudinstance_controller::api::{CloudCredential, CloudInstance};
+use support::cluster::{TestNamespace, admin_client, kubectl_path, repo_root};
+use support::controller::{
+    ControllerProcess, free_port, install_crds, sum_metric, wait_for, wait_until,
+};
+use support::emulator::Emulator;
+use support::fixtures::*;
+
+/// Timeout for single conditions (one object, one credential).
+const T: Duration = Duration::from_secs(120);
+
+// ------------------------------------------------------------------------------------
+// campaign size and randomness
+// ------------------------------------------------------------------------------------
+
+#[derive(Clone, Copy, Debug)]
+struct Scale {
+    crash_objects: usize,
+    crash_deletes: usize,
+    crash_kills: usize,
+    fault_objects: usize,
+    restart_objects: usize,
+    restarts: usize,
+    rotation_objects: usize,
+    /// How long a whole fleet may take to converge at the end of a campaign.
+    converge: Duration,
+}
+
+fn scale() -> Scale {
+    match std::env::var("CIC_CAMPAIGN_SCALE").as_deref() {
+        Ok("full") => Scale {
+            crash_objects: 200,
+            crash_deletes: 40,
+            crash_kills: 24,
+            fault_objects: 100,
+            restart_objects: 60,
+            restarts: 4,
+            rotation_objects: 20,
+            converge: Duration::from_secs(600),
+        },
+        Ok("small") | Ok("") | Err(_) => Scale {
+            crash_objects: 30,
+            crash_deletes: 6,
+            crash_kills: 6,
+            fault_objects: 20,
+            restart_objects: 12,
+            restarts: 2,
+            rotation_objects: 4,
+            converge: Duration::from_secs(240),
+        },
+        Ok(other) => panic!("CIC_CAMPAIGN_SCALE={other:?}: use `small` (default) or `full`"),
+    }
+}
+
+fn campaign_rng(name: &str) -> StdRng {
+    let seed = std::env::var("CIC_CAMPAIGN_SEED")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+        .unwrap_or_else(rand::random::<u64>);
+    eprintln!("[{name}] seed {seed} (CIC_CAMPAIGN_SEED={seed} replays this schedule)");
+    StdRng::seed_from_u64(seed)
+}
+
+async fn pause(rng: &mut StdRng, ms: std::ops::Range<u64>) {
+    tokio::time::sleep(Duration::from_millis(rng.random_range(ms))).await;
+}
+
+// ------------------------------------------------------------------------------------
+// the fleet: objects a campaign creates, flips and deletes, and what each should become
+// ------------------------------------------------------------------------------------
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Want {
+    Running,
+    Stopped,
+    Deleted,
+}
+
+struct Fleet {
+    client: Client,
+    ns: String,
+    cred: String,
+    cloud: Cloud,
+    want: BTreeMap<String, Want>,
+    created: usize,
+    flips: usize,
+    deletes: usize,
+    renames: usize,
+}
+
+impl Fleet {
+    fn new(client: &Client, ns: &str, cred: &str, cloud: Cloud) -> Fleet {
+        Fleet {
+            client: client.clone(),
+            ns: ns.to_string(),
+            cred: cred.to_string(),
+            cloud,
+            want: BTreeMap::new(),
+            created: 0,
+            flips: 0,
+            deletes: 0,
+            renames: 0,
+        }
+    }
+
+    fn api(&self) -> Api<CloudInstance> {
+        Api::namespaced(self.client.clone(), &self.ns)
+    }
+
+    /// Names of objects that exist and should keep existing.
+    fn live(&self) -> Vec<String> {
+        self.want
+            .iter()
+            .filter(|(_, w)| **w != Want::Deleted)
+            .map(|(n, _)| n.clone())
+            .collect()
+    }
+
+    /// Logical operations requested so far (creates, power flips, renames, deletes).
+    fn ops(&self) -> usize {
+        self.created + self.flips + self.renames + self.deletes
+    }
+
+    async fn create(&mut self) -> String {
+        let name = format!("vm-{:04}", self.created);
+        apply_instance(
+            &self.client,
+            &self.ns,
+            &instance(&name, &self.cred, &self.cloud, json!({})),
+        )
+        .await;
+        self.created += 1;
+        self.want.insert(name.clone(), Want::Running);
+        name
+    }
+
+    async fn flip(&mut self, name: &str) {
+        let next = match self.want[name] {
+            Want::Running => Want::Stopped,
+            Want::Stopped => Want::Running,
+            Want::Deleted => return,
+        };
+        let power = if next == Want::Running {
+            "Running"
+        } else {
+            "Stopped"
+        };
+        patch_spec(&self.client, &self.ns, name, json!({"powerState": power})).await;
+        self.flips += 1;
+        self.want.insert(name.to_string(), next);
+    }
+
+    async fn rename(&mut self, name: &str, to: &str) {
+        patch_spec(&self.client, &self.ns, name, json!({"instanceName": to})).await;
+        self.renames += 1;
+    }
+
+    async fn delete(&mut self, name: &str) {
+        match self.api().delete(name, &DeleteParams::default()).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(e)) if e.code == 404 => {}
+            Err(e) => panic!("delete {name}: {e}"),
+        }
+        self.deletes += 1;
+        self.want.insert(name.to_string(), Want::Deleted);
+    }
+
+    /// One random operation: create (until `max_objects`), flip a power state, or delete
+    /// (until `max_deletes`).
+    async fn random_op(&mut self, rng: &mut StdRng, max_objects: usize, max_deletes: usize) {
+        let live = self.live();
+        let roll = rng.random_range(0..100);
+        if self.created < max_objects && (roll < 40 || live.is_empty()) {
+            self.create().await;
+        } else if live.is_empty() {
+        } else if roll < 85 || self.deletes >= max_deletes {
+            let name = &live[rng.random_range(0..live.len())];
+            self.flip(name).await;
+        } else {
+            let name = &live[rng.random_range(0..live.len())];
+            self.delete(name).await;
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------------
+// invariants
+// ------------------------------------------------------------------------------------
+
+/// Problems that keep the fleet from being converged (empty = converged).
+async fn convergence_problems(
+    client: &Client,
+    ns: &str,
+    want: &BTreeMap<String, Want>,
+) -> Vec<String> {
+    let api: Api<CloudInstance> = Api::namespaced(client.clone(), ns);
+    let list = match api.list(&ListParams::default()).await {
+        Ok(l) => l.items,
+        Err(e) => return vec![format!("cannot list CloudInstances: {e}")],
+    };
+    let by_name: HashMap<String, &CloudInstance> = list.iter().map(|o| (o.name_any(), o)).collect();
+    let mut problems = Vec::new();
+    for (name, w) in want {
+        let obj = by_name.get(name);
+        let desired = match (w, obj) {
+            (Want::Deleted, None) => continue,
+            (Want::Deleted, Some(o)) => {
+                problems.push(format!(
+                    "{name}: deleted but still present (finalizers {:?}, status {})",
+                    o.finalizers(),
+                    serde_json::to_string(&o.status).unwrap_or_default()
+                ));
+                continue;
+            }
+            (_, None) => {
+                problems.push(format!("{name}: missing"));
+                continue;
+            }
+            (Want::Running, Some(_)) => "Running",
+            (Want::Stopped, Some(_)) => "Stopped",
+        };
+        let o = obj.expect("present");
+        let status = serde_json::to_value(&o.status).unwrap_or(Value::Null);
+        let generation = json!(o.metadata.generation);
+        let ok = is_ready(&status)
+            && status["state"] == desired
+            && status["instanceId"].is_string()
+            && status["observedGeneration"] == generation
+            && condition(&status, "Ready").is_some_and(|c| c["observedGeneration"] == generation);
+        if !ok {
+            problems.push(format!(
+                "{name}: want {desired} at generation {generation}, status {status}"
+            ));
+        }
+    }
+    for o in &list {
+        if !want.contains_key(&o.name_any()) {
+            problems.push(format!("{}: unexpected object", o.name_any()));
+        }
+    }
+    problems
+}
+
+/// Wait until the fleet has converged; returns how long it took.
+async fn wait_converged(
+    client: &Client,
+    ns: &str,
+    want: &BTreeMap<String, Want>,
+    timeout: Duration,
+) -> Duration {
+    let start = Instant::now();
+    loop {
+        let problems = convergence_problems(client, ns, want).await;
+        if problems.is_empty() {
+            return start.elapsed();
+        }
+        if start.elapsed() > timeout {
+            panic!(
+                "fleet not converged after {timeout:?}; {} problem(s):\n{}",
+                problems.len(),
+                problems
+                    .iter()
+                    .take(15)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// What the cloud holds, checked against the objects.
+#[derive(Debug)]
+struct CloudAudit {
+    live: usize,
+    terminated: usize,
+}
+
+/// Leaks (live instances without a live owner object), duplicates (more than one live
+/// instance per owner) and objects whose status does not name their one live instance.
+async fn leak_problems(
+    client: &Client,
+    ns: &str,
+    ctl: &Control,
+) -> Result<CloudAudit, Vec<String>> {
+    let api: Api<CloudInstance> = Api::namespaced(client.clone(), ns);
+    let objects = match api.list(&ListParams::default()).await {
+        Ok(l) => l.items,
+        Err(e) => return Err(vec![format!("cannot list CloudInstances: {e}")]),
+    };
+    let instances = ctl.instances().await;
+    let mut problems = Vec::new();
+    let mut live_by_uid: HashMap<String, Vec<String>> = HashMap::new();
+    let mut terminated = 0;
+    for i in &instances {
+        if i["state"] == "terminated" {
+            terminated += 1;
+            continue;
+        }
+        let id = i["id"].as_str().unwrap_or("?").to_string();
+        match i["tags"]["cloudinstance-uid"].as_str() {
+            Some(uid) => live_by_uid.entry(uid.to_string()).or_default().push(id),
+            None => problems.push(format!("untagged live instance {id}: {i}")),
+        }
+    }
+    let mut owners = HashMap::new();
+    for o in &objects {
+        let uid = o.uid().unwrap_or_default();
+        let deleting = o.metadata.deletion_timestamp.is_some();
+        owners.insert(uid.clone(), (o.name_any(), deleting));
+        let ids = live_by_uid.get(&uid).cloned().unwrap_or_default();
+        let recorded = o.status.as_ref().and_then(|s| s.instance_id.clone());
+        if ids.len() > 1 {
+            problems.push(format!("DUPLICATE: {} owns {ids:?}", o.name_any()));
+        } else if !deleting && ids.first() != recorded.as_ref() {
+            // An object the cloud refused has neither; otherwise status names the one.
+            problems.push(format!(
+                "{}: live instances {ids:?}, status.instanceId {recorded:?}",
+                o.name_any()
+            ));
+        }
+    }
+    for (uid, ids) in &live_by_uid {
+        if !owners.contains_key(uid) {
+            problems.push(format!(
+                "LEAK: live instances {ids:?} tagged with uid {uid} of no existing object"
+            ));
+        }
+    }
+    if problems.is_empty() {
+        Ok(CloudAudit {
+            live: live_by_uid.values().map(Vec::len).sum(),
+            terminated,
+        })
+    } else {
+        Err(problems)
+    }
+}
+
+async fn assert_no_leaks(client: &Client, ns: &str, ctl: &Control) -> CloudAudit {
+    // Converged means every deleted object's instance was seen terminated, so this holds
+    // at once; the short wait only absorbs a listing taken mid-update.
+    let start = Instant::now();
+    loop {
+        match leak_problems(client, ns, ctl).await {
+            Ok(a) => return a,
+            Err(p) if start.elapsed() > Duration::from_secs(30) => {
+                panic!("cloud does not match the objects:\n{}", p.join("\n"))
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(500)).await,
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------------
+// emulator call counters
+// ------------------------------------------------------------------------------------
+
+const MUTATING: &[&str] = &[
+    "RunInstances",
+    "StartInstances",
+    "StopInstances",
+    "RebootInstances",
+    "TerminateInstances",
+    "ModifyInstancesAttribute",
+    "ResetInstance",
+    "ResetInstancesType",
+];
+
+/// Sum of counter `field` (`total`, `ok`, `errors`, `throttled`, `faulted`) of `provider`
+/// over `actions` (every action when empty).
+fn calls_sum(calls: &Value, provider: &str, field: &str, actions: &[&str]) -> u64 {
+    calls[provider]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .filter(|(a, _)| actions.is_empty() || actions.contains(&a.as_str()))
+                .map(|(_, v)| v[field].as_u64().unwrap_or(0))
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+fn calls_by_action(calls: &Value, provider: &str) -> BTreeMap<String, u64> {
+    calls[provider]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(a, v)| (a.clone(), v["total"].as_u64().unwrap_or(0)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+// ------------------------------------------------------------------------------------
+// Secrets and credentials with arbitrary contents
+// ------------------------------------------------------------------------------------
+
+/// Server-side apply a Secret whose `data` holds exactly these (possibly non-UTF-8) bytes.
+async fn apply_secret(client: &Client, ns: &str, name: &str, data: &[(&str, &[u8])]) {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let data: serde_json::Map<String, Value> = data
+        .iter()
+        .map(|(k, v)| (k.to_string(), json!(b64.encode(v))))
+        .collect();
+    let s = json!({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": name},
+        "data": data,
+    });
+    Api::<k8s_openapi::api::core::v1::Secret>::namespaced(client.clone(), ns)
+        .patch(
+            name,
+            &PatchParams::apply("cic-tests").force(),
+            &Patch::Apply(&s),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("apply secret {name}: {e}"));
+}
+
+/// Server-side apply a CloudCredential; `extra` is merged into the spec.
+async fn apply_cred(
+    client: &Client,
+    ns: &str,
+    name: &str,
+    provider: &str,
+    secret: &str,
+    endpoint: &str,
+    extra: Value,
+) {
+    let mut spec = json!({
+        "provider": provider,
+        "secretRef": {"name": secret},
+        "endpoint": endpoint,
+    });
+    if let (Some(s), Some(e)) = (spec.as_object_mut(), extra.as_object()) {
+        for (k, v) in e {
+            if k == "secretRef" {
+                for (rk, rv) in v.as_object().expect("secretRef object") {
+                    s["secretRef"][rk] = rv.clone();
+                }
+            } else {
+                s.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    let c = json!({
+        "apiVersion": "compute.cloudinstance.io/v1alpha1", "kind": "CloudCredential",
+        "metadata": {"name": name}, "spec": spec,
+    });
+    Api::<CloudCredential>::namespaced(client.clone(), ns)
+        .patch(
+            name,
+            &PatchParams::apply("cic-tests").force(),
+            &Patch::Apply(&c),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("apply credential {name}: {e}"));
+}
+
+/// Wait for a credential's Ready=False whose reason starts with `reason`.
+async fn cred_not_ready(client: &Client, ns: &str, name: &str, reason: &str) -> Value {
+    wait_for(
+        T,
+        &format!("credential {name} Ready=False/{reason}"),
+        || async {
+            let s = credential_status(client, ns, name).await;
+            condition(&s, "Ready")
+                .filter(|c| {
+                    c["status"] == "False"
+                        && c["reason"].as_str().is_some_and(|r| r.starts_with(reason))
+                })
+                .cloned()
+        },
+    )
+    .await
+}
+
+/// Wait for an instance condition `type_`=False whose reason starts with `reason`.
+async fn inst_false(client: &Client, ns: &str, name: &str, type_: &str, reason: &str) -> Value {
+    wait_for(
+        T,
+        &format!("instance {name} {type_}=False/{reason}"),
+        || async {
+            let s = instance_status(client, ns, name).await;
+            condition(&s, type_)
+                .filter(|c| {
+                    c["status"] == "False"
+                        && c["reason"].as_str().is_some_and(|r| r.starts_with(reason))
+                })
+                .cloned()
+        },
+    )
+    .await
+}
+
+async fn inst_ready(client: &Client, ns: &str, name: &str) -> Value {
+    wait_for(T, &format!("instance {name} Ready"), || async {
+        let s = instance_status(client, ns, name).await;
+        is_ready(&s).then_some(s)
+    })
+    .await
+}
+
+fn message(c: &Value) -> &str {
+    c["message"].as_str().unwrap_or("")
+}
+
+/// Start an emulator on a fixed port (after a restart the old socket may linger briefly).
+async fn start_emulator_on(port: u16, extra: &[&str]) -> Emulator {
+    let addr = format!("127.0.0.1:{port}");
+    let mut args = vec!["--addr", addr.as_str()];
+    args.extend_from_slice(extra);
+    let mut last = String::new();
+    for _ in 0..40 {
+        match Emulator::try_start(&args).await {
+            Ok(e) => return e,
+            Err(e) => last = e,
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    panic!("cannot restart the emulator on {addr}: {last}");
+}
+
+/// The controller still runs and answers (it was never restarted).
+async fn assert_alive(controller: &ControllerProcess) {
+    let r = reqwest::get(controller.metrics_url.replace("/metrics", "/healthz")).await;
+    assert!(
+        r.is_ok_and(|r| r.status().is_success()),
+        "controller is not alive any more; log:\n{}",
+        controller.logs()
+    );
+    assert!(
+        !controller.logs().contains("panicked"),
+        "controller panicked:\n{}",
+        controller.logs()
+    );
+}
+
+// ------------------------------------------------------------------------------------
+// 1. controller crashes
+// ------------------------------------------------------------------------------------
+
+/// Crash campaign: a churn driver creates objects, flips their power state and deletes
+/// some, while the controller is SIGKILLed at random moments and restarted each time.
+/// After the last kill every object converges and the cloud holds no leaked or
+/// duplicate instance.
+#[tokio::test]
+async fn crash_campaign_converges_without_leaks_or_duplicates() {
+    let sc = scale();
+    let mut rng = campaign_rng("crash");
+    let mut kill_rng = StdRng::seed_from_u64(rng.random());
+    let client = admin_client().await;
+    install_crds(&client).await;
+    let ns = TestNamespace::new(&client, "rel-crash").await;
+    let ns = ns.name().to_string();
+    let emu = Emulator::start(&["--transition-delay-ms", "300", "--delay", "shutdown=1000"]).await;
+    let ctl = Control::new(emu.url());
+    let cloud = TENCENT;
+    let args = ["--concurrency", "16", "--poll-slow", "3s"];
+    let mut controller = ControllerProcess::start(&ns, &args).await;
+    apply_credential(&client, &ns, "cred", &cloud, emu.url(), cloud.secret).await;
+    let mut fleet = Fleet::new(&client, &ns, "cred", cloud);
+    for _ in 0..sc.crash_objects / 3 {
+        fleet.create().await;
+    }
+
+    let started = Instant::now();
+    let kills_done = Cell::new(false);
+    let churn = async {
+        while !kills_done.get() || fleet.created < sc.crash_objects {
+            fleet
+                .random_op(&mut rng, sc.crash_objects, sc.crash_deletes)
+                .await;
+            pause(&mut rng, 50..400).await;
+        }
+    };
+    let killer = async {
+        for _ in 0..sc.crash_kills {
+            pause(&mut kill_rng, 1500..5000).await;
+            controller.kill().await;
+            // sometimes restart at once, sometimes after a while (work piles up)
+            pause(&mut kill_rng, 0..1500).await;
+            controller = ControllerProcess::start(&ns, &args).await;
+        }
+        kills_done.set(true);
+    };
+    tokio::join!(churn, killer);
+    let churn_time = started.elapsed();
+
+    let converge = wait_converged(&client, &ns, &fleet.want, sc.converge).await;
+    let audit = assert_no_leaks(&client, &ns, &ctl).await;
+    let calls = ctl.calls().await;
+    let runs = calls_sum(&calls, "tencent", "total", &["RunInstances"]);
+    eprintln!(
+        "[crash] {} objects ({} deleted, {} power flips), {} kills over {:.1}s of churn; \
+         converged {:.1}s after the last kill; cloud: {} live, {} terminated; \
+         RunInstances calls {runs}; calls by action {:?}",
+        fleet.created,
+        fleet.deletes,
+        fleet.flips,
+        sc.crash_kills,
+        churn_time.as_secs_f64(),
+        converge.as_secs_f64(),
+        audit.live,
+        audit.terminated,
+        calls_by_action(&calls, "tencent"),
+    );
+    assert_eq!(audit.live, fleet.live().len());
+}
+
+/// The worst moment to crash, forced: RunInstances has created the instance but its
+/// answer is held back (so status.instanceId is not written), the user deletes the
+/// object, and the controller dies. The restarted controller must find the instance by
+/// its tag and terminate it before letting the object go, not drop the finalizer and
+/// leak a running VM.
+#[tokio::test]
+async fn crash_between_create_and_delete_does_not_leak() {
+    let client = admin_client().await;
+    install_crds(&client).await;
+    let ns = TestNamespace::new(&client, "rel-crash-del").await;
+    let ns = ns.name().to_string();
+    let emu = Emulator::start(&["--transition-delay-ms", "300"]).await;
+    let ctl = Control::new(emu.url());
+    let cloud = TENCENT;
+    ctl.add_fault(json!({
+        "provider": "tencent", "action": "RunInstances",
+        "latency_ms": 30000, "after_processing": true, "count": 1
+    }))
+    .await;
+    let mut first = ControllerProcess::start(&ns, &[]).await;
+    apply_credential(&client, &ns, "cred", &cloud, emu.url(), cloud.secret).await;
+    apply_instance(&client, &ns, &instance("vm", "cred", &cloud, json!({}))).await;
+    let api = Api::<CloudInstance>::namespaced(client.clone(), &ns);
+    let uid = api.get("vm").await.unwrap().uid().unwrap();
+    wait_until(T, "instance created in the cloud", || async {
+        ctl.owned_by(&uid).await.len() == 1
+    })
+    .await;
+    assert!(
+        instance_status(&client, &ns, "vm").await["instanceId"].is_null(),
+        "the answer is still held back: no id in status yet"
+    );
+    api.delete("vm", &DeleteParams::default()).await.unwrap();
+    first.kill().await;
+
+    let _second = ControllerProcess::start(&ns, &[]).await;
+    wait_until(T, "object gone", || async {
+        api.get_opt("vm").await.unwrap().is_none()
+    })
+    .await;
+    let left: Vec<Value> = ctl
+        .owned_by(&uid)
+        .await
+        .into_iter()
+        .filter(|i| i["state"] != "terminated")
+        .collect();
+    assert!(
+        left.is_empty(),
+        "LEAK: the object is gone but its instance was not terminated: {left:?}"
+    );
+}
+
+// ------------------------------------------------------------------------------------
+// 2. injected faults
+// ------------------------------------------------------------------------------------
+
+/// About 20 % of provider calls fail (throttling, internal errors, 5xx, dropped
+/// connections before and after the cloud did the work), 5 % are slow, and one call
+/// is answered only after the client's 30 s timeout. Every object converges, the cloud
+/// has no leak or duplicate, the calls made stay bounded (no hot loop, also in steady
+/// state), and the failures are visible in the controller's metrics.
+#[tokio::test]
+async fn fault_campaign_converges_with_bounded_calls() {
+    let sc = scale();
+    let mut rng = campaign_rng("faults");
+    let client = admin_client().await;
+    install_crds(&client).await;
+    let ns = TestNamespace::new(&client, "rel-faults").await;
+    let ns = ns.name().to_string();
+    // rate limits stay on: real throttling comes on top of the injected one
+    let emu = Emulator::start(&["--transition-delay-ms", "300"]).await;
+    let ctl = Control::new(emu.url());
+    let cloud = TENCENT;
+    let controller = ControllerProcess::start(&ns, &[]).await;
+    let failing = [
+        json!({"provider": "tencent", "code": "RequestLimitExceeded", "message": "injected: request limit exceeded", "probability": 0.07}),
+        json!({"provider": "tencent", "code": "InternalError", "message": "injected: internal error", "probability": 0.05}),
+        json!({"provider": "tencent", "code": "InternalError", "message": "injected: bad gateway", "http_status": 502, "probability": 0.03}),
+        json!({"provider": "tencent", "drop_connection": true, "probability": 0.03}),
+        // the cloud did the work, the answer is lost (a create retried with its ClientToken)
+        json!({"provider": "tencent", "drop_connection": true, "after_processing": true, "probability": 0.03}),
+    ];
+    for f in failing {
+        ctl.add_fault(f).await;
+    }
+    ctl.add_fault(json!({"provider": "tencent", "latency_ms": 700, "probability": 0.05}))
+        .await;
+    // one StopInstances is carried out but answered after the client's 30 s timeout
+    ctl.add_fault(json!({
+        "provider": "tencent", "action": "StopInstances",
+        "latency_ms": 35000, "after_processing": true, "count": 1
+    }))
+    .await;
+
+    let started = Instant::now();
+    apply_credential(&client, &ns, "cred", &cloud, emu.url(), cloud.secret).await;
+    let mut fleet = Fleet::new(&client, &ns, "cred", cloud);
+    for _ in 0..sc.fault_objects {
+        fleet.create().await;
+    }
+    // churn: half stop, some renamed, a quarter deleted
+    let names: Vec<String> = fleet.live();
+    for name in &names {
+        pause(&mut rng, 20..200).await;
+        match rng.random_range(0..100) {
+            0..50 => fleet.flip(name).await,
+            50..70 => fleet.rename(name, &format!("{name}-renamed")).await,
+            70..95 => fleet.delete(name).await,
+            _ => {}
+        }
+    }
+    // Whole retry sequences failing: guaranteed final Throttled and Transient results
+    // (single failed attempts are absorbed by the client's retries and counted only
+    // when all attempts fail).
+    ctl.add_fault(json!({
+        "provider": "tencent", "action": "DescribeInstancesStatus",
+        "code": "RequestLimitExceeded", "message": "injected burst", "count": 4
+    }))
+    .await;
+    wait_until(T, "Throttled calls visible in metrics", || async {
+        controller
+            .metric_sum(
+                "cloudinstance_provider_calls_total",
+                &[("cloud", "tencent"), ("result", "Throttled")],
+            )
+            .await
+            > 0.0
+    })
+    .await;
+    ctl.add_fault(json!({
+        "provider": "tencent", "action": "DescribeInstancesStatus",
+        "code": "InternalError", "message": "injected burst", "count": 4
+    }))
+    .await;
+    wait_until(T, "Transient calls visible in metrics", || async {
+        controller
+            .metric_sum(
+                "cloudinstance_provider_calls_total",
+                &[("cloud", "tencent"), ("result", "Transient")],
+            )
+            .await
+            > 0.0
+    })
+    .await;
+
+    let converge = wait_converged(&client, &ns, &fleet.want, sc.converge).await;
+    let elapsed = started.elapsed();
+    // Renames are part of the spec: check they reached the cloud.
+    for name in fleet.live() {
+        let obj = fleet.api().get(&name).await.unwrap();
+        if let Some(want) = &obj.spec.instance_name {
+            let id = obj.status.as_ref().unwrap().instance_id.clone().unwrap();
+            wait_until(T, &format!("{name} renamed in the cloud"), || async {
+                ctl.instance(&id)
+                    .await
+                    .is_some_and(|i| i["name"] == want.as_str())
+            })
+            .await;
+        }
+    }
+    let audit = assert_no_leaks(&client, &ns, &ctl).await;
+
+    let calls = ctl.calls().await;
+    let total = calls_sum(&calls, "tencent", "total", &[]);
+    let faulted = calls_sum(&calls, "tencent", "faulted", &[]);
+    let mutating = calls_sum(&calls, "tencent", "total", MUTATING);
+    let describe = total - mutating;
+    let m = controller.metrics().await;
+    let metric =
+        |labels: &[(&str, &str)]| sum_metric(&m, "cloudinstance_provider_calls_total", labels);
+    eprintln!(
+        "[faults] {} objects, {} logical operations; converged in {:.1}s ({:.1}s after the churn); \
+         cloud calls {total} ({faulted} faulted = {:.0} %), {mutating} mutating, {describe} describe, \
+         {:.1} calls per object; controller results: ok {}, Throttled {}, Transient {}; \
+         throttled_total {}; reconcile errors {}; cloud: {} live, {} terminated; by action {:?}",
+        fleet.created,
+        fleet.ops(),
+        elapsed.as_secs_f64(),
+        converge.as_secs_f64(),
+        100.0 * faulted as f64 / total.max(1) as f64,
+        total as f64 / fleet.created as f64,
+        metric(&[("result", "ok")]),
+        metric(&[("result", "Throttled")]),
+        metric(&[("result", "Transient")]),
+        sum_metric(
+            &m,
+            "cloudinstance_provider_throttled_total",
+            &[("kind", "tencent")]
+        ),
+        sum_metric(&m, "cloudinstance_reconcile_total", &[("result", "error")]),
+        audit.live,
+        audit.terminated,
+        calls_by_action(&calls, "tencent"),
+    );
+    let share = faulted as f64 / total as f64;
+    assert!(
+        (0.08..=0.40).contains(&share),
+        "the campaign should fault about 20 % of the calls, faulted {faulted} of {total}"
+    );
+    assert!(
+        sum_metric(
+            &m,
+            "cloudinstance_provider_throttled_total",
+            &[("kind", "tencent")]
+        ) > 0.0,
+        "throttling visible in cloudinstance_provider_throttled_total"
+    );
+    // Bounds. A mutation needs one call, 1.25 on average at a 20 % failure rate (each
+    // failed attempt is retried up to 3 times), plus a wrong-state answer now and then
+    // after a lost response: 4 per logical operation leaves a wide margin. Describe calls
+    // come from create lookups (one per object and attempt) and poll rounds (one status
+    // and at most one details call per round, a round every 300 ms while anything moves).
+    let ops = fleet.ops() as u64;
+    let mutating_bound = 4 * ops + 20;
+    let describe_bound = 8 * fleet.created as u64 + 10 * elapsed.as_secs() + 50;
+    assert!(
+        mutating <= mutating_bound,
+        "{mutating} mutating calls for {ops} operations (bound {mutating_bound}): a retry loop?"
+    );
+    assert!(
+        describe <= describe_bound,
+        "{describe} describe calls (bound {describe_bound} for {} objects in {:?}): a poll loop?",
+        fleet.created,
+        elapsed
+    );
+    // steady state under faults: slow polling only
+    let before = calls_sum(&ctl.calls().await, "tencent", "total", &[]);
+    let window = Duration::from_secs(10);
+    tokio::time::sleep(window).await;
+    let steady = calls_sum(&ctl.calls().await, "tencent", "total", &[]) - before;
+    eprintln!("[faults] steady state: {steady} calls in {window:?}");
+    // --poll-slow 5s: 2-3 rounds of 1-2 calls, each retried at most 3 times
+    assert!(steady <= 24, "{steady} calls in {window:?} of steady state");
+}
+
+// ------------------------------------------------------------------------------------
+// 3. the cloud API goes away and comes back
+// ------------------------------------------------------------------------------------
+
+/// The emulator (with a state file) is stopped during churn and a new one is started on
+/// the same port with the same state; the controller, never restarted, reconnects and
+/// converges. Work requested while the cloud is down is carried out when it is back.
+#[tokio::test]
+async fn emulator_restart_during_churn_is_survived() {
+    let sc = scale();
+    let mut rng = campaign_rng("emulator-restart");
+    let client = admin_client().await;
+    install_crds(&client).await;
+    let ns = TestNamespace::new(&client, "rel-emu").await;
+    let ns = ns.name().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("emulator-state.json");
+    let state = state.to_str().unwrap().to_string();
+    let emu_args = [
+        "--transition-delay-ms",
+        "300",
+        "--state-file",
+        state.as_str(),
+    ];
+    let mut emu = Emulator::start(&emu_args).await;
+    let port = emu.port();
+    let ctl = Control::new(emu.url());
+    let cloud = TENCENT;
+    let controller = ControllerProcess::start(&ns, &[]).await;
+    apply_credential(&client, &ns, "cred", &cloud, emu.url(), cloud.secret).await;
+    let mut fleet = Fleet::new(&client, &ns, "cred", cloud);
+    let max_objects = sc.restart_objects + sc.restart_objects / 2;
+    let max_deletes = sc.restart_objects / 4;
+    for _ in 0..sc.restart_objects {
+        fleet.create().await;
+    }
+
+    let mut recoveries = Vec::new();
+    for round in 0..sc.restarts {
+        for _ in 0..8 {
+            fleet.random_op(&mut rng, max_objects, max_deletes).await;
+            pause(&mut rng, 100..500).await;
+        }
+        // SIGTERM: the emulator saves its state, like a cloud that does not lose
+        // acknowledged writes; connections in flight are cut.
+        emu.terminate();
+        let down = Instant::now();
+        // work requested while the cloud is unreachable
+        for _ in 0..6 {
+            fleet.random_op(&mut rng, max_objects, max_deletes).await;
+            pause(&mut rng, 100..600).await;
+        }
+        emu = start_emulator_on(port, &emu_args).await;
+        let outage = down.elapsed();
+        let back = Instant::now();
+        wait_converged(&client, &ns, &fleet.want, sc.converge).await;
+        recoveries.push((outage, back.elapsed()));
+        eprintln!(
+            "[emulator-restart] round {round}: cloud down {:.1}s, converged {:.1}s after it came back",
+            outage.as_secs_f64(),
+            back.elapsed().as_secs_f64()
+        );
+    }
+    assert_alive(&controller).await;
+    let audit = assert_no_leaks(&client, &ns, &ctl).await;
+    let m = controller.metrics().await;
+    eprintln!(
+        "[emulator-restart] {} objects, {} operations, {} restarts {recoveries:?}; cloud {audit:?}; \
+         Transient results {}; reconcile errors {}",
+        fleet.created,
+        fleet.ops(),
+        sc.restarts,
+        sum_metric(
+            &m,
+            "cloudinstance_provider_calls_total",
+            &[("result", "Transient")]
+        ),
+        sum_metric(&m, "cloudinstance_reconcile_total", &[("result", "error")]),
+    );
+    drop(emu);
+}
+
+// ------------------------------------------------------------------------------------
+// 4. the apiserver goes away and comes back
+// ------------------------------------------------------------------------------------
+
+/// A control plane of this test's own (restarting the shared one would break every
+/// other test running in parallel). Stopped on drop, and by a detached watcher if the
+/// test process dies first.
+struct PrivateControlPlane {
+    state: PathBuf,
+}
+
+impl PrivateControlPlane {
+    async fn start() -> PrivateControlPlane {
+        let state = std::env::temp_dir().join(format!(
+            "cic-rel-cp-{}-{:08x}",
+            std::process::id(),
+            rand::random::<u32>()
+        ));
+        std::fs::create_dir_all(&state).unwrap();
+        let me = PrivateControlPlane { state };
+        me.spawn_stop_watcher();
+        let out = tokio::process::Command::new("bash")
+            .arg(repo_root().join("hack/start-control-plane.sh"))
+            .env("CIC_STATE_DIR", &me.state)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .output()
+            .await
+            .expect("run hack/start-control-plane.sh");
+        assert!(
+            out.status.success(),
+            "hack/start-control-plane.sh failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        me
+    }
+
+    fn spawn_stop_watcher(&self) {
+        use std::os::unix::process::CommandExt;
+        let script = r#"while kill -0 "$CIC_WATCH_PID" 2>/dev/null; do sleep 1; done
+[ -d "$CIC_STATE_DIR" ] && bash "$CIC_STOP_SCRIPT" && rm -rf "$CIC_STATE_DIR""#;
+        let _ = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(script)
+            .env("CIC_WATCH_PID", std::process::id().to_string())
+            .env(
+                "CIC_STOP_SCRIPT",
+                repo_root().join("hack/stop-control-plane.sh"),
+            )
+            .env("CIC_STATE_DIR", &self.state)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn();
+    }
+
+    fn kubeconfig(&self) -> PathBuf {
+        self.state.join("kubeconfig")
+    }
+
+    async fn client(&self) -> Client {
+        let kc = Kubeconfig::read_from(self.kubeconfig()).expect("read private kubeconfig");
+        let config = Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
+            .await
+            .expect("private kube config");
+        Client::try_from(config).expect("private client")
+    }
+
+    fn pid_of(&self, name: &str) -> u32 {
+        let pids = std::fs::read_to_string(self.state.join("pids")).expect("read pids");
+        pids.lines()
+            .filter_map(|l| l.split_once(' '))
+            .find(|(_, n)| n.trim() == name)
+            .and_then(|(p, _)| p.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in {}/pids: {pids}", self.state.display()))
+    }
+
+    async fn ready(&self) -> bool {
+        let out = tokio::process::Command::new(kubectl_path())
+            .args(["--request-timeout=3s", "get", "--raw", "/readyz"])
+            .env("KUBECONFIG", self.kubeconfig())
+            .stdin(Stdio::null())
+            .output()
+            .await;
+        out.is_ok_and(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).trim() == "ok")
+    }
+
+    /// SIGKILL kube-apiserver (a crash; etcd keeps the data) and start it again with the
+    /// very same command line (same port, certificates, etcd). Returns the downtime.
+    async fn restart_apiserver(&self) -> Duration {
+        let pid = self.pid_of("kube-apiserver");
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).expect("apiserver cmdline");
+        let args: Vec<String> = cmdline
+            .split(|b| *b == 0)
+            .filter(|a| !a.is_empty())
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect();
+        let exe = std::fs::read_link(format!("/proc/{pid}/exe")).expect("apiserver exe");
+        let started = Instant::now();
+        let killed = std::process::Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status()
+            .expect("kill");
+        assert!(killed.success(), "kill -KILL {pid}");
+        wait_until(
+            Duration::from_secs(30),
+            "old kube-apiserver gone",
+            || async { std::fs::read_link(format!("/proc/{pid}/exe")).is_err() },
+        )
+        .await;
+        let log = self.state.join("kube-apiserver.log");
+        // Like hack/start-control-plane.sh: detached, the binary's own pid.
+        let out = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(r#"setsid "$@" </dev/null >>"$CIC_LOG" 2>&1 & echo $!"#)
+            .arg("bash")
+            .arg(&exe)
+            .args(&args[1..])
+            .env("CIC_LOG", &log)
+            .stdin(Stdio::null())
+            .stderr(Stdio::inherit())
+            .output()
+            .expect("respawn kube-apiserver");
+        let new_pid: u32 = String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse()
+            .expect("new apiserver pid");
+        let pids_file = self.state.join("pids");
+        let pids = std::fs::read_to_string(&pids_file).unwrap();
+        let pids: String = pids
+            .lines()
+            .map(|l| {
+                if l.starts_with(&format!("{pid} ")) {
+                    format!("{new_pid} kube-apiserver\n")
+                } else {
+                    format!("{l}\n")
+                }
+            })
+            .collect();
+        std::fs::write(&pids_file, pids).unwrap();
+        wait_until(
+            Duration::from_secs(120),
+            "restarted kube-apiserver ready",
+            || async { self.ready().await },
+        )
+        .await;
+        started.elapsed()
+    }
+}
+
+impl Drop for PrivateControlPlane {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("bash")
+            .arg(repo_root().join("hack/stop-control-plane.sh"))
+            .env("CIC_STATE_DIR", &self.state)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.state);
+        } else {
+            eprintln!(
+                "private control plane logs kept in {}",
+                self.state.display()
+            );
+        }
+    }
+}
+
+/// kube-apiserver is killed and restarted (same port, same etcd) during churn; the
+/// controller, never restarted, re-establishes its watches, sees changes made after the
+/// restart, catches up on work that failed while the apiserver was down, and converges.
+#[tokio::test]
+async fn apiserver_restart_during_churn_is_survived() {
+    let sc = scale();
+    let mut rng = campaign_rng("apiserver-restart");
+    let cp = PrivateControlPlane::start().await;
+    let client = cp.client().await;
+    install_crds(&client).await;
+    let ns = TestNamespace::new(&client, "rel-apiserver").await;
+    let ns = ns.name().to_string();
+    let emu = Emulator::start(&["--transition-delay-ms", "300"]).await;
+    let ctl = Control::new(emu.url());
+    let cloud = TENCENT;
+    let metrics_addr = format!("127.0.0.1:{}", free_port());
+    let args = [
+        "run",
+        "--namespace",
+        ns.as_str(),
+        "--metrics-addr",
+        metrics_addr.as_str(),
+        "--poll-fast",
+        "300ms",
+        "--poll-slow",
+        "5s",
+        "--log-level",
+        "info,cloudinstance_controller=debug",
+    ];
+    let controller =
+        ControllerProcess::start_with_kubeconfig(cp.kubeconfig(), &args, &[], &metrics_addr).await;
+    apply_credential(&client, &ns, "cred", &cloud, emu.url(), cloud.secret).await;
+    let mut fleet = Fleet::new(&client, &ns, "cred", cloud);
+    let max_objects = sc.restart_objects + sc.restart_objects / 2;
+    let max_deletes = sc.restart_objects / 4;
+    for _ in 0..sc.restart_objects {
+        fleet.create().await;
+    }
+
+    let mut rounds = Vec::new();
+    for round in 0..sc.restarts {
+        // changes in flight when the apiserver dies
+        for _ in 0..8 {
+            fleet.random_op(&mut rng, max_objects, max_deletes).await;
+            pause(&mut rng, 50..300).await;
+        }
+        let downtime = cp.restart_apiserver().await;
+        // changes only a re-established watch can deliver
+        let back = Instant::now();
+        for _ in 0..6 {
+            fleet.random_op(&mut rng, max_objects, max_deletes).await;
+            pause(&mut rng, 50..300).await;
+        }
+        wait_converged(&client, &ns, &fleet.want, sc.converge).await;
+        rounds.push((downtime, back.elapsed()));
+        eprintln!(
+            "[apiserver-restart] round {round}: apiserver down {:.1}s, converged {:.1}s after it was back",
+            downtime.as_secs_f64(),
+            back.elapsed().as_secs_f64()
+        );
+    }
+    assert_alive(&controller).await;
+    let audit = assert_no_leaks(&client, &ns, &ctl).await;
+    let m = controller.metrics().await;
+    eprintln!(
+        "[apiserver-restart] {} objects, {} operations, {} restarts {rounds:?}; cloud {audit:?}; reconcile errors {}",
+        fleet.created,
+        fleet.ops(),
+        sc.restarts,
+        sum_metric(&m, "cloudinstance_reconcile_total", &[("result", "error")]),
+    );
+}
+
+// ------------------------------------------------------------------------------------
+// 5. key revocation and rotation
+// ------------------------------------------------------------------------------------
+
+fn accounts_file(dir: &Path, name: &str, key_id: &str, secret: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(
+        &path,
+        format!("- provider: tencent\n  key_id: {key_id}\n  secret: {secret}\n"),
+    )
+    .unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+/// The cloud revokes the key (the emulator restarts with a new secret for the same key
+/// id, as after a rotation in the console): the credential goes Ready=False with the
+/// cloud's reason, instances say why they cannot sync, and the controller does not
+/// hammer the cloud. Putting the new secret into the Secret recovers everything without
+/// a restart, and once settled no call fails any more.
+#[tokio::test]
+async fn key_revocation_and_rotation() {
+    let sc = scale();
+    let client = admin_client().await;
+    install_crds(&client).await;
+    let ns = TestNamespace::new(&client, "rel-rotate").await;
+    let ns = ns.name().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let key_id = "AKIDROTATE000000000000000000000000";
+    let old_secret = format!("old-secret-{:08x}", rand::random::<u32>());
+    let new_secret = format!("new-secret-{:08x}", rand::random::<u32>());
+    let v1 = accounts_file(dir.path(), "accounts-v1.yaml", key_id, &old_secret);
+    let v2 = accounts_file(dir.path(), "accounts-v2.yaml", key_id, &new_secret);
+    let state = dir.path().join("state.json");
+    let state = state.to_str().unwrap();
+    let mut emu = Emulator::start(&[
+        "--transition-delay-ms",
+        "300",
+        "--accounts",
+        &v1,
+        "--state-file",
+        state,
+    ])
+    .await;
+    let port = emu.port();
+    let ctl = Control::new(emu.url());
+    let recheck = Duration::from_secs(4);
+    let controller = ControllerProcess::start(&ns, &["--credential-recheck", "4s"]).await;
+    let cloud = TENCENT;
+    let write_keys = |secret: String| {
+        let client = client.clone();
+        let ns = ns.clone();
+        async move {
+            apply_secret(
+                &client,
+                &ns,
+                "cred-keys",
+                &[
+                    ("accessKeyId", key_id.as_bytes()),
+                    ("secretAccessKey", secret.as_bytes()),
+                ],
+            )
+            .await
+        }
+    };
+    write_keys(old_secret.clone()).await;
+    apply_cred(
+        &client,
+        &ns,
+        "cred",
+        "tencent",
+        "cred-keys",
+        emu.url(),
+        json!({}),
+    )
+    .await;
+    let mut fleet = Fleet::new(&client, &ns, "cred", cloud);
+    for _ in 0..sc.rotation_objects {
+        fleet.create().await;
+    }
+    wait_converged(&client, &ns, &fleet.want, sc.converge).await;
+
+    // The cloud revokes the old secret.
+    emu.terminate();
+    emu = start_emulator_on(
+        port,
+        &[
+            "--transition-delay-ms",
+            "300",
+            "--accounts",
+            &v2,
+            "--state-file",
+            state,
+        ],
+    )
+    .await;
+    let revoked = Instant::now();
+    let cond = cred_not_ready(&client, &ns, "cred", "AuthFailure").await;
+    let detected = revoked.elapsed();
+    assert_eq!(cond["reason"], "AuthFailure.SignatureFailure", "{cond}");
+    assert!(!message(&cond).is_empty(), "{cond}");
+    for name in fleet.live() {
+        let c = inst_false(&client, &ns, &name, "Synced", "CredentialNotReady").await;
+        assert!(message(&c).contains("AuthFailure.SignatureFailure"), "{c}");
+    }
+    // No retry storm while the key is revoked: credential re-checks every 4 s, status
+    // polls back off to --poll-slow (5 s), instances wait for the credential.
+    let before = ctl.calls().await;
+    let window = Duration::from_secs(12);
+    tokio::time::sleep(window).await;
+    let after = ctl.calls().await;
+    let in_window =
+        calls_sum(&after, "tencent", "total", &[]) - calls_sum(&before, "tencent", "total", &[]);
+    let mutating = calls_sum(&after, "tencent", "total", MUTATING)
+        - calls_sum(&before, "tencent", "total", MUTATING);
+    eprintln!(
+        "[rotation] revocation detected after {:.1}s (credential re-check every {recheck:?}); \
+         {in_window} calls in {window:?} while revoked",
+        detected.as_secs_f64()
+    );
+    assert_eq!(mutating, 0, "no mutation attempted with a revoked key");
+    // 12 s / 4 s re-checks + 12 s / 5 s polls (x2 with details), plus one each in flight
+    assert!(
+        in_window <= 16,
+        "{in_window} calls in {window:?} with a revoked key"
+    );
+
+    // Rotate: the new secret goes into the Secret; no controller restart.
+    let rotated = Instant::now();
+    write_keys(new_secret.clone()).await;
+    wait_until(T, "credential Ready with the new secret", || async {
+        is_ready(&credential_status(&client, &ns, "cred").await)
+    })
+    .await;
+    let cred_back = rotated.elapsed();
+    // and it is usable: a change after the rotation is carried out
+    let first = fleet.live()[0].clone();
+    fleet.flip(&first).await;
+    wait_converged(&client, &ns, &fleet.want, sc.converge).await;
+    for name in fleet.live() {
+        let s = instance_status(&client, &ns, &name).await;
+        assert_eq!(
+            condition(&s, "Synced").unwrap()["status"],
+            "True",
+            "{name}: {s}"
+        );
+    }
+    let all_back = rotated.elapsed();
+    // Settled: no call fails any more (two re-checks and two slow polls)
+    let before = ctl.calls().await;
+    let auth0 = controller
+        .metric_sum("cloudinstance_provider_calls_total", &[("result", "Auth")])
+        .await;
+    let window = Duration::from_secs(10);
+    tokio::time::sleep(window).await;
+    let after = ctl.calls().await;
+    let errors =
+        calls_sum(&after, "tencent", "errors", &[]) - calls_sum(&before, "tencent", "errors", &[]);
+    let ok = calls_sum(&after, "tencent", "ok", &[]) - calls_sum(&before, "tencent", "ok", &[]);
+    let auth = controller
+        .metric_sum("cloudinstance_provider_calls_total", &[("result", "Auth")])
+        .await
+        - auth0;
+    eprintln!(
+        "[rotation] credential Ready {:.1}s after the Secret changed, all instances {:.1}s; \
+         settled window: {ok} ok, {errors} failed calls",
+        cred_back.as_secs_f64(),
+        all_back.as_secs_f64()
+    );
+    assert_eq!(
+        errors, 0,
+        "calls still fail after the rotation settled: {after}"
+    );
+    assert_eq!(auth, 0.0, "auth failures after the rotation settled");
+    assert!(ok > 0, "polling continues with the new key");
+    assert_no_leaks(&client, &ns, &ctl).await;
+    let text = format!(
+        "{}{}",
+        controller.logs(),
+        serde_json::to_string(
+            &Api::<CloudCredential>::namespaced(client.clone(), &ns)
+                .list(&ListParams::default())
+                .await
+                .unwrap()
+        )
+        .unwrap()
+    );
+    for s in [&old_secret, &new_secret] {
+        assert!(!text.contains(s.as_str()), "secret {s} leaked");
+    }
+    drop(emu);
+}
+
+// ------------------------------------------------------------------------------------
+// 6. hostile but schema-valid inputs
+// ------------------------------------------------------------------------------------
+
+/// Key → raw bytes of a Secret.
+type SecretData<'a> = Vec<(&'a str, Vec<u8>)>;
+
+/// One instance of the emulator's state file (full stored fields, user data included).
+fn stored_instance(state: &Path, id: &str) -> Option<Value> {
+    let text = std::fs::read_to_string(state).ok()?;
+    let v: Value = serde_json::from_str(&text).ok()?;
+    v["instances"]
+        .as_array()?
+        .iter()
+        .find(|i| i["id"] == id)
+        .cloned()
+}
+
+/// Hostile but schema-valid inputs: broken Secrets (missing keys, empty, blank and
+/// non-UTF-8 values, missing Secret, wrong and unknown keys, a CRLF in the key id),
+/// dangling references, bad passwords, user data at and beyond the cloud's limit, unicode
+/// and injection characters in names and tags, values the cloud rejects. Each gets a
+/// clear condition or reaches the cloud intact; a healthy instance next to them stays
+/// Ready; nothing loops; and no secret value shows up in logs, events or status.
+#[tokio::test]
+async fn hostile_inputs_get_clear_conditions_and_never_leak_secrets() {
+    let client = admin_client().await;
+    install_crds(&client).await;
+    let ns = TestNamespace::new(&client, "rel-hostile").await;
+    let ns = ns.name().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("emulator-state.json");
+    let emu = Emulator::start(&[
+        "--transition-delay-ms",
+        "300",
+        "--state-file",
+        state.to_str().unwrap(),
+    ])
+    .await;
+    let ctl = Control::new(emu.url());
+    let ep = emu.url().to_string();
+    let controller = ControllerProcess::start(&ns, &[]).await;
+    let cloud = TENCENT;
+    let id = cloud.key_id.as_bytes();
+    let good = cloud.secret.as_bytes();
+    let r = format!("{:08x}", rand::random::<u32>());
+    // secret strings to look for in everything the controller writes
+    let wrong_secret = format!("wr0ng-\"secret\"\n-{r};&=%");
+    let nonutf8_marker = format!("nonutf8-secret-{r}");
+    let mut nonutf8 = vec![0xff, 0xfe, 0x00, 0xc3, 0x28];
+    nonutf8.extend_from_slice(nonutf8_marker.as_bytes());
+    let weak_pw = format!("weak pw {r}"); // a space: not allowed by the cloud
+    let strong_pw = format!("Str0ng!{r}Pw");
+    let huawei_sk = HUAWEI.secret;
+
+    let mut cases = 0;
+    let mut case = |what: &str| {
+        cases += 1;
+        eprintln!("[hostile] case {cases}: {what}");
+    };
+
+    // the healthy neighbour first
+    apply_credential(&client, &ns, "good", &cloud, &ep, cloud.secret).await;
+    apply_instance(
+        &client,
+        &ns,
+        &instance("healthy", "good", &cloud, json!({})),
+    )
+    .await;
+    let healthy = inst_ready(&client, &ns, "healthy").await;
+    let healthy_id = healthy["instanceId"].as_str().unwrap().to_string();
+
+    // ---- credentials --------------------------------------------------------------
+    let creds: Vec<(&str, SecretData, Value)> = vec![
+        ("no-id", vec![("secretAccessKey", good.to_vec())], json!({})),
+        ("no-sk", vec![("accessKeyId", id.to_vec())], json!({})),
+        (
+            "empty-sk",
+            vec![("accessKeyId", id.to_vec()), ("secretAccessKey", vec![])],
+            json!({}),
+        ),
+        (
+            "blank-sk",
+            vec![
+                ("accessKeyId", id.to_vec()),
+                ("secretAccessKey", b" \n\t ".to_vec()),
+            ],
+            json!({}),
+        ),
+        (
+            "nonutf8-sk",
+            vec![
+                ("accessKeyId", id.to_vec()),
+                ("secretAccessKey", nonutf8.clone()),
+            ],
+            json!({}),
+        ),
+        (
+            "nonutf8-id",
+            vec![
+                ("accessKeyId", vec![0xc3, 0x28, 0xff]),
+                ("secretAccessKey", good.to_vec()),
+            ],
+            json!({}),
+        ),
+        (
+            "custom-missing",
+            vec![
+                ("accessKeyId", id.to_vec()),
+                ("secretAccessKey", good.to_vec()),
+            ],
+            json!({"secretRef": {"accessKeyIdKey": "AK", "secretAccessKeyKey": "SK"}}),
+        ),
+        (
+            "custom-ok",
+            vec![("AK", id.to_vec()), ("SK", good.to_vec())],
+            json!({"secretRef": {"accessKeyIdKey": "AK", "secretAccessKeyKey": "SK"}}),
+        ),
+        (
+            "wrong-sk",
+            vec![
+                ("accessKeyId", id.to_vec()),
+                ("secretAccessKey", wrong_secret.as_bytes().to_vec()),
+            ],
+            json!({}),
+        ),
+        (
+            "unknown-id",
+            vec![
+                (
+                    "accessKeyId",
+                    b"AKIDUNKNOWN00000000000000000000000".to_vec(),
+                ),
+                ("secretAccessKey", good.to_vec()),
+            ],
+            json!({}),
+        ),
+        (
+            "newline",
+            vec![
+                ("accessKeyId", [id, b"\n"].concat()),
+                ("secretAccessKey", [good, b"\r\n"].concat()),
+            ],
+            json!({}),
+        ),
+        (
+            "crlf-id",
+            vec![
+                ("accessKeyId", [id, b"\r\nX-Injected: yes"].concat()),
+                ("secretAccessKey", good.to_vec()),
+            ],
+            json!({}),
+        ),
+    ];
+    for (name, data, extra) in &creds {
+        let secret = format!("{name}-keys");
+        let data: Vec<(&str, &[u8])> = data.iter().map(|(k, v)| (*k, v.as_slice())).collect();
+        apply_secret(&client, &ns, &secret, &data).await;
+        apply_cred(&client, &ns, name, "tencent", &secret, &ep, extra.clone()).await;
+    }
+    apply_cred(
+        &client,
+        &ns,
+        "no-secret",
+        "tencent",
+        "does-not-exist",
+        &ep,
+        json!({}),
+    )
+    .await;
+    apply_secret(
+        &client,
+        &ns,
+        "huawei-keys",
+        &[
+            ("accessKeyId", HUAWEI.key_id.as_bytes()),
+            ("secretAccessKey", huawei_sk.as_bytes()),
+        ],
+    )
+    .await;
+    apply_cred(
+        &client,
+        &ns,
+        "huawei-no-project",
+        "huawei",
+        "huawei-keys",
+        &ep,
+        json!({}),
+    )
+    .await;
+
+    for (name, key) in [
+        ("no-id", "accessKeyId"),
+        ("no-sk", "secretAccessKey"),
+        ("empty-sk", "secretAccessKey"),
+        ("blank-sk", "secretAccessKey"),
+        ("nonutf8-sk", "secretAccessKey"),
+        ("nonutf8-id", "accessKeyId"),
+        ("custom-missing", "AK"),
+    ] {
+        case(&format!("credential {name}: SecretKeyMissing naming {key}"));
+        let c = cred_not_ready(&client, &ns, name, "SecretKeyMissing").await;
+        assert!(
+            message(&c).contains(&format!("\"{key}\""))
+                && message(&c).contains(&format!("{name}-keys")),
+            "{name}: the message names the Secret and the key: {c}"
+        );
+    }
+    case("credential pointing at a missing Secret: SecretNotFound");
+    let c = cred_not_ready(&client, &ns, "no-secret", "SecretNotFound").await;
+    assert!(message(&c).contains("does-not-exist"), "{c}");
+    case("wrong secret with quotes, newline and &=%;: AuthFailure.SignatureFailure");
+    cred_not_ready(&client, &ns, "wrong-sk", "AuthFailure.SignatureFailure").await;
+    case("unknown key id: AuthFailure.SecretIdNotFound");
+    cred_not_ready(&client, &ns, "unknown-id", "AuthFailure.SecretIdNotFound").await;
+    case("huawei without projectId: ProjectIdMissing");
+    cred_not_ready(&client, &ns, "huawei-no-project", "ProjectIdMissing").await;
+    case("CRLF in the key id: rejected before anything is sent, no header injection");
+    let c = wait_for(T, "crlf-id Ready=False", || async {
+        let s = credential_status(&client, &ns, "crlf-id").await;
+        condition(&s, "Ready")
+            .filter(|c| c["status"] == "False")
+            .cloned()
+    })
+    .await;
+    eprintln!("[hostile] CRLF key id: {c}");
+    assert!(!message(&c).contains("X-Injected"), "{c}");
+    for name in ["custom-ok", "newline"] {
+        case(&format!("credential {name} is usable"));
+        wait_until(T, &format!("credential {name} Ready"), || async {
+            is_ready(&credential_status(&client, &ns, name).await)
+        })
+        .await;
+    }
+
+    // ---- instances ------------------------------------------------------------------
+    apply_secret(&client, &ns, "pw-other", &[("other", strong_pw.as_bytes())]).await;
+    apply_secret(&client, &ns, "pw-bin", &[("password", &nonutf8)]).await;
+    apply_secret(&client, &ns, "pw-weak", &[("password", weak_pw.as_bytes())]).await;
+    apply_secret(
+        &client,
+        &ns,
+        "pw-strong",
+        &[("password", strong_pw.as_bytes())],
+    )
+    .await;
+    let pw = |secret: &str| json!({"login": {"passwordSecretRef": {"name": secret}}});
+    // just under the 16 KiB limit, with every character an injection would use
+    let mut user_data =
+        String::from("#!/bin/sh\n# \"quotes\" 'single' & a=b; 100% $HOME `id` \\ <x>\r\n");
+    while user_data.len() < 16383 {
+        user_data.push_str("echo \"line\" && x=1; y='%20';\n");
+    }
+    user_data.truncate(16383);
+    let unicode_name = "测试服务器-サーバー-🚀-ñandú";
+    let injection_name = "web \"quoted\" 'x' & a=b; 100% <y> \\ z\nnext";
+    let mut injection_tags = BTreeMap::new();
+    for (k, v) in [
+        ("quote", "a\"b'c"),
+        ("newline", "line1\nline2\r\n"),
+        ("amp-eq", "a&b=c&d"),
+        ("percent", "100% %20 %zz"),
+        ("semi", "x;y;DROP TABLE z;--"),
+        ("unicode", "值-🚀-ключ"),
+        ("empty", ""),
+        ("backslash", "back\\slash\\"),
+        ("spaces", "  padded  "),
+        ("k=v&x", "key with = and &"),
+        ("k;%\"", "key with ; % and a quote"),
+        ("ключ-键", "unicode key"),
+    ] {
+        injection_tags.insert(k.to_string(), v.to_string());
+    }
+    let mut max_tags = BTreeMap::new();
+    for i in 0..39 {
+        max_tags.insert(format!("tag-{i:02}"), format!("value-{i}"));
+    }
+    max_tags.insert("k".repeat(127), "v".repeat(255));
+
+    let instances: Vec<(&str, &str, Value)> = vec![
+        ("no-cred", "nope", json!({})),
+        ("cred-not-ready", "no-secret", json!({})),
+        ("pw-missing", "good", pw("pw-missing")),
+        ("pw-key-missing", "good", pw("pw-other")),
+        ("pw-nonutf8", "good", pw("pw-bin")),
+        ("pw-weak", "good", pw("pw-weak")),
+        ("pw-strong", "good", pw("pw-strong")),
+        ("userdata-max", "good", json!({"userData": user_data})),
+        (
+            "userdata-multibyte",
+            "good",
+            json!({"userData": "é".repeat(9000)}),
+        ),
+        (
+            "name-unicode",
+            "good",
+            json!({"instanceName": unicode_name}),
+        ),
+        (
+            "name-too-long",
+            "good",
+            json!({"instanceName": "名".repeat(61)}),
+        ),
+        (
+            "name-injection",
+            "good",
+            json!({"instanceName": injection_name}),
+        ),
+        ("tags-injection", "good", json!({"tags": injection_tags})),
+        ("tags-max", "good", json!({"tags": max_tags})),
+        (
+            "image-injection",
+            "good",
+            json!({"imageId": "img-'; DROP TABLE x;--"}),
+        ),
+        (
+            "type-injection",
+            "good",
+            json!({"instanceType": "S5.MEDIUM2;rm -rf /"}),
+        ),
+        ("zone-mismatch", "good", json!({"zone": "ap-shanghai-2"})),
+        (
+            "region-unknown",
+            "good",
+            json!({"region": "xx-nowhere-1", "zone": "xx-nowhere-1a"}),
+        ),
+        ("via-custom-keys", "custom-ok", json!({})),
+        ("via-newline-keys", "newline", json!({})),
+    ];
+    for (name, cred, extra) in &instances {
+        apply_instance(&client, &ns, &instance(name, cred, &cloud, extra.clone())).await;
+    }
+
+    case("instance with a missing credential: CredentialNotFound");
+    let c = inst_false(&client, &ns, "no-cred", "Synced", "CredentialNotFound").await;
+    assert!(message(&c).contains("nope"), "{c}");
+    case("instance on a credential that is not ready: CredentialNotReady with the reason");
+    let c = inst_false(
+        &client,
+        &ns,
+        "cred-not-ready",
+        "Synced",
+        "CredentialNotReady",
+    )
+    .await;
+    assert!(message(&c).contains("SecretNotFound"), "{c}");
+    case("password Secret missing: PasswordSecretNotFound");
+    let c = inst_false(
+        &client,
+        &ns,
+        "pw-missing",
+        "Synced",
+        "PasswordSecretNotFound",
+    )
+    .await;
+    assert!(message(&c).contains("pw-missing"), "{c}");
+    case("password Secret without the key: PasswordSecretKeyMissing");
+    let c = inst_false(
+        &client,
+        &ns,
+        "pw-key-missing",
+        "Synced",
+        "PasswordSecretKeyMissing",
+    )
+    .await;
+    assert!(message(&c).contains("\"password\""), "{c}");
+    case("password not UTF-8: PasswordSecretKeyMissing");
+    inst_false(
+        &client,
+        &ns,
+        "pw-nonutf8",
+        "Synced",
+        "PasswordSecretKeyMissing",
+    )
+    .await;
+    case("password the cloud rejects: InvalidPassword");
+    inst_false(&client, &ns, "pw-weak", "Synced", "InvalidPassword").await;
+    case("user data over 16 KiB once UTF-8 encoded: the cloud's TooLarge");
+    let c = inst_false(
+        &client,
+        &ns,
+        "userdata-multibyte",
+        "Synced",
+        "InvalidParameterValue.TooLarge",
+    )
+    .await;
+    assert!(message(&c).contains("18000 bytes"), "{c}");
+    case("61-character unicode name: InvalidInstanceName.TooLong");
+    inst_false(
+        &client,
+        &ns,
+        "name-too-long",
+        "Synced",
+        "InvalidInstanceName.TooLong",
+    )
+    .await;
+    case("image id with SQL-ish injection: InvalidImageId");
+    inst_false(&client, &ns, "image-injection", "Synced", "InvalidImageId").await;
+    case("instance type with shell injection: rejected by the cloud");
+    inst_false(&client, &ns, "type-injection", "Synced", "Invalid").await;
+    case("zone of another region: InvalidZone.MismatchRegion");
+    inst_false(&client, &ns, "zone-mismatch", "Synced", "InvalidZone").await;
+    case("unknown region: UnsupportedRegion");
+    inst_false(
+        &client,
+        &ns,
+        "region-unknown",
+        "Synced",
+        "UnsupportedRegion",
+    )
+    .await;
+
+    let mut ids = HashMap::new();
+    for name in [
+        "pw-strong",
+        "userdata-max",
+        "name-unicode",
+        "name-injection",
+        "tags-injection",
+        "tags-max",
+        "via-custom-keys",
+        "via-newline-keys",
+    ] {
+        case(&format!("instance {name} Ready"));
+        let s = inst_ready(&client, &ns, name).await;
+        ids.insert(name, s["instanceId"].as_str().unwrap().to_string());
+    }
+    let cloud_view = |name: &str| {
+        let id = ids[name].clone();
+        let ctl = &ctl;
+        async move { ctl.instance(&id).await.expect("instance in the cloud") }
+    };
+    case("unicode instance name reaches the cloud intact");
+    assert_eq!(cloud_view("name-unicode").await["name"], unicode_name);
+    case("instance name with quotes, &, =, ;, %, <>, \\ and a newline reaches the cloud intact");
+    assert_eq!(cloud_view("name-injection").await["name"], injection_name);
+    case("tags with injection characters reach the cloud intact");
+    let tags = cloud_view("tags-injection").await["tags"].clone();
+    for (k, v) in &injection_tags {
+        assert_eq!(tags[k.as_str()], v.as_str(), "tag {k:?}: {tags}");
+    }
+    case("40 tags, one with a 127-character key and a 255-character value, intact");
+    let tags = cloud_view("tags-max").await["tags"].clone();
+    for (k, v) in &max_tags {
+        assert_eq!(tags[k.as_str()], v.as_str(), "tag {k:?}");
+    }
+    assert_eq!(tags["cloudinstance-uid"].as_str().map(str::len), Some(36));
+    case("16383 bytes of user data reach the cloud byte for byte");
+    let stored = wait_for(T, "user data in the emulator's state file", || async {
+        stored_instance(&state, &ids["userdata-max"]).filter(|i| i["user_data"].is_string())
+    })
+    .await;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(stored["user_data"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(decoded.len(), user_data.len());
+    assert!(
+        decoded == user_data.as_bytes(),
+        "user data altered on the way"
+    );
+    eprintln!("[hostile] {cases} cases");
+    assert!(cases >= 20);
+
+    // ---- nothing else broke -----------------------------------------------------------
+    let s = instance_status(&client, &ns, "healthy").await;
+    assert!(is_ready(&s), "the healthy neighbour is still Ready: {s}");
+    assert_eq!(s["instanceId"], healthy_id.as_str());
+    let audit = assert_no_leaks(&client, &ns, &ctl).await;
+    assert_eq!(
+        audit.live,
+        ids.len() + 1,
+        "exactly the valid instances exist"
+    );
+    assert_alive(&controller).await;
+    // nothing loops on the broken objects: terminal problems wait for a change
+    let before = ctl.calls().await;
+    let writes0 = controller
+        .metric_sum("cloudinstance_status_writes_total", &[])
+        .await;
+    let window = Duration::from_secs(8);
+    tokio::time::sleep(window).await;
+    let after = ctl.calls().await;
+    let calls =
+        calls_sum(&after, "tencent", "total", &[]) - calls_sum(&before, "tencent", "total", &[]);
+    let writes = controller
+        .metric_sum("cloudinstance_status_writes_total", &[])
+        .await
+        - writes0;
+    eprintln!(
+        "[hostile] quiet window of {window:?}: {calls} cloud calls, {writes} status writes; by action {:?}",
+        calls_by_action(&after, "tencent")
+    );
+    // two slow polls (each 1 status call) and the CRLF credential's backoff
+    assert!(calls <= 12, "{calls} cloud calls in {window:?} of quiet");
+    assert!(
+        writes <= 4.0,
+        "{writes} status writes in {window:?} of quiet"
+    );
+
+    // ---- no secret anywhere -----------------------------------------------------------
+    let events = Api::<Event>::namespaced(client.clone(), &ns)
+        .list(&ListParams::default())
+        .await
+        .unwrap();
+    let insts = Api::<CloudInstance>::namespaced(client.clone(), &ns)
+        .list(&ListParams::default())
+        .await
+        .unwrap();
+    let creds = Api::<CloudCredential>::namespaced(client.clone(), &ns)
+        .list(&ListParams::default())
+        .await
+        .unwrap();
+    let everything = format!(
+        "{}\n{}\n{}\n{}",
+        controller.logs(),
+        serde_json::to_string(&events).unwrap(),
+        serde_json::to_string(&insts).unwrap(),
+        serde_json::to_string(&creds).unwrap()
+    );
+    assert!(events.items.len() > 5, "events were recorded");
+    let b64 = base64::engine::general_purpose::STANDARD;
+    for secret in [
+        cloud.secret,
+        wrong_secret.as_str(),
+        "wr0ng-\\\"secret\\\"\\n", // the JSON-escaped start of it
+        nonutf8_marker.as_str(),
+        weak_pw.as_str(),
+        strong_pw.as_str(),
+        huawei_sk,
+    ] {
+        assert!(
+            !everything.contains(secret),
+            "secret value {secret:?} found in controller logs, events or status"
+        );
+        let encoded = b64.encode(secret);
+        assert!(
+            !everything.contains(&encoded),
+            "base64 of secret value {secret:?} found in controller logs, events or status"
+        );
+    }
+}
