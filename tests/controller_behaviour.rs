@@ -179,18 +179,18 @@ async fn wrong_key_is_reported_and_fixing_the_secret_recovers() {
     assert_eq!(cred["reason"], "AuthFailure.SignatureFailure", "{cred}");
     let inst = wait_for(T, "instance shows the credential problem", || async {
         let s = instance_status(&client, &ns, "vm").await;
+        // first "not verified yet", then the provider's verdict
         condition(&s, "Synced")
-            .filter(|c| c["reason"] == "CredentialNotReady")
+            .filter(|c| {
+                c["reason"] == "CredentialNotReady"
+                    && c["message"]
+                        .as_str()
+                        .is_some_and(|m| m.contains("AuthFailure.SignatureFailure"))
+            })
             .cloned()
     })
     .await;
-    assert!(
-        inst["message"]
-            .as_str()
-            .unwrap()
-            .contains("AuthFailure.SignatureFailure"),
-        "{inst}"
-    );
+    assert_eq!(inst["status"], "False", "{inst}");
     assert!(
         ctl.instances().await.is_empty(),
         "nothing created with bad keys"
