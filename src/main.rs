@@ -98,6 +98,14 @@ struct RunArgs {
     /// Namespace of the Lease (defaults to the pod's namespace).
     #[arg(long, env = "POD_NAMESPACE", default_value = "default")]
     leader_election_namespace: String,
+    /// Name of the Lease; installs sharded by --label-selector in one namespace need
+    /// different names.
+    #[arg(
+        long,
+        env = "LEADER_ELECTION_NAME",
+        default_value = "cloudinstance-controller"
+    )]
+    leader_election_name: String,
     /// Lease duration: worst-case failover is this plus a fifth of it.
     #[arg(long, default_value = "15s", value_parser = parse_duration)]
     leader_election_lease_duration: Duration,
@@ -332,6 +340,7 @@ async fn run(args: RunArgs) -> Result<(), String> {
         });
         let cfg = controller::leader::LeaseConfig::new(
             args.leader_election_namespace.clone(),
+            args.leader_election_name.clone(),
             identity,
             args.leader_election_lease_duration,
         );

@@ -45,8 +45,6 @@ const T: Duration = Duration::from_secs(90);
 const RELEASE: &str = "cic";
 /// `<release>-<chart>`, see templates/_helpers.tpl.
 const FULLNAME: &str = "cic-cloudinstance-controller";
-/// The Lease the controller elects on (src/controller/leader.rs).
-const LEASE: &str = "cloudinstance-controller";
 
 fn chart_dir() -> PathBuf {
     repo_root().join("charts/cloudinstance-controller")
@@ -291,6 +289,12 @@ async fn chart_lints_renders_and_rejects_unknown_values() {
     let args = args_of(deploy);
     assert_eq!(args[0], "run", "{args:?}");
     assert!(args.iter().any(|a| a == "--leader-elect"), "{args:?}");
+    // the Lease is named after the release (shards in one namespace do not collide)
+    assert!(
+        args.iter()
+            .any(|a| a == &format!("--leader-election-name={FULLNAME}")),
+        "{args:?}"
+    );
     assert!(
         !args.iter().any(|a| a.starts_with("--namespace")),
         "{args:?}"
@@ -858,7 +862,7 @@ async fn namespace_scoped_install_is_sufficient_and_minimal() {
     );
     forbidden(
         Api::<Lease>::namespaced(sa_client.clone(), &rel)
-            .get(LEASE)
+            .get(FULLNAME)
             .await,
         "get Lease (leader election off)",
     );
@@ -971,9 +975,14 @@ async fn leader_election_install_uses_only_its_lease() {
     .await;
     let leases: Api<Lease> = Api::namespaced(client.clone(), &rel);
     wait_until(T, "the controller holds its Lease", || async {
-        leases.get_opt(LEASE).await.ok().flatten().is_some_and(|l| {
-            l.spec.and_then(|s| s.holder_identity).as_deref() == Some(pod_name.as_str())
-        })
+        leases
+            .get_opt(FULLNAME)
+            .await
+            .ok()
+            .flatten()
+            .is_some_and(|l| {
+                l.spec.and_then(|s| s.holder_identity).as_deref() == Some(pod_name.as_str())
+            })
     })
     .await;
     let logs = controller.logs();
@@ -989,8 +998,8 @@ async fn leader_election_install_uses_only_its_lease() {
         &sa,
         &[
             (true, access("create", "leases", &rel)),
-            (true, named(access("get", "leases", &rel), LEASE)),
-            (true, named(access("update", "leases", &rel), LEASE)),
+            (true, named(access("get", "leases", &rel), FULLNAME)),
+            (true, named(access("update", "leases", &rel), FULLNAME)),
             (
                 false,
                 named(access("update", "leases", &rel), "someone-elses-lease"),
@@ -1000,9 +1009,9 @@ async fn leader_election_install_uses_only_its_lease() {
                 named(access("get", "leases", &rel), "someone-elses-lease"),
             ),
             (false, access("list", "leases", &rel)),
-            (false, named(access("delete", "leases", &rel), LEASE)),
+            (false, named(access("delete", "leases", &rel), FULLNAME)),
             (false, access("create", "leases", &other)),
-            (false, named(access("update", "leases", &other), LEASE)),
+            (false, named(access("update", "leases", &other), FULLNAME)),
             (false, access("create", "leases", "")),
             (true, access("watch", "cloudinstances", &rel)),
             (false, access("watch", "cloudinstances", &other)),
@@ -1048,7 +1057,13 @@ async fn cluster_wide_install_grants_cluster_reads_but_no_writes() {
         (true, access("get", "secrets", &somewhere)),
         (true, access("create", "events", &somewhere)),
         (true, access("create", "leases", &rel)),
-        (true, named(access("update", "leases", &rel), LEASE)),
+        (
+            true,
+            named(
+                access("update", "leases", &rel),
+                Box::leak(name.clone().into_boxed_str()),
+            ),
+        ),
         (false, access("create", "leases", &somewhere)),
         (
             false,

@@ -1215,6 +1215,14 @@ async fn apiserver_restart_during_churn_is_survived() {
     assert_alive(&controller).await;
     let audit = assert_no_leaks(&client, &ns, &ctl).await;
     let m = controller.metrics().await;
+    let logs = controller.logs();
+    for l in logs
+        .lines()
+        .filter(|l| l.contains("WARN") || l.contains("ERROR"))
+        .take(40)
+    {
+        eprintln!("[apiserver-restart] log: {}", &l[..l.len().min(400)]);
+    }
     eprintln!(
         "[apiserver-restart] {} objects, {} operations, {} restarts {rounds:?}; cloud {audit:?}; reconcile errors {}",
         fleet.created,

@@ -159,7 +159,10 @@ async fn reconcile_inner(
     let mut ready = plan::ready_condition(&input, &step);
 
     let outcome = execute(&ctx, &api, &obj, &handle, &group, &step, &mut status).await?;
-    if matches!(step, Step::RemoveFinalizer) || (deleting && !has_finalizer) {
+    let finalizer_removed = matches!(step, Step::RemoveFinalizer)
+        && outcome.requeue.is_none()
+        && outcome.error.is_none();
+    if finalizer_removed || (deleting && !has_finalizer) {
         return Ok(Action::await_change());
     }
 
@@ -416,6 +419,13 @@ fn run_request(
         },
         client_token: Some(client_token(&obj.uid().unwrap_or_default(), incarnation)),
         dry_run: spec.dry_run,
+        extras: provider::ProviderExtras {
+            tencent_project_id: spec
+                .provider_options
+                .as_ref()
+                .and_then(|o| o.tencent.as_ref())
+                .and_then(|t| t.project_id),
+        },
     }
 }
 
@@ -464,6 +474,37 @@ async fn execute(
             });
         }
         Step::RemoveFinalizer => {
+            if id.is_empty()
+                && obj.spec.deletion_policy == crate::api::instance::DeletionPolicy::Delete
+                && !obj.spec.dry_run
+            {
+                // No id recorded: a crash between RunInstances and writing its id leaves a
+                // running instance we only know by its tag. Terminate it before letting go.
+                match find_unrecorded(handle, obj).await {
+                    Err(e) => {
+                        return Ok(Outcome {
+                            error: Some(e),
+                            ..Outcome::ok()
+                        });
+                    }
+                    Ok(Some(found)) => {
+                        status.instance_id = Some(found.clone());
+                        record_id(ctx, api, obj, status).await?;
+                        ev.normal(
+                            &oref,
+                            "Adopted",
+                            "Delete",
+                            format!("found instance {found} tagged with this object's UID; terminating it"),
+                        )
+                        .await;
+                        return Ok(Outcome {
+                            requeue: Some(Duration::from_millis(200)),
+                            ..Outcome::ok()
+                        });
+                    }
+                    Ok(None) => {}
+                }
+            }
             ctx.poller.forget(group, &id);
             remove_finalizer(api, obj).await?;
             if !id.is_empty() {
@@ -768,6 +809,37 @@ async fn create(
             })
         }
     }
+}
+
+/// A live instance tagged with this object's UID (any incarnation), for an object being
+/// deleted whose status names none.
+async fn find_unrecorded(
+    handle: &CloudHandle,
+    obj: &CloudInstance,
+) -> Result<Option<String>, ProviderError> {
+    let found = handle
+        .call(
+            ActionClass::Describe,
+            "DescribeInstances",
+            handle.provider.describe_instances(
+                &obj.spec.region,
+                &DescribeFilter::Tag {
+                    key: TAG_UID.into(),
+                    value: obj.uid().unwrap_or_default(),
+                },
+            ),
+        )
+        .await?;
+    Ok(found
+        .into_iter()
+        .filter(|d| {
+            !matches!(
+                d.state,
+                InstanceState::Terminated | InstanceState::Terminating
+            )
+        })
+        .min_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)))
+        .map(|d| d.id))
 }
 
 async fn ev_warn(

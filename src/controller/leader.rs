@@ -26,11 +26,16 @@ pub struct LeaseConfig {
 }
 
 impl LeaseConfig {
-    pub fn new(namespace: String, identity: String, lease_duration: Duration) -> Self {
+    pub fn new(
+        namespace: String,
+        name: String,
+        identity: String,
+        lease_duration: Duration,
+    ) -> Self {
         let lease_duration = lease_duration.max(Duration::from_secs(2));
         Self {
             namespace,
-            name: "cloudinstance-controller".into(),
+            name,
             identity,
             renew_every: lease_duration / 3,
             retry_every: (lease_duration / 5).max(Duration::from_millis(500)),

@@ -161,6 +161,15 @@ pub struct RunRequest {
     pub client_token: Option<String>,
     /// Validate only; the cloud answers with its dry-run code when the request would succeed.
     pub dry_run: bool,
+    /// Cloud-specific extras (from `spec.providerOptions`).
+    pub extras: ProviderExtras,
+}
+
+/// Settings that exist on one cloud only.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ProviderExtras {
+    /// Tencent project (Placement.ProjectId); `None` = the default project 0.
+    pub tencent_project_id: Option<i64>,
 }
 
 /// Cheap status of one instance.

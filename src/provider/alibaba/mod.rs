@@ -656,6 +656,7 @@ mod tests {
             charge_type: ChargeType::Spot,
             client_token: Some("tok-1".into()),
             dry_run: true,
+            extras: Default::default(),
             hostname: None,
         }
     }

@@ -32,6 +32,8 @@ pub struct Filter {
 #[serde(rename_all = "PascalCase")]
 pub struct Placement {
     pub zone: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub project_id: Option<i64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -215,6 +217,7 @@ impl RunInstancesRequest {
         RunInstancesRequest {
             placement: Placement {
                 zone: req.zone.clone(),
+                project_id: req.extras.tencent_project_id,
             },
             image_id: req.image_id.clone(),
             instance_charge_type: charge_type(req.charge_type),
@@ -679,6 +682,9 @@ mod tests {
             charge_type: ChargeType::OnDemand,
             client_token: Some("tok-1".into()),
             dry_run: true,
+            extras: crate::provider::ProviderExtras {
+                tencent_project_id: Some(1_000_123),
+            },
         }
     }
 
@@ -689,7 +695,7 @@ mod tests {
         assert_eq!(
             body,
             json!({
-                "Placement": {"Zone": "ap-guangzhou-3"},
+                "Placement": {"Zone": "ap-guangzhou-3", "ProjectId": 1_000_123},
                 "ImageId": "img-pmqg1cw7",
                 "InstanceChargeType": "POSTPAID_BY_HOUR",
                 "InstanceType": "S5.MEDIUM4",
