@@ -364,3 +364,55 @@ async fn terminal_errors_are_reported_without_a_retry_loop() {
     })
     .await;
 }
+
+/// A credential still used by instances is not deleted out from under them.
+#[tokio::test]
+async fn credential_deletion_waits_for_its_instances() {
+    let client = admin_client().await;
+    install_crds(&client).await;
+    let ns = TestNamespace::new(&client, "creddel").await;
+    let ns = ns.name().to_string();
+    let emu = Emulator::start(&["--transition-delay-ms", "300"]).await;
+    let cloud = TENCENT;
+    let _controller = ControllerProcess::start(&ns, &[]).await;
+    apply_credential(&client, &ns, "cred", &cloud, emu.url(), cloud.secret).await;
+    apply_instance(&client, &ns, &instance("vm", "cred", &cloud, json!({}))).await;
+    wait_until(T, "instance Ready", || async {
+        is_ready(&instance_status(&client, &ns, "vm").await)
+    })
+    .await;
+    let creds =
+        Api::<cloudinstance_controller::api::CloudCredential>::namespaced(client.clone(), &ns);
+    wait_until(T, "instanceCount 1", || async {
+        credential_status(&client, &ns, "cred").await["instanceCount"] == 1
+    })
+    .await;
+    creds.delete("cred", &Default::default()).await.unwrap();
+    let c = wait_for(T, "DeletionBlocked", || async {
+        let s = credential_status(&client, &ns, "cred").await;
+        condition(&s, "Ready")
+            .filter(|c| c["reason"] == "DeletionBlocked")
+            .cloned()
+    })
+    .await;
+    assert!(c["message"].as_str().unwrap().contains("vm"), "{c}");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        creds.get_opt("cred").await.unwrap().is_some(),
+        "credential kept while used"
+    );
+    // the instance can still be deleted (and terminated) with the credential
+    Api::<CloudInstance>::namespaced(client.clone(), &ns)
+        .delete("vm", &Default::default())
+        .await
+        .unwrap();
+    wait_until(T, "instance and then credential gone", || async {
+        creds.get_opt("cred").await.unwrap().is_none()
+            && Api::<CloudInstance>::namespaced(client.clone(), &ns)
+                .get_opt("vm")
+                .await
+                .unwrap()
+                .is_none()
+    })
+    .await;
+}
