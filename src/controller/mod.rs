@@ -20,7 +20,7 @@ use futures::StreamExt;
 use k8s_openapi::api::core::v1::Secret;
 use kube::core::PartialObjectMeta;
 use kube::runtime::controller::Controller;
-use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client, ResourceExt};
 
@@ -151,7 +151,15 @@ pub async fn run(
     let wc = watcher_config(&settings);
 
     let cred_ctrl = Controller::new(creds.clone(), watcher::Config::default().any_semantic());
-    let inst_ctrl = Controller::new(insts, wc);
+    // The instance cache is the controller's biggest memory user: keep objects without
+    // managedFields (never read here), as kube-rs recommends for large caches.
+    let (inst_reader, inst_writer) = reflector::store();
+    let inst_stream = watcher(insts, wc)
+        .default_backoff()
+        .modify(|o| o.managed_fields_mut().clear())
+        .reflect(inst_writer)
+        .touched_objects();
+    let inst_ctrl = Controller::for_stream(inst_stream, inst_reader);
     let cred_store = cred_ctrl.store();
     let inst_store = inst_ctrl.store();
 
