@@ -57,6 +57,11 @@ async fn reconcile_inner(
     let key = format!("{ns}/{name}");
     let old = obj.status.clone();
     let mut status = old.clone().unwrap_or_default();
+    // Count users only once the instance cache is filled (right after a start it may be
+    // empty, and a deleting credential would let go while instances still need it).
+    if !ctx.instances_synced.wait().await {
+        return Ok(Action::await_change()); // shutting down
+    }
     let users = users(&ctx, &ns, &name);
     let now = jiff::Timestamp::now()
         .round(jiff::Unit::Second)

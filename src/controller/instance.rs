@@ -93,6 +93,13 @@ async fn reconcile_inner(
         return Ok(Action::await_change());
     }
 
+    // Right after a (re)start the credential cache may still be empty: "not found" below
+    // must mean not found, not "not listed yet" (a deleting object without an id would
+    // otherwise lose its finalizer and leak an instance created just before a crash).
+    if !ctx.credentials_synced.wait().await {
+        return Ok(Action::await_change()); // shutting down
+    }
+
     // Resolve the credential into a cloud handle.
     let cred_key = format!("{ns}/{}", spec.credential_ref.name);
     let handle = match resolve_handle(&ctx, &ns, &spec.credential_ref.name).await {

@@ -90,8 +90,15 @@ pub struct Context {
     pub metrics: Arc<Metrics>,
     pub handles: Handles,
     pub poller: Arc<Poller>,
+    /// Credentials as the instance reconciler sees them (the cache that feeds its
+    /// credential triggers).
     pub credentials: Store<CloudCredential>,
+    /// Instances as the credential reconciler sees them, to count users (the cache that
+    /// feeds its instance triggers; status, userData and tags are not kept).
     pub instances: Store<CloudInstance>,
+    /// Set once `credentials` / `instances` hold their first complete listing.
+    pub credentials_synced: Synced,
+    pub instances_synced: Synced,
     pub recorder: events::Events,
     /// Consecutive failures per object uid, for backoff.
     backoff: Mutex<HashMap<String, u32>>,
@@ -112,6 +119,55 @@ impl Context {
     pub fn reset_backoff(&self, uid: &str) {
         self.backoff.lock().expect("backoff lock").remove(uid);
     }
+}
+
+/// Whether a reflector store holds its first complete listing, for any number of waiters.
+/// (kube-runtime 5's `Store::wait_until_ready` wakes only the last of several concurrent
+/// waiters: its `DelayedInit` polls a oneshot receiver, which keeps one waker. The others,
+/// including the controller's own start gate, may never wake. Do not call it.)
+#[derive(Clone)]
+pub struct Synced(tokio::sync::watch::Receiver<bool>);
+
+impl Synced {
+    fn new() -> (tokio::sync::watch::Sender<bool>, Synced) {
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        (tx, Synced(rx))
+    }
+
+    /// Wait until synced; false if the stream feeding the store has ended (shutdown).
+    pub async fn wait(&self) -> bool {
+        self.0.clone().wait_for(|s| *s).await.is_ok()
+    }
+}
+
+/// Flag `tx` once a reflected watcher stream (inspected after `reflect`, so the store
+/// already holds the listing) completes its initial listing.
+fn mark_synced<K>(
+    tx: &tokio::sync::watch::Sender<bool>,
+    event: &Result<watcher::Event<K>, watcher::Error>,
+) {
+    if matches!(event, Ok(watcher::Event::InitDone)) {
+        tx.send_replace(true);
+    }
+}
+
+/// The parts of a credential its instances depend on: identity, spec, the verified
+/// Secret version and the Ready verdict. A change of anything else (instanceCount,
+/// lastVerifiedAt, regions) does not re-trigger the instances.
+fn credential_trigger(c: &CloudCredential) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    c.metadata.uid.hash(&mut h);
+    c.metadata.generation.hash(&mut h);
+    c.metadata.deletion_timestamp.is_some().hash(&mut h);
+    if let Some(s) = &c.status {
+        s.secret_version.hash(&mut h);
+        if let Some(r) = crate::api::conditions::find(&s.conditions, crate::api::conditions::READY)
+        {
+            (&r.status, &r.reason, &r.message).hash(&mut h);
+        }
+    }
+    Some(h.finish())
 }
 
 fn watcher_config(s: &Settings) -> watcher::Config {
@@ -162,6 +218,28 @@ pub async fn run(
     let inst_ctrl = Controller::for_stream(inst_stream, inst_reader);
     let cred_store = cred_ctrl.store();
     let inst_store = inst_ctrl.store();
+    // The credentials as the instance reconciler sees them: the cache it reads is the one
+    // that feeds its credential triggers (below), so a trigger never arrives before the
+    // cache holds the change it announces.
+    let (inst_cred_reader, inst_cred_writer) = reflector::store();
+    let (inst_cred_synced_tx, inst_cred_synced) = Synced::new();
+    // Likewise the instances as the credential reconciler sees them (it counts users):
+    // its cache feeds its instance triggers. Only what counting needs is kept.
+    let (cred_inst_reader, cred_inst_writer) = reflector::store();
+    let (cred_inst_synced_tx, cred_inst_synced) = Synced::new();
+    let inst_changes = watcher(
+        api::<CloudInstance>(&client, &settings.namespace),
+        watcher::Config::default().any_semantic(),
+    )
+    .modify(|o| {
+        o.managed_fields_mut().clear();
+        o.status = None;
+        o.spec.user_data = None;
+        o.spec.tags.clear();
+    })
+    .reflect(cred_inst_writer)
+    .inspect(move |e| mark_synced(&cred_inst_synced_tx, e))
+    .touched_objects();
 
     let ctx = Arc::new(Context {
         client: client.clone(),
@@ -169,8 +247,10 @@ pub async fn run(
         metrics: metrics.clone(),
         handles: Handles::new(metrics.clone(), settings.provider_timeout),
         poller: poller.clone(),
-        credentials: cred_store.clone(),
-        instances: inst_store.clone(),
+        credentials: inst_cred_reader.clone(),
+        credentials_synced: inst_cred_synced,
+        instances: cred_inst_reader,
+        instances_synced: cred_inst_synced,
         recorder: events::Events::new(client.clone()),
         backoff: Mutex::new(HashMap::new()),
     });
@@ -195,35 +275,35 @@ pub async fn run(
                 .collect::<Vec<_>>()
         })
         // instance counts change when instances come and go
-        .watches(
-            api::<CloudInstance>(&client, &settings.namespace),
-            watcher::Config::default().any_semantic(),
-            |inst| {
-                inst.namespace().map(|ns| {
-                    ObjectRef::<CloudCredential>::new(&inst.spec.credential_ref.name).within(&ns)
-                })
-            },
-        )
+        .watches_stream(inst_changes, |inst| {
+            inst.namespace().map(|ns| {
+                ObjectRef::<CloudCredential>::new(&inst.spec.credential_ref.name).within(&ns)
+            })
+        })
         .graceful_shutdown_on(shutdown.clone())
         .with_config(kube::runtime::controller::Config::default().concurrency(4))
         .run(credential::reconcile, credential::error_policy, ctx.clone())
         .for_each(|_| futures::future::ready(()));
 
+    // Only credential changes that matter to instances re-trigger them: not instanceCount
+    // (it changes with every sibling created or deleted, and each re-trigger retries a
+    // terminal create error) nor lastVerifiedAt.
+    let cred_changes = watcher(creds, watcher::Config::default().any_semantic())
+        .reflect(inst_cred_writer)
+        .inspect(move |e| mark_synced(&inst_cred_synced_tx, e))
+        .touched_objects()
+        .predicate_filter(credential_trigger, Default::default());
     let inst_run = inst_ctrl
-        .watches(
-            creds,
-            watcher::Config::default().any_semantic(),
-            move |cred| {
-                let ns = cred.namespace();
-                let name = cred.name_any();
-                inst_store_for_creds
-                    .state()
-                    .into_iter()
-                    .filter(|i| i.namespace() == ns && i.spec.credential_ref.name == name)
-                    .map(|i| ObjectRef::from_obj(&*i))
-                    .collect::<Vec<_>>()
-            },
-        )
+        .watches_stream(cred_changes, move |cred| {
+            let ns = cred.namespace();
+            let name = cred.name_any();
+            inst_store_for_creds
+                .state()
+                .into_iter()
+                .filter(|i| i.namespace() == ns && i.spec.credential_ref.name == name)
+                .map(|i| ObjectRef::from_obj(&*i))
+                .collect::<Vec<_>>()
+        })
         .reconcile_on(trigger_rx)
         .graceful_shutdown_on(shutdown)
         .with_config(kube::runtime::controller::Config::default().concurrency(settings.concurrency))
@@ -233,4 +313,51 @@ pub async fn run(
     let poll = tokio::spawn(poller.run());
     futures::future::join(cred_run, inst_run).await;
     poll.abort();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::conditions::{Condition, READY};
+    use crate::api::credential::CloudCredentialStatus;
+
+    fn cred(status: CloudCredentialStatus) -> CloudCredential {
+        let mut c: CloudCredential = serde_json::from_value(serde_json::json!({
+            "apiVersion": "compute.cloudinstance.io/v1alpha1", "kind": "CloudCredential",
+            "metadata": {"name": "c", "namespace": "n", "uid": "u", "generation": 1},
+            "spec": {"provider": "tencent", "secretRef": {"name": "s"}},
+        }))
+        .unwrap();
+        c.status = Some(status);
+        c
+    }
+
+    #[test]
+    fn credential_trigger_ignores_counts_and_recheck_times() {
+        let ready = CloudCredentialStatus {
+            conditions: vec![Condition::new(READY, true, "Verified", "ok")],
+            secret_version: Some("1".into()),
+            instance_count: 1,
+            last_verified_at: Some("t1".into()),
+            ..Default::default()
+        };
+        let base = credential_trigger(&cred(ready.clone()));
+        let busier = CloudCredentialStatus {
+            instance_count: 7,
+            last_verified_at: Some("t2".into()),
+            regions: vec!["ap-guangzhou".into()],
+            ..ready.clone()
+        };
+        assert_eq!(credential_trigger(&cred(busier)), base);
+        let rotated = CloudCredentialStatus {
+            secret_version: Some("2".into()),
+            ..ready.clone()
+        };
+        assert_ne!(credential_trigger(&cred(rotated)), base);
+        let failed = CloudCredentialStatus {
+            conditions: vec![Condition::new(READY, false, "AuthFailure", "bad key")],
+            ..ready
+        };
+        assert_ne!(credential_trigger(&cred(failed)), base);
+    }
 }
