@@ -63,6 +63,17 @@ build() {
 }
 
 STARTED_STATE_DIR=""
+TEST_LOG=""
+# One plain closing line summing every `test result:` line of the run, printed last.
+summary() {
+  [[ -n "${TEST_LOG}" && -f "${TEST_LOG}" ]] || return 0
+  local passed failed
+  passed="$(grep -oE '^test result: [A-Za-z]+\. [0-9]+ passed' "${TEST_LOG}" | grep -oE '[0-9]+ passed' | awk '{s+=$1} END {print s+0}' || true)"
+  failed="$(grep -oE '^test result: [A-Za-z]+\. [0-9]+ passed; [0-9]+ failed' "${TEST_LOG}" | grep -oE '[0-9]+ failed' | awk '{s+=$1} END {print s+0}' || true)"
+  rm -f "${TEST_LOG}"
+  echo "tests: ${passed} passed, ${failed} failed"
+}
+
 cleanup() {
   local status=$?
   if [[ -n "${STARTED_STATE_DIR}" ]]; then
@@ -73,6 +84,7 @@ cleanup() {
       log "control plane logs kept in ${STARTED_STATE_DIR}"
     fi
   fi
+  summary
   exit "${status}"
 }
 
@@ -94,7 +106,12 @@ control_plane() {
 run_tests() {
   log "cargo test --workspace $* -- --test-threads=${CIC_TEST_THREADS:-4}"
   local status=0
-  (cd "${ROOT}" && cargo test --workspace "$@" -- --test-threads="${CIC_TEST_THREADS:-4}") || status=$?
+  TEST_LOG="$(mktemp "${TMPDIR:-/tmp}/cic-test-log.XXXXXX")"
+  trap cleanup EXIT
+  set +e
+  (cd "${ROOT}" && cargo test --workspace "$@" -- --test-threads="${CIC_TEST_THREADS:-4}") 2>&1 | tee "${TEST_LOG}"
+  status=${PIPESTATUS[0]}
+  set -e
   return "${status}"
 }
 
