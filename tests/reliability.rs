@@ -973,11 +973,21 @@ async fn fault_campaign_converges_with_bounded_calls() {
     // timeout. (Alone: combined with the random rules a drop could pre-empt it.) The
     // retry finds the instance stopping or stopped, and the object converges; meanwhile
     // the other objects are not held up.
-    ctl.add_fault(json!({
-        "provider": "tencent", "action": "StopInstances",
-        "latency_ms": 35000, "after_processing": true, "count": 1
-    }))
-    .await;
+    // The random churn may have left fewer than two objects wanting Running: start some
+    // (before the fault exists) and let them settle.
+    let stopped: Vec<String> = fleet
+        .live()
+        .into_iter()
+        .filter(|n| fleet.want[n] == Want::Stopped)
+        .collect();
+    let wanting_running = fleet.live().len() - stopped.len();
+    if wanting_running < 2 {
+        ctl.clear_faults().await;
+        for n in stopped.iter().take(2 - wanting_running) {
+            fleet.flip(n).await;
+        }
+        wait_converged(&client, &ns, &fleet, sc.converge).await;
+    }
     let running: Vec<String> = fleet
         .live()
         .into_iter()
@@ -985,6 +995,12 @@ async fn fault_campaign_converges_with_bounded_calls() {
         .take(2)
         .collect();
     assert_eq!(running.len(), 2, "two running objects to stop");
+    ctl.add_fault(json!({
+        "provider": "tencent", "action": "StopInstances",
+        "latency_ms": 35000, "after_processing": true, "count": 1
+    }))
+    .await;
+
     let timed_out = Instant::now();
     fleet.flip(&running[0]).await;
     wait_until(
