@@ -312,6 +312,11 @@ pub struct CloudInstanceStatus {
     /// How many instances this object has created (replacements after out-of-band deletion).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub incarnation: Option<i32>,
+    /// When the controller first sent a create request for this object (RFC 3339). It is
+    /// written before the request, so a deletion knows an instance may exist in the cloud
+    /// even when the controller died before it could record the id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_requested_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
     /// `Ready`: the instance exists and is in the desired power state with the spec applied.

@@ -8,9 +8,10 @@ use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::Secret;
 
-use super::metrics::Metrics;
+use super::metrics::{AttemptMetrics, Metrics};
 use super::ratelimit::{ActionClass, Limiter};
 use crate::api::CloudCredential;
+use crate::provider::retry::Observer;
 use crate::provider::{
     AnyProvider, ClientConfig, CloudProvider, Credentials, ProviderError, ProviderKind,
     SecretString,
@@ -86,6 +87,15 @@ pub enum CredentialError {
         key: String,
         field: &'static str,
     },
+    #[error(
+        "Secret {secret} key {key:?} (spec.secretRef.{field}) contains whitespace or control \
+         characters inside the value; access key ids are printable ASCII without spaces"
+    )]
+    SecretValueInvalid {
+        secret: String,
+        key: String,
+        field: &'static str,
+    },
     #[error("provider huawei needs spec.projectId")]
     ProjectIdMissing,
     #[error("{0}")]
@@ -97,6 +107,7 @@ impl CredentialError {
         match self {
             Self::SecretNotFound(_) => "SecretNotFound",
             Self::SecretKeyMissing { .. } => "SecretKeyMissing",
+            Self::SecretValueInvalid { .. } => "SecretValueInvalid",
             Self::ProjectIdMissing => "ProjectIdMissing",
             Self::Client(_) => "ClientError",
         }
@@ -163,6 +174,15 @@ impl Handles {
                 field: "accessKeyIdKey",
             }
         })?;
+        // The key id travels in a header (or a signed query): a line break in it would be
+        // a header injection, and no cloud issues such ids. Reject it before any request.
+        if !id.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(CredentialError::SecretValueInvalid {
+                secret: secret_name.clone(),
+                key: spec.secret_ref.access_key_id_key.clone(),
+                field: "accessKeyIdKey",
+            });
+        }
         let sk = secret_value(secret, &spec.secret_ref.secret_access_key_key).ok_or_else(|| {
             CredentialError::SecretKeyMissing {
                 secret: secret_name.clone(),
@@ -180,6 +200,10 @@ impl Handles {
         });
         config.endpoint = spec.endpoint.clone();
         config.timeout = self.timeout;
+        config.observer = Observer::new(Arc::new(AttemptMetrics {
+            metrics: self.metrics.clone(),
+            cloud: kind.to_string(),
+        }));
         let provider =
             AnyProvider::new(kind, config).map_err(|e| CredentialError::Client(e.to_string()))?;
         let (dm, dd) = default_limits(kind);

@@ -10,6 +10,7 @@ use kube::{Api, Resource, ResourceExt};
 
 use super::cloud::CredentialError;
 use super::ratelimit::ActionClass;
+use super::recheck;
 use super::status::{add_finalizer, apply_status, remove_finalizer};
 use super::{Context, Error, FINALIZER};
 use crate::api::CloudCredential;
@@ -17,6 +18,8 @@ use crate::api::conditions::{self, Condition, READY};
 use crate::provider::CloudProvider;
 
 const KIND: &str = "CloudCredential";
+/// Re-verification interval of a credential that is not Ready (capped by the setting).
+const FAILED_RECHECK: Duration = Duration::from_secs(60);
 
 pub async fn reconcile(obj: Arc<CloudCredential>, ctx: Arc<Context>) -> Result<Action, Error> {
     let start = Instant::now();
@@ -111,21 +114,38 @@ async fn reconcile_inner(
     let secret_version = secret
         .as_ref()
         .and_then(|s| s.metadata.resource_version.clone());
-    let recheck_due = status
+    let age = status
         .last_verified_at
         .as_deref()
         .and_then(|t| t.parse::<jiff::Timestamp>().ok())
-        .is_none_or(|t| {
-            jiff::Timestamp::now().duration_since(t).as_secs() as u64
-                >= ctx.settings.credential_recheck.as_secs()
+        .map(|t| {
+            Duration::from_secs(jiff::Timestamp::now().duration_since(t).as_secs().max(0) as u64)
         });
-    let unchanged = status.secret_version == secret_version
-        && status.observed_generation == obj.metadata.generation
-        && !recheck_due
-        && conditions::find(&status.conditions, READY).is_some();
-
-    let mut requeue = ctx.settings.credential_recheck;
-    if !unchanged {
+    let changed = status.secret_version != secret_version
+        || status.observed_generation != obj.metadata.generation
+        || conditions::find(&status.conditions, READY).is_none();
+    // A refused credential is re-verified every minute (at most): the key may be
+    // re-enabled on the cloud side, or the endpoint come back, without any change here.
+    let failing = conditions::find(&status.conditions, READY).is_some_and(|c| !c.is_true());
+    let interval = if failing {
+        ctx.settings.credential_recheck.min(FAILED_RECHECK)
+    } else {
+        ctx.settings.credential_recheck
+    };
+    let requested = ctx.rechecks.take(&key);
+    let verify = recheck::decide(changed, age, requested, interval);
+    let mut requeue = interval
+        .saturating_sub(age.unwrap_or_default())
+        .max(Duration::from_secs(1));
+    if let recheck::Verify::Later(wait) = verify {
+        ctx.rechecks.defer(&key);
+        requeue = requeue.min(wait);
+    }
+    if verify == recheck::Verify::Now {
+        requeue = ctx.settings.credential_recheck;
+        if requested {
+            tracing::info!("re-verifying keys after an auth failure in a cloud call");
+        }
         let verdict: Result<Vec<String>, (String, String)> = match secret {
             None => {
                 let e = CredentialError::SecretNotFound(obj.spec.secret_ref.name.clone());
@@ -169,6 +189,7 @@ async fn reconcile_inner(
                 )
             }
             Err((reason, message)) => {
+                requeue = requeue.min(FAILED_RECHECK);
                 ctx.handles.forget(&key);
                 status.regions.clear();
                 Condition::new(READY, false, &reason, message)

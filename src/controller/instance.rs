@@ -105,12 +105,22 @@ async fn reconcile_inner(
     let handle = match resolve_handle(&ctx, &ns, &spec.credential_ref.name).await {
         Ok(h) => h,
         Err((reason, message)) => {
-            if deleting
-                && (status.instance_id.is_none()
-                    || spec.deletion_policy == crate::api::instance::DeletionPolicy::Orphan)
-            {
-                remove_finalizer(&api, &*obj).await?;
-                return Ok(Action::await_change());
+            let mut message = message;
+            if deleting {
+                match plan::deletion_without_cloud(spec, &status) {
+                    plan::Release::Now => {
+                        remove_finalizer(&api, &*obj).await?;
+                        return Ok(Action::await_change());
+                    }
+                    plan::Release::AfterCloud(why) => {
+                        message = format!(
+                            "deletion waits for the credential: {}. {why}; fix the \
+                             credential, or set spec.deletionPolicy: Orphan to let go of the \
+                             instance without terminating it",
+                            message.trim_end_matches('.')
+                        );
+                    }
+                }
             }
             let synced = Condition::new(SYNCED, false, &reason, message);
             let mut conds = vec![synced];
@@ -240,6 +250,9 @@ async fn reconcile_inner(
     }
 
     if let Some(e) = &outcome.error {
+        if e.kind == ErrorKind::Auth {
+            ctx.rechecks.request(&group.credential);
+        }
         if e.is_retryable() {
             return Ok(Action::requeue(ctx.failure_backoff(&uid)));
         }
@@ -771,6 +784,13 @@ async fn create(
             });
         }
     };
+    // Say that a create is about to be sent before sending it: if the id never gets
+    // recorded (crash, lost response) and the object is deleted while the credential is
+    // broken, the controller must still look for the instance instead of letting go.
+    if !obj.spec.dry_run && status.create_requested_at.is_none() {
+        status.create_requested_at = Some(now_rfc3339());
+        record_id(ctx, api, obj, status).await?;
+    }
     let req = run_request(obj, incarnation, password);
     let r = handle
         .call(

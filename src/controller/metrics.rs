@@ -30,6 +30,13 @@ pub struct CallLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct AttemptLabels {
+    pub cloud: String,
+    /// `ok` or the error class of this one HTTP attempt.
+    pub result: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct StateLabels {
     pub state: String,
 }
@@ -40,6 +47,7 @@ pub struct Metrics {
     pub reconciles: Family<ReconcileLabels, Counter>,
     pub reconcile_duration: Family<KindLabels, Histogram>,
     pub provider_calls: Family<CallLabels, Counter>,
+    pub provider_attempts: Family<AttemptLabels, Counter>,
     pub provider_call_duration: Family<KindLabels, Histogram>,
     pub throttled: Family<KindLabels, Counter>,
     pub instances: Family<StateLabels, Gauge>,
@@ -57,6 +65,7 @@ impl Default for Metrics {
             Histogram::new(exponential_buckets(0.005, 2.0, 14))
         });
         let provider_calls = Family::<CallLabels, Counter>::default();
+        let provider_attempts = Family::<AttemptLabels, Counter>::default();
         let provider_call_duration = Family::<KindLabels, Histogram>::new_with_constructor(|| {
             Histogram::new(exponential_buckets(0.005, 2.0, 14))
         });
@@ -82,8 +91,13 @@ impl Default for Metrics {
         );
         registry.register(
             "provider_calls",
-            "Cloud API calls by cloud, action and result",
+            "Cloud API calls by cloud, action and final result (after the client's retries)",
             provider_calls.clone(),
+        );
+        registry.register(
+            "provider_attempts",
+            "HTTP attempts against cloud APIs by cloud and result, counting each retry",
+            provider_attempts.clone(),
         );
         registry.register(
             "provider_call_duration_seconds",
@@ -92,7 +106,7 @@ impl Default for Metrics {
         );
         registry.register(
             "provider_throttled",
-            "Cloud API calls rejected by the cloud's rate limit, by cloud",
+            "Attempts rejected by the cloud's rate limit (including retried ones), by cloud",
             throttled.clone(),
         );
         registry.register(
@@ -115,6 +129,7 @@ impl Default for Metrics {
             reconciles,
             reconcile_duration,
             provider_calls,
+            provider_attempts,
             provider_call_duration,
             throttled,
             instances,
@@ -149,6 +164,16 @@ impl Metrics {
         self.provider_call_duration
             .get_or_create(&KindLabels { kind: cloud.into() })
             .observe(took.as_secs_f64());
+    }
+
+    /// One HTTP attempt (the client's retries make several per call).
+    pub fn provider_attempt(&self, cloud: &str, result: &str) {
+        self.provider_attempts
+            .get_or_create(&AttemptLabels {
+                cloud: cloud.into(),
+                result: result.into(),
+            })
+            .inc();
         if result == "Throttled" {
             self.throttled
                 .get_or_create(&KindLabels { kind: cloud.into() })
@@ -168,5 +193,67 @@ impl Metrics {
         let reg = self.registry.lock().expect("metrics registry lock");
         prometheus_client::encoding::text::encode(&mut out, &reg).expect("encode metrics");
         out
+    }
+}
+
+/// Feeds a client's per-attempt outcomes into [`Metrics`].
+pub struct AttemptMetrics {
+    pub metrics: std::sync::Arc<Metrics>,
+    pub cloud: String,
+}
+
+impl crate::provider::retry::AttemptObserver for AttemptMetrics {
+    fn attempt(&self, outcome: Result<(), &crate::provider::ProviderError>, _took: Duration) {
+        let result = match outcome {
+            Ok(()) => "ok",
+            Err(e) => e.kind.as_str(),
+        };
+        self.metrics.provider_attempt(&self.cloud, result);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::provider::retry::{Observer, RetryPolicy};
+    use crate::provider::{ErrorKind, ProviderError};
+    use std::sync::Arc;
+
+    #[tokio::test(start_paused = true)]
+    async fn retried_throttling_is_counted_per_attempt() {
+        let metrics = Arc::new(Metrics::default());
+        let obs = Observer::new(Arc::new(AttemptMetrics {
+            metrics: metrics.clone(),
+            cloud: "tencent".into(),
+        }));
+        let mut n = 0;
+        let r = RetryPolicy::default()
+            .run_observed(&obs, || {
+                n += 1;
+                let fail = n <= 2;
+                async move {
+                    if fail {
+                        Err(ProviderError::new(
+                            ErrorKind::Throttled,
+                            "RequestLimitExceeded",
+                            "slow down",
+                        ))
+                    } else {
+                        Ok(())
+                    }
+                }
+            })
+            .await;
+        assert!(r.is_ok());
+        metrics.provider_call("tencent", "DescribeInstancesStatus", "ok", Duration::ZERO);
+        let text = metrics.encode();
+        for line in [
+            r#"cloudinstance_provider_attempts_total{cloud="tencent",result="Throttled"} 2"#,
+            r#"cloudinstance_provider_attempts_total{cloud="tencent",result="ok"} 1"#,
+            r#"cloudinstance_provider_throttled_total{kind="tencent"} 2"#,
+            r#"cloudinstance_provider_calls_total{cloud="tencent",action="DescribeInstancesStatus",result="ok"} 1"#,
+        ] {
+            assert!(text.contains(line), "missing {line} in\n{text}");
+        }
     }
 }

@@ -9,6 +9,7 @@ pub mod metrics;
 pub mod plan;
 pub mod poller;
 pub mod ratelimit;
+pub mod recheck;
 pub mod server;
 pub mod status;
 
@@ -100,6 +101,8 @@ pub struct Context {
     pub credentials_synced: Synced,
     pub instances_synced: Synced,
     pub recorder: events::Events,
+    /// Early credential re-checks requested after auth failures.
+    pub rechecks: Arc<recheck::Rechecks>,
     /// Consecutive failures per object uid, for backoff.
     backoff: Mutex<HashMap<String, u32>>,
 }
@@ -197,7 +200,14 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
 ) {
     let (trigger_tx, trigger_rx) = futures::channel::mpsc::unbounded();
-    let poller = Arc::new(Poller::new(settings.poll, trigger_tx, metrics.clone()));
+    let (rechecks, recheck_rx) = recheck::Rechecks::new();
+    let rechecks = Arc::new(rechecks);
+    let poller = Arc::new(Poller::new(
+        settings.poll,
+        trigger_tx,
+        rechecks.clone(),
+        metrics.clone(),
+    ));
     let creds: Api<CloudCredential> = api(&client, &settings.namespace);
     let insts: Api<CloudInstance> = api(&client, &settings.namespace);
     let secrets: Api<PartialObjectMeta<Secret>> = match &settings.namespace {
@@ -252,6 +262,7 @@ pub async fn run(
         instances: cred_inst_reader,
         instances_synced: cred_inst_synced,
         recorder: events::Events::new(client.clone()),
+        rechecks,
         backoff: Mutex::new(HashMap::new()),
     });
 
@@ -280,6 +291,7 @@ pub async fn run(
                 ObjectRef::<CloudCredential>::new(&inst.spec.credential_ref.name).within(&ns)
             })
         })
+        .reconcile_on(recheck_rx)
         .graceful_shutdown_on(shutdown.clone())
         .with_config(kube::runtime::controller::Config::default().concurrency(4))
         .run(credential::reconcile, credential::error_policy, ctx.clone())

@@ -271,6 +271,31 @@ pub fn synced_condition(i: &Input<'_>, error: Option<(&str, &str)>) -> Condition
     Condition::new(SYNCED, true, "ReconcileSuccess", "the spec was applied")
 }
 
+/// Whether a deleting object may drop its finalizer when the cloud cannot be reached
+/// (credential missing or not Ready).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Release {
+    /// Nothing can exist in the cloud for it, or the user asked to orphan the instance.
+    Now,
+    /// An instance may exist: keep the finalizer until the cloud has been asked. Carries
+    /// why, for the condition message.
+    AfterCloud(String),
+}
+
+pub fn deletion_without_cloud(spec: &CloudInstanceSpec, status: &CloudInstanceStatus) -> Release {
+    if spec.deletion_policy == DeletionPolicy::Orphan {
+        return Release::Now;
+    }
+    match (&status.instance_id, &status.create_requested_at) {
+        (Some(id), _) => Release::AfterCloud(format!("instance {id} must be terminated first")),
+        (None, Some(at)) => Release::AfterCloud(format!(
+            "a create was requested at {at} but no instance id was recorded, so the cloud must \
+             be searched for the instance (by this object's UID tag) and any found terminated"
+        )),
+        (None, None) => Release::Now,
+    }
+}
+
 /// Short name of a step for messages, events and metrics.
 pub fn step_name(step: &Step) -> &'static str {
     match step {
@@ -551,5 +576,28 @@ mod tests {
         assert!(!ready.is_true());
         assert_eq!(ready.reason, "Pending");
         let _ = LocalRef { name: "x".into() };
+    }
+
+    #[test]
+    fn deletion_without_cloud_lets_go_only_when_nothing_can_exist() {
+        let mut sp = spec();
+        let never = CloudInstanceStatus::default();
+        assert_eq!(deletion_without_cloud(&sp, &never), Release::Now);
+        // a create went out but its id was never recorded: the instance may exist
+        let sent = CloudInstanceStatus {
+            create_requested_at: Some("2026-11-23T10:00:00Z".into()),
+            ..Default::default()
+        };
+        assert!(matches!(
+            deletion_without_cloud(&sp, &sent),
+            Release::AfterCloud(m) if m.contains("2026-11-23T10:00:00Z")
+        ));
+        assert!(matches!(
+            deletion_without_cloud(&sp, &status_with_id()),
+            Release::AfterCloud(m) if m.contains("ins-1")
+        ));
+        sp.deletion_policy = DeletionPolicy::Orphan;
+        assert_eq!(deletion_without_cloud(&sp, &sent), Release::Now);
+        assert_eq!(deletion_without_cloud(&sp, &status_with_id()), Release::Now);
     }
 }

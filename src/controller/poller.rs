@@ -16,8 +16,9 @@ use super::cloud::CloudHandle;
 use super::metrics::Metrics;
 use super::plan::Observation;
 use super::ratelimit::ActionClass;
+use super::recheck::Rechecks;
 use crate::api::CloudInstance;
-use crate::provider::{CloudProvider, DescribeFilter, InstanceDetails, InstanceState};
+use crate::provider::{CloudProvider, DescribeFilter, ErrorKind, InstanceDetails, InstanceState};
 
 /// Identifies one poll group: `namespace/credential` and region.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -68,6 +69,7 @@ struct Group {
 pub struct Poller {
     groups: Mutex<HashMap<GroupKey, Group>>,
     trigger: UnboundedSender<ObjectRef<CloudInstance>>,
+    rechecks: Arc<Rechecks>,
     config: PollConfig,
     metrics: Arc<Metrics>,
 }
@@ -76,11 +78,13 @@ impl Poller {
     pub fn new(
         config: PollConfig,
         trigger: UnboundedSender<ObjectRef<CloudInstance>>,
+        rechecks: Arc<Rechecks>,
         metrics: Arc<Metrics>,
     ) -> Self {
         Self {
             groups: Mutex::new(HashMap::new()),
             trigger,
+            rechecks,
             config,
             metrics,
         }
@@ -235,6 +239,10 @@ impl Poller {
                 }
                 Err(e) => {
                     tracing::warn!(credential = %key.credential, region = %key.region, error = %e, "status poll failed");
+                    if e.kind == ErrorKind::Auth {
+                        // keys revoked or expired: let the credential say so now
+                        self.rechecks.request(&key.credential);
+                    }
                     failed = Some(e);
                     break;
                 }

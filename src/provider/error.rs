@@ -73,8 +73,16 @@ impl ProviderError {
         self
     }
 
-    /// A network-level failure (connect, reset, timeout, undecodable body).
+    /// A network-level failure (connect, reset, timeout, undecodable body), or a request
+    /// that could not even be built (terminal: sending it again cannot help).
     pub fn transport(err: &reqwest::Error) -> Self {
+        if err.is_builder() {
+            return Self::new(
+                ErrorKind::InvalidRequest,
+                "InvalidRequest",
+                format!("the request could not be built: {err}"),
+            );
+        }
         // reqwest's Display never includes request bodies or headers, so no secret leaks.
         let code = if err.is_timeout() {
             "Timeout"

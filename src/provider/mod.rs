@@ -77,6 +77,8 @@ pub struct ClientConfig {
     pub timeout: Duration,
     /// Retry policy for throttled and transient errors.
     pub retry: retry::RetryPolicy,
+    /// Told about every attempt, including retried ones (metrics).
+    pub observer: retry::Observer,
 }
 
 impl ClientConfig {
@@ -86,6 +88,7 @@ impl ClientConfig {
             endpoint: None,
             timeout: Duration::from_secs(30),
             retry: retry::RetryPolicy::default(),
+            observer: retry::Observer::default(),
         }
     }
 }

@@ -5,12 +5,46 @@
 //! (throttling) or idempotent at the state level (start of a starting instance is a
 //! wrong-state error the caller tolerates).
 
+use std::fmt;
 use std::future::Future;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use rand::Rng;
 
 use super::ProviderError;
+
+/// Sees every attempt a client makes, including the ones its own retries absorb, so
+/// throttling and flakiness are visible even when the call finally succeeds.
+pub trait AttemptObserver: Send + Sync {
+    fn attempt(&self, outcome: Result<(), &ProviderError>, took: Duration);
+}
+
+/// An optional [`AttemptObserver`], cheap to clone into a client.
+#[derive(Clone, Default)]
+pub struct Observer(Option<Arc<dyn AttemptObserver>>);
+
+impl Observer {
+    pub fn new(o: Arc<dyn AttemptObserver>) -> Self {
+        Self(Some(o))
+    }
+
+    fn attempt(&self, outcome: Result<(), &ProviderError>, took: Duration) {
+        if let Some(o) = &self.0 {
+            o.attempt(outcome, took);
+        }
+    }
+}
+
+impl fmt::Debug for Observer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Observer(set)"
+        } else {
+            "Observer(none)"
+        })
+    }
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RetryPolicy {
@@ -61,14 +95,30 @@ impl RetryPolicy {
     }
 
     /// Run `op` until it succeeds, fails terminally, or attempts run out.
-    pub async fn run<T, F, Fut>(&self, mut op: F) -> Result<T, ProviderError>
+    pub async fn run<T, F, Fut>(&self, op: F) -> Result<T, ProviderError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, ProviderError>>,
+    {
+        self.run_observed(&Observer::default(), op).await
+    }
+
+    /// [`run`](Self::run), reporting every attempt to `observer`.
+    pub async fn run_observed<T, F, Fut>(
+        &self,
+        observer: &Observer,
+        mut op: F,
+    ) -> Result<T, ProviderError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, ProviderError>>,
     {
         let mut attempt = 1;
         loop {
-            match op().await {
+            let start = Instant::now();
+            let r = op().await;
+            observer.attempt(r.as_ref().map(|_| ()), start.elapsed());
+            match r {
                 Ok(v) => return Ok(v),
                 Err(e) if e.is_retryable() && attempt < self.max_attempts => {
                     let d = self.delay(attempt, &e);
@@ -144,5 +194,40 @@ mod tests {
             .await;
         assert!(r.is_err());
         assert_eq!(calls.load(Ordering::SeqCst), p.max_attempts);
+    }
+
+    #[derive(Default)]
+    struct Recorder(std::sync::Mutex<Vec<Option<ErrorKind>>>);
+
+    impl AttemptObserver for Recorder {
+        fn attempt(&self, outcome: Result<(), &ProviderError>, _took: Duration) {
+            self.0.lock().unwrap().push(outcome.err().map(|e| e.kind));
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn observer_sees_every_attempt_including_absorbed_ones() {
+        let p = RetryPolicy::default();
+        let rec = Arc::new(Recorder::default());
+        let obs = Observer::new(rec.clone());
+        let calls = AtomicU32::new(0);
+        let r = p
+            .run_observed(&obs, || async {
+                match calls.fetch_add(1, Ordering::SeqCst) {
+                    0 => Err(ProviderError::new(
+                        ErrorKind::Throttled,
+                        "RequestLimitExceeded",
+                        "slow down",
+                    )),
+                    1 => Err(ProviderError::new(ErrorKind::Transient, "Timeout", "late")),
+                    _ => Ok(7),
+                }
+            })
+            .await;
+        assert_eq!(r.unwrap(), 7);
+        assert_eq!(
+            *rec.0.lock().unwrap(),
+            vec![Some(ErrorKind::Throttled), Some(ErrorKind::Transient), None]
+        );
     }
 }

@@ -141,7 +141,9 @@ impl AlibabaClient {
     ) -> Result<T> {
         self.config
             .retry
-            .run(|| self.call_once(action, region, params))
+            .run_observed(&self.config.observer, || {
+                self.call_once(action, region, params)
+            })
             .await
     }
 

@@ -234,7 +234,7 @@ impl HuaweiClient {
         };
         self.config
             .retry
-            .run(|| {
+            .run_observed(&self.config.observer, || {
                 self.send_once(
                     method.clone(),
                     service,

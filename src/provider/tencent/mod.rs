@@ -24,7 +24,7 @@ use rand::Rng;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::retry::RetryPolicy;
+use super::retry::{Observer, RetryPolicy};
 use super::*;
 use wire::{DescribeRequest, Filter};
 
@@ -51,6 +51,7 @@ pub struct TencentClient {
     credentials: Credentials,
     timeout: Duration,
     retry: RetryPolicy,
+    observer: Observer,
 }
 
 impl fmt::Debug for TencentClient {
@@ -109,6 +110,7 @@ impl TencentClient {
             credentials: config.credentials,
             timeout: config.timeout,
             retry: config.retry,
+            observer: config.observer,
         })
     }
 
@@ -132,7 +134,7 @@ impl TencentClient {
             serde_json::to_vec(req).map_err(|e| invalid("SerializeRequest", e.to_string()))?;
         let region = region.filter(|r| !r.is_empty());
         self.retry
-            .run(|| self.send_once(action, region, &body))
+            .run_observed(&self.observer, || self.send_once(action, region, &body))
             .await
     }
 

@@ -636,3 +636,21 @@ fn debug_never_shows_the_secret() {
     let any = AnyProvider::Tencent(c);
     assert!(!format!("{any:?}").contains(SECRET_KEY));
 }
+
+#[tokio::test]
+async fn unbuildable_request_is_terminal_and_not_retried() {
+    // A line break in the key id cannot go into a header: the request is never sent, and
+    // the error must not be classified as transient (retrying cannot fix it).
+    let mut cfg = ClientConfig::new(Credentials {
+        access_key_id: format!("{SECRET_ID}\r\nX-Injected: yes"),
+        secret: SecretString::new(SECRET_KEY),
+        project_id: None,
+    });
+    cfg.endpoint = Some("http://127.0.0.1:1".into());
+    cfg.retry = fast_retry();
+    let c = TencentClient::new(cfg).unwrap();
+    let e = c.regions().await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::InvalidRequest, "{e}");
+    assert_eq!(e.code, "InvalidRequest", "{e}");
+    assert!(!e.to_string().contains(SECRET_KEY), "{e}");
+}
