@@ -1028,9 +1028,50 @@ async fn fault_campaign_converges_with_bounded_calls() {
     // --poll-slow 5s: 2-3 rounds of 1-2 calls, each retried at most 3 times
     assert!(steady <= 24, "{steady} calls in {window:?} of steady state");
 
-    // Failures surface in the metrics. Single failed attempts are absorbed by the client's
-    // retries (4 attempts) and only a call whose every attempt failed is counted with its
-    // error class, so make whole retry sequences fail: one rule at a time, alone.
+    // Failures surface in the metrics. Every attempt is counted with its outcome
+    // (provider_attempts_total, provider_throttled_total), also those the client's
+    // retries absorb, so the campaign's throttling shows there...
+    let m = controller.metrics().await;
+    let attempts =
+        |labels: &[(&str, &str)]| metric(&m, "cloudinstance_provider_attempts_total", labels);
+    let (att_throttled, att_transient, call_throttled) = (
+        attempts(&[("cloud", "tencent"), ("result", "Throttled")]),
+        attempts(&[("cloud", "tencent"), ("result", "Transient")]),
+        calls_metric(&[("result", "Throttled")]),
+    );
+    // (read after the metrics: every attempt counted there was answered before, so it is
+    // in the emulator's count too; a few more may be answered in between)
+    let emu_throttled: u64 = ctl.calls().await["tencent"]
+        .as_object()
+        .map(|by_action| {
+            by_action
+                .values()
+                .filter_map(|a| a["error_codes"]["RequestLimitExceeded"].as_u64())
+                .sum()
+        })
+        .unwrap_or(0);
+    eprintln!(
+        "[faults] attempts: Throttled {att_throttled}, Transient {att_transient}; calls that \
+         stayed Throttled after retries: {call_throttled}; emulator answered {emu_throttled} \
+         with a throttling error"
+    );
+    // (about 7 % of some 90 calls are throttled: none at all is a 0.3 % chance, so only
+    // compare when there were some)
+    assert!(
+        emu_throttled == 0 || att_throttled > call_throttled,
+        "retried throttling is visible per attempt: {att_throttled} attempts vs {call_throttled} calls"
+    );
+    assert!(
+        att_throttled <= emu_throttled as f64 && att_throttled + 4.0 >= emu_throttled as f64,
+        "every throttling answer of the cloud ({emu_throttled}) is one throttled attempt \
+         in the metrics ({att_throttled})"
+    );
+    assert!(
+        att_transient >= 1.0,
+        "transient failures visible per attempt"
+    );
+    // ...and a call whose every attempt failed is counted with its error class: make whole
+    // retry sequences fail, one rule at a time, alone.
     ctl.clear_faults().await;
     for (code, result) in [
         ("RequestLimitExceeded", "Throttled"),
