@@ -7,7 +7,7 @@
 //! Reports (markdown): convergence time vs the rate-limit lower bound, fleet stop/start,
 //! DescribeInstancesStatus calls per poll round and per instance-hour (vs naive
 //! per-object polling), status writes per instance-hour at steady state, controller RSS
-//! and CPU.
+//! and CPU, and the reaction latency (object written → the cloud receives the call) p50/p99.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -121,6 +121,99 @@ fn proc_stats(pid: u32) -> (f64, f64) {
     (rss_kb / 1024.0, ticks / 100.0)
 }
 
+/// Milliseconds since the epoch, the clock the emulator stamps its instances with.
+fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}
+
+fn ms_of(v: &serde_json::Value) -> Option<i64> {
+    v.as_str()?
+        .parse::<jiff::Timestamp>()
+        .ok()
+        .map(|t| t.as_millisecond())
+}
+
+/// Nearest-rank percentile of sorted samples.
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// Reaction latency, one object at a time with N objects loaded: the time from sending
+/// the write to the apiserver to the cloud receiving the resulting call. `stop` patches
+/// spec.powerState of existing objects (→ StopInstances, the first and only call);
+/// `create` applies new objects (→ a DescribeInstances tag lookup, then RunInstances:
+/// measured to the RunInstances). The emulator stamps both in milliseconds.
+async fn reaction_latency(
+    client: &Client,
+    ns: &str,
+    ctl: &Control,
+    samples: usize,
+) -> (Vec<f64>, Vec<f64>) {
+    let api = Api::<CloudInstance>::namespaced(client.clone(), ns);
+    let by_id = |id: String| async move { ctl.instance(&id).await };
+    let mut stop = Vec::new();
+    for i in 0..samples {
+        let name = format!("vm-{i:05}");
+        let id = api
+            .get(&name)
+            .await
+            .expect("get")
+            .status
+            .and_then(|s| s.instance_id)
+            .expect("id");
+        let t0 = now_ms();
+        api.patch(
+            &name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"powerState": "Stopped"}})),
+        )
+        .await
+        .expect("patch powerState");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let inst = by_id(id.clone()).await.expect("instance");
+            if let Some(t) = ms_of(&inst["updated_at"]).filter(|t| *t >= t0) {
+                stop.push((t - t0) as f64);
+                break;
+            }
+            assert!(Instant::now() < deadline, "{name} not stopped within 30 s");
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+    let mut create = Vec::new();
+    for i in 0..samples {
+        let name = format!("lat-{i:05}");
+        let obj: CloudInstance =
+            serde_json::from_value(instance(&name, "cred", &TENCENT, json!({}))).unwrap();
+        let t0 = now_ms();
+        let uid = api
+            .create(&PostParams::default(), &obj)
+            .await
+            .expect("create")
+            .metadata
+            .uid
+            .expect("uid");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(t) = ctl
+                .owned_by(&uid)
+                .await
+                .first()
+                .and_then(|i| ms_of(&i["created_at"]))
+            {
+                create.push((t - t0) as f64);
+                break;
+            }
+            assert!(Instant::now() < deadline, "{name} not created within 30 s");
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+    stop.sort_by(f64::total_cmp);
+    create.sort_by(f64::total_cmp);
+    (stop, create)
+}
+
 async fn fleet_power(client: &Client, ns: &str, n: usize, state: &str) {
     let api = Api::<CloudInstance>::namespaced(client.clone(), ns);
     for i in 0..n {
@@ -230,6 +323,11 @@ async fn run(n: usize, a: &Args) -> Vec<String> {
         .await
         .max(t.elapsed());
 
+    // reaction latency, one object at a time with everything settled (last: it leaves
+    // some objects stopped and adds a few)
+    let samples = n.min(100);
+    let (lat_stop, lat_create) = reaction_latency(&client, &ns, &ctl, samples).await;
+
     vec![
         format!(
             "| {n} | convergence (create → all Ready) | {:.1} s | bound {:.1} s (N/10 RunInstances per s + {} ms PENDING) | ratio {:.2} |",
@@ -274,6 +372,18 @@ async fn run(n: usize, a: &Args) -> Vec<String> {
         format!(
             "| {n} | controller CPU (steady) | {:.2} % of one core | | |",
             cpu_pct
+        ),
+        format!(
+            "| {n} | reaction: powerState patch → StopInstances at the cloud | p50 {:.0} ms, p99 {:.0} ms | {samples} samples, one at a time | max {:.0} ms |",
+            percentile(&lat_stop, 50.0),
+            percentile(&lat_stop, 99.0),
+            lat_stop.last().copied().unwrap_or_default()
+        ),
+        format!(
+            "| {n} | reaction: create → RunInstances at the cloud (after a tag lookup) | p50 {:.0} ms, p99 {:.0} ms | {samples} samples, one at a time | max {:.0} ms |",
+            percentile(&lat_create, 50.0),
+            percentile(&lat_create, 99.0),
+            lat_create.last().copied().unwrap_or_default()
         ),
     ]
 }

@@ -112,3 +112,64 @@ async fn catalog_verify_and_instances_for_every_cloud() {
         assert!(out.starts_with("ID"), "{out}");
     }
 }
+
+/// `instances --name-contains` (case-insensitive, client-side) and `--tag-uid` (the cloud's
+/// tag filter) narrow the listing to the right instances.
+#[tokio::test]
+async fn instances_listing_filters_by_name_and_owner_uid() {
+    use cloudinstance_controller::provider::tencent::TencentClient;
+    use cloudinstance_controller::provider::{
+        ClientConfig, CloudProvider, Credentials, Login, Network, RunRequest, SecretString,
+    };
+    let emu = Emulator::start(&["--transition-delay-ms", "100"]).await;
+    let cloud = TENCENT;
+    let mut cfg = ClientConfig::new(Credentials {
+        access_key_id: cloud.key_id.into(),
+        secret: SecretString::new(cloud.secret),
+        project_id: None,
+    });
+    cfg.endpoint = Some(emu.url().to_string());
+    let client = TencentClient::new(cfg).expect("client");
+    let mut ids = Vec::new();
+    for (name, uid) in [("Web-Alpha-1", "uid-aaa"), ("db-beta-1", "uid-bbb")] {
+        let req = RunRequest {
+            region: cloud.region.into(),
+            zone: cloud.zone.into(),
+            image_id: cloud.image.into(),
+            instance_type: cloud.instance_type.into(),
+            instance_name: Some(name.into()),
+            count: 1,
+            network: Network {
+                public_bandwidth_mbps: Some(1),
+                ..Default::default()
+            },
+            login: Login {
+                password: Some(SecretString::new("Passw0rd!cli2026")),
+                ..Default::default()
+            },
+            tags: [("cloudinstance-uid".to_string(), uid.to_string())].into(),
+            ..Default::default()
+        };
+        let id = client.run_instances(&req).await.expect("RunInstances");
+        ids.push(id[0].clone());
+    }
+    let list = |extra: &[&str]| {
+        let mut args = vec!["instances", "--region", cloud.region];
+        args.extend_from_slice(extra);
+        let out = stdout_ok(&cli(&cloud, emu.url(), cloud.secret, &args), "instances");
+        out.lines().skip(1).map(str::to_owned).collect::<Vec<_>>()
+    };
+    let all = list(&[]);
+    assert_eq!(all.len(), 2, "{all:?}");
+    let alpha = list(&["--name-contains", "ALPHA"]);
+    assert_eq!(alpha.len(), 1, "{alpha:?}");
+    assert!(
+        alpha[0].starts_with(&ids[0]) && alpha[0].contains("Web-Alpha-1"),
+        "{alpha:?}"
+    );
+    let beta = list(&["--tag-uid", "uid-bbb"]);
+    assert_eq!(beta.len(), 1, "{beta:?}");
+    assert!(beta[0].starts_with(&ids[1]), "{beta:?}");
+    assert!(list(&["--tag-uid", "uid-bbb", "--name-contains", "alpha"]).is_empty());
+    assert!(list(&["--name-contains", "gamma"]).is_empty());
+}
