@@ -416,3 +416,64 @@ async fn credential_deletion_waits_for_its_instances() {
     })
     .await;
 }
+
+/// A cloud that cannot be asked says nothing about the keys: a scheduled re-check that
+/// fails with 5xx keeps a verified credential Ready (its instances keep working), and a
+/// new credential that cannot be verified is Ready=Unknown, not False, until it can.
+#[tokio::test]
+async fn unreachable_cloud_does_not_fail_verified_keys() {
+    let client = admin_client().await;
+    install_crds(&client).await;
+    let ns = TestNamespace::new(&client, "verify-5xx").await;
+    let ns = ns.name().to_string();
+    let emu = Emulator::start(&["--transition-delay-ms", "300"]).await;
+    let ctl = Control::new(emu.url());
+    let cloud = TENCENT;
+    let _controller = ControllerProcess::start(&ns, &["--credential-recheck", "2s"]).await;
+    apply_credential(&client, &ns, "cred", &cloud, emu.url(), cloud.secret).await;
+    wait_until(T, "credential Ready", || async {
+        is_ready(&credential_status(&client, &ns, "cred").await)
+    })
+    .await;
+    ctl.add_fault(json!({
+        "provider": "tencent", "action": "DescribeRegions",
+        "code": "InternalError", "message": "injected outage", "count": 100000
+    }))
+    .await;
+    let faulted = || async {
+        ctl.calls().await["tencent"]["DescribeRegions"]["faulted"]
+            .as_u64()
+            .unwrap_or(0)
+    };
+    // at least two failed re-checks (each retried by the client) while we watch
+    wait_until(T, "re-checks hit the outage", || async {
+        faulted().await >= 8
+    })
+    .await;
+    let s = credential_status(&client, &ns, "cred").await;
+    let ready = condition(&s, "Ready").cloned().unwrap();
+    assert_eq!(ready["status"], "True", "verified keys stay Ready: {s}");
+
+    apply_credential(&client, &ns, "fresh", &cloud, emu.url(), cloud.secret).await;
+    let c = wait_for(T, "new credential Ready=Unknown", || async {
+        let s = credential_status(&client, &ns, "fresh").await;
+        condition(&s, "Ready")
+            .filter(|c| c["status"] == "Unknown")
+            .cloned()
+    })
+    .await;
+    assert_eq!(c["reason"], "InternalError", "{c}");
+    assert!(
+        c["message"]
+            .as_str()
+            .unwrap()
+            .contains("could not be verified yet"),
+        "{c}"
+    );
+
+    ctl.clear_faults().await;
+    wait_until(T, "new credential Ready once the cloud answers", || async {
+        is_ready(&credential_status(&client, &ns, "fresh").await)
+    })
+    .await;
+}

@@ -37,6 +37,23 @@ pub fn error_policy(obj: Arc<CloudCredential>, err: &Error, ctx: Arc<Context>) -
     Action::requeue(wait)
 }
 
+/// Why keys were not accepted: `transient` when the cloud could not be asked at all.
+struct Refusal {
+    reason: String,
+    message: String,
+    transient: bool,
+}
+
+impl Refusal {
+    fn definite(reason: &str, message: String) -> Self {
+        Self {
+            reason: reason.into(),
+            message,
+            transient: false,
+        }
+    }
+}
+
 /// Names of the instances in `ns` that reference credential `name`.
 fn users(ctx: &Context, ns: &str, name: &str) -> Vec<String> {
     let mut v: Vec<String> = ctx
@@ -146,13 +163,13 @@ async fn reconcile_inner(
         if requested {
             tracing::info!("re-verifying keys after an auth failure in a cloud call");
         }
-        let verdict: Result<Vec<String>, (String, String)> = match secret {
+        let verdict: Result<Vec<String>, Refusal> = match secret {
             None => {
                 let e = CredentialError::SecretNotFound(obj.spec.secret_ref.name.clone());
-                Err((e.reason().into(), e.to_string()))
+                Err(Refusal::definite(e.reason(), e.to_string()))
             }
             Some(secret) => match ctx.handles.build(&key, &obj, &secret) {
-                Err(e) => Err((e.reason().into(), e.to_string())),
+                Err(e) => Err(Refusal::definite(e.reason(), e.to_string())),
                 Ok(h) => {
                     match h
                         .call(
@@ -167,33 +184,64 @@ async fn reconcile_inner(
                             .filter(|r| r.available)
                             .map(|r| r.id)
                             .collect()),
-                        Err(e) => {
-                            if e.is_retryable() {
-                                requeue = ctx.failure_backoff(&obj.uid().unwrap_or_default());
-                            }
-                            Err((e.code.clone(), e.summary()))
-                        }
+                        Err(e) => Err(Refusal {
+                            reason: e.code.clone(),
+                            message: e.summary(),
+                            transient: e.is_retryable(),
+                        }),
                     }
                 }
             },
         };
+        let previous = conditions::find(&status.conditions, READY).cloned();
         let cond = match verdict {
             Ok(regions) => {
                 status.regions = regions;
                 ctx.reset_backoff(&obj.uid().unwrap_or_default());
-                Condition::new(
+                Some(Condition::new(
                     READY,
                     true,
                     "Verified",
                     "the keys were accepted by the cloud",
-                )
+                ))
             }
-            Err((reason, message)) => {
+            Err(r) if r.transient => {
+                // The cloud could not be asked (throttled, 5xx, network): that says nothing
+                // about the keys. A scheduled re-check of unchanged, verified keys keeps its
+                // verdict; otherwise the verdict is Unknown. Either way, try again soon.
+                requeue = ctx.failure_backoff(&obj.uid().unwrap_or_default());
+                tracing::warn!(code = %r.reason, "could not verify the keys: {}", r.message);
+                if !changed && previous.as_ref().is_some_and(|c| c.is_true()) {
+                    None
+                } else {
+                    Some(Condition {
+                        status: "Unknown".into(),
+                        ..Condition::new(
+                            READY,
+                            false,
+                            &r.reason,
+                            format!(
+                                "the keys could not be verified yet (retrying): {}",
+                                r.message
+                            ),
+                        )
+                    })
+                }
+            }
+            Err(r) => {
                 requeue = requeue.min(FAILED_RECHECK);
                 ctx.handles.forget(&key);
                 status.regions.clear();
-                Condition::new(READY, false, &reason, message)
+                Some(Condition::new(READY, false, &r.reason, r.message))
             }
+        };
+        let Some(cond) = cond else {
+            // verdict kept; lastVerifiedAt stays, so the next attempt re-verifies
+            status.instance_count = users.len() as i32;
+            if apply_status(&api, &*obj, old.as_ref(), &status).await? {
+                ctx.metrics.status_written(KIND);
+            }
+            return Ok(Action::requeue(requeue));
         };
         status.conditions = conditions::merge(
             &status.conditions,
