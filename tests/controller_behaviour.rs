@@ -14,6 +14,7 @@ use support::cluster::{TestNamespace, admin_client};
 use support::controller::{ControllerProcess, install_crds, wait_for, wait_until};
 use support::emulator::Emulator;
 use support::fixtures::*;
+use support::scenario::create_with_answer_held_back;
 
 const T: Duration = Duration::from_secs(90);
 
@@ -27,32 +28,8 @@ async fn crash_between_create_and_status_write_leaves_exactly_one_instance() {
     let ns = ns.name().to_string();
     let emu = Emulator::start(&["--transition-delay-ms", "300"]).await;
     let ctl = Control::new(emu.url());
-    let cloud = TENCENT;
-    // The cloud creates the instance, then the answer is held back for 20 s.
-    ctl.add_fault(json!({
-        "provider": "tencent", "action": "RunInstances",
-        "latency_ms": 20000, "after_processing": true, "count": 1
-    }))
-    .await;
-
-    let mut first = ControllerProcess::start(&ns, &[]).await;
-    apply_credential(&client, &ns, "cred", &cloud, emu.url(), cloud.secret).await;
-    apply_instance(&client, &ns, &instance("vm", "cred", &cloud, json!({}))).await;
-    let uid = Api::<CloudInstance>::namespaced(client.clone(), &ns)
-        .get("vm")
-        .await
-        .unwrap()
-        .uid()
-        .unwrap();
-    wait_until(T, "instance created in the cloud", || async {
-        ctl.owned_by(&uid).await.len() == 1
-    })
-    .await;
-    let s = instance_status(&client, &ns, "vm").await;
-    assert!(
-        s["instanceId"].is_null(),
-        "status must not have the id yet (answer still held back): {s}"
-    );
+    let (mut first, uid) =
+        create_with_answer_held_back(&client, &ns, emu.url(), Duration::from_secs(20)).await;
     first.kill().await;
 
     let _second = ControllerProcess::start(&ns, &[]).await;

@@ -70,6 +70,7 @@ use support::controller::{
 };
 use support::emulator::Emulator;
 use support::fixtures::*;
+use support::scenario::create_with_answer_held_back;
 
 /// Timeout for single conditions (one object, one credential).
 const T: Duration = Duration::from_secs(120);
@@ -738,6 +739,29 @@ async fn crash_campaign_converges_without_leaks_or_duplicates() {
     assert_eq!(audit.live, fleet.live().len());
 }
 
+/// Wait for object `vm` to be gone, then check that no live instance carries its UID.
+async fn object_gone_and_instance_terminated(
+    api: &Api<CloudInstance>,
+    ctl: &Control,
+    uid: &str,
+    logs: &str,
+) {
+    wait_until(T, "object gone", || async {
+        api.get_opt("vm").await.unwrap().is_none()
+    })
+    .await;
+    let left: Vec<Value> = ctl
+        .owned_by(uid)
+        .await
+        .into_iter()
+        .filter(|i| i["state"] != "terminated")
+        .collect();
+    assert!(
+        left.is_empty(),
+        "LEAK: the object is gone but its instance was not terminated: {left:?}\n{logs}"
+    );
+}
+
 /// The worst moment to crash, forced: RunInstances has created the instance but its
 /// answer is held back (so status.instanceId is not written), the user deletes the
 /// object, and the controller dies. The restarted controller must find the instance by
@@ -751,25 +775,9 @@ async fn crash_between_create_and_delete_does_not_leak() {
     let ns = ns.name().to_string();
     let emu = Emulator::start(&["--transition-delay-ms", "300"]).await;
     let ctl = Control::new(emu.url());
-    let cloud = TENCENT;
-    ctl.add_fault(json!({
-        "provider": "tencent", "action": "RunInstances",
-        "latency_ms": 30000, "after_processing": true, "count": 1
-    }))
-    .await;
-    let mut first = ControllerProcess::start(&ns, &[]).await;
-    apply_credential(&client, &ns, "cred", &cloud, emu.url(), cloud.secret).await;
-    apply_instance(&client, &ns, &instance("vm", "cred", &cloud, json!({}))).await;
+    let (mut first, uid) =
+        create_with_answer_held_back(&client, &ns, emu.url(), Duration::from_secs(30)).await;
     let api = Api::<CloudInstance>::namespaced(client.clone(), &ns);
-    let uid = api.get("vm").await.unwrap().uid().unwrap();
-    wait_until(T, "instance created in the cloud", || async {
-        ctl.owned_by(&uid).await.len() == 1
-    })
-    .await;
-    assert!(
-        instance_status(&client, &ns, "vm").await["instanceId"].is_null(),
-        "the answer is still held back: no id in status yet"
-    );
     api.delete("vm", &DeleteParams::default()).await.unwrap();
     first.kill().await;
     let held = api.get("vm").await.unwrap();
@@ -779,20 +787,7 @@ async fn crash_between_create_and_delete_does_not_leak() {
     );
 
     let _second = ControllerProcess::start(&ns, &[]).await;
-    wait_until(T, "object gone", || async {
-        api.get_opt("vm").await.unwrap().is_none()
-    })
-    .await;
-    let left: Vec<Value> = ctl
-        .owned_by(&uid)
-        .await
-        .into_iter()
-        .filter(|i| i["state"] != "terminated")
-        .collect();
-    assert!(
-        left.is_empty(),
-        "LEAK: the object is gone but its instance was not terminated: {left:?}"
-    );
+    object_gone_and_instance_terminated(&api, &ctl, &uid, "").await;
 }
 
 /// The same unlucky moment, and then the keys stop working: the object is deleted while
@@ -809,22 +804,10 @@ async fn deletion_with_broken_credential_waits_instead_of_leaking() {
     let emu = Emulator::start(&["--transition-delay-ms", "300"]).await;
     let ctl = Control::new(emu.url());
     let cloud = TENCENT;
-    ctl.add_fault(json!({
-        "provider": "tencent", "action": "RunInstances",
-        "latency_ms": 30000, "after_processing": true, "count": 1
-    }))
-    .await;
-    let mut first = ControllerProcess::start(&ns, &[]).await;
-    apply_credential(&client, &ns, "cred", &cloud, emu.url(), cloud.secret).await;
-    apply_instance(&client, &ns, &instance("vm", "cred", &cloud, json!({}))).await;
+    let (mut first, uid) =
+        create_with_answer_held_back(&client, &ns, emu.url(), Duration::from_secs(30)).await;
     let api = Api::<CloudInstance>::namespaced(client.clone(), &ns);
-    let uid = api.get("vm").await.unwrap().uid().unwrap();
-    wait_until(T, "instance created in the cloud", || async {
-        ctl.owned_by(&uid).await.len() == 1
-    })
-    .await;
     let st = instance_status(&client, &ns, "vm").await;
-    assert!(st["instanceId"].is_null(), "answer held back: {st}");
     assert!(
         st["createRequestedAt"].is_string(),
         "the create was announced in status before it was sent: {st}"
@@ -879,17 +862,7 @@ async fn deletion_with_broken_credential_waits_instead_of_leaking() {
         ("secretAccessKey", cloud.secret.as_bytes()),
     ];
     apply_secret(&client, &ns, "cred-keys", &keys).await;
-    wait_until(T, "object gone", || async {
-        api.get_opt("vm").await.unwrap().is_none()
-    })
-    .await;
-    let left: Vec<Value> = ctl
-        .owned_by(&uid)
-        .await
-        .into_iter()
-        .filter(|i| i["state"] != "terminated")
-        .collect();
-    assert!(left.is_empty(), "LEAK: {left:?}\n{}", controller.logs());
+    object_gone_and_instance_terminated(&api, &ctl, &uid, &controller.logs()).await;
 }
 
 // ------------------------------------------------------------------------------------

@@ -7,3 +7,4 @@ pub mod cluster;
 pub mod controller;
 pub mod emulator;
 pub mod fixtures;
+pub mod scenario;
