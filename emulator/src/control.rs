@@ -23,6 +23,7 @@ pub fn routes() -> Router<Shared> {
         .route("/instances", get(list_instances))
         .route("/instances/{id}", get(get_instance).delete(delete_instance))
         .route("/instances/{id}/state", post(set_instance_state))
+        .route("/instances/{id}/guest", post(set_guest))
         .route("/calls", get(get_calls))
         .route("/calls/reset", post(reset_calls))
         .route(
@@ -84,6 +85,7 @@ pub fn instance_json(i: &Instance, now: i64) -> Value {
         "key_ids": i.key_ids,
         "project_id": i.project_id,
         "protected": i.protected,
+        "guest_ignores_soft_stop": i.guest_ignores_soft_stop,
         "last_operation": i.last_operation.as_ref().map(|op| json!({
             "action": op.action,
             "request_id": op.request_id,
@@ -190,6 +192,31 @@ async fn set_instance_state(
     } else {
         inst.set_schedule(now, &[(state, None)]);
     }
+    Json(instance_json(inst, now)).into_response()
+}
+
+#[derive(serde::Deserialize)]
+struct GuestBody {
+    /// The guest ignores soft (ACPI) shutdown: soft stops fail, back to Running.
+    ignores_soft_stop: bool,
+}
+
+/// Guest OS behaviour of one instance (fault injection for stop escalation).
+async fn set_guest(
+    State(app): State<Shared>,
+    Path(id): Path<String>,
+    Json(body): Json<GuestBody>,
+) -> Response {
+    let now = now_ms();
+    let mut store = app.store();
+    let Some(inst) = store.get_mut(&id, now) else {
+        return (
+            StatusCode::NOT_FOUND,
+            Json(json!({"error": format!("no instance `{id}`")})),
+        )
+            .into_response();
+    };
+    inst.guest_ignores_soft_stop = body.ignores_soft_stop;
     Json(instance_json(inst, now)).into_response()
 }
 

@@ -234,6 +234,11 @@ pub struct Instance {
     /// Stopped with "stop charging" (Tencent StoppedMode=STOP_CHARGING).
     #[serde(default)]
     pub stop_charging: bool,
+    /// The guest OS ignores soft (ACPI) shutdown requests: a soft stop goes through
+    /// Stopping and back to Running, as on a hung or misconfigured guest. Set through the
+    /// control API (`POST /_emulator/instances/{id}/guest`).
+    #[serde(default)]
+    pub guest_ignores_soft_stop: bool,
     /// Cloud-specific attributes a cloud module wants to keep.
     #[serde(default)]
     pub extra: serde_json::Map<String, Value>,
@@ -269,6 +274,31 @@ impl Instance {
             })
             .collect();
         self.updated_ms = now;
+    }
+
+    /// The schedule of a stop request. `soft`: a guest shutdown, which fails (back to
+    /// Running) when the guest ignores it; `force_on_failure` then powers off anyway
+    /// (Tencent SOFT_FIRST, taking a second `stopping` period).
+    pub fn stop_schedule(
+        &self,
+        soft: bool,
+        force_on_failure: bool,
+        stopping_ms: u64,
+    ) -> Vec<(VmState, Option<u64>)> {
+        match (soft && self.guest_ignores_soft_stop, force_on_failure) {
+            (false, _) => vec![
+                (VmState::Stopping, Some(stopping_ms)),
+                (VmState::Stopped, None),
+            ],
+            (true, true) => vec![
+                (VmState::Stopping, Some(stopping_ms.saturating_mul(2))),
+                (VmState::Stopped, None),
+            ],
+            (true, false) => vec![
+                (VmState::Stopping, Some(stopping_ms)),
+                (VmState::Running, None),
+            ],
+        }
     }
 
     /// The time at which the current schedule stops changing (end of the last timed phase).
@@ -627,6 +657,7 @@ pub(crate) fn test_instance(id: &str, now: i64) -> Instance {
         uuid: new_uuid(),
         protected: false,
         stop_charging: false,
+        guest_ignores_soft_stop: false,
         extra: Default::default(),
     }
 }

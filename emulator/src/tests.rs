@@ -927,3 +927,53 @@ async fn unknown_requests_are_404() {
     let resp = h.router.clone().oneshot(req).await.unwrap();
     assert_eq!(resp.status(), 404);
 }
+
+#[tokio::test]
+async fn guest_that_ignores_soft_stop() {
+    let h = Harness::new(150, false);
+    let id = h.run_one(json!({})).await;
+    h.wait_for(&id, "RUNNING").await;
+    let (code_, inst) = h
+        .control(
+            "POST",
+            &format!("/_emulator/instances/{id}/guest"),
+            Some(json!({"ignores_soft_stop": true})),
+        )
+        .await;
+    assert_eq!(code_, 200, "{inst}");
+    assert_eq!(inst["guest_ignores_soft_stop"], true);
+    let stop = |ty: &'static str| {
+        let id = id.clone();
+        let h = &h;
+        async move {
+            let r = h
+                .call(
+                    "StopInstances",
+                    json!({"InstanceIds": [id], "StopType": ty}),
+                )
+                .await;
+            assert!(r["Error"].is_null(), "{ty}: {r}");
+        }
+    };
+    // a soft stop fails: Stopping, then back to Running
+    stop("SOFT").await;
+    assert_eq!(h.state(&id).await, "STOPPING");
+    h.wait_for(&id, "RUNNING").await;
+    // SOFT_FIRST powers off after the failed soft attempt
+    stop("SOFT_FIRST").await;
+    assert_eq!(h.state(&id).await, "STOPPING");
+    h.wait_for(&id, "STOPPED").await;
+    assert!(h.call("StartInstances", json!({"InstanceIds": [id]})).await["Error"].is_null());
+    h.wait_for(&id, "RUNNING").await;
+    // HARD always works
+    stop("HARD").await;
+    h.wait_for(&id, "STOPPED").await;
+    let (missing, _) = h
+        .control(
+            "POST",
+            "/_emulator/instances/ins-nope/guest",
+            Some(json!({"ignores_soft_stop": true})),
+        )
+        .await;
+    assert_eq!(missing, 404);
+}

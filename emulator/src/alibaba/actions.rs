@@ -756,6 +756,7 @@ fn run_instances(ctx: &Ctx) -> AliResult<Fields> {
             uuid: new_uuid(),
             protected: ctx.boolean("DeletionProtection")?.unwrap_or(false),
             stop_charging: false,
+            guest_ignores_soft_stop: false,
             extra,
         };
         // A failed launch is released by Alibaba: the instance disappears.
@@ -884,7 +885,8 @@ fn start_instances(ctx: &Ctx) -> AliResult<Fields> {
 }
 
 fn stop_instances(ctx: &Ctx) -> AliResult<Fields> {
-    ctx.boolean("ForceStop")?;
+    // ForceStop=false asks the guest to shut down (and fails if it does not).
+    let soft = !ctx.boolean("ForceStop")?.unwrap_or(false);
     let mode = ctx
         .opt("StoppedMode")
         .unwrap_or_else(|| "KeepCharging".into());
@@ -901,13 +903,8 @@ fn stop_instances(ctx: &Ctx) -> AliResult<Fields> {
         |s, _| s == VmState::Running,
         |i, c| {
             i.stop_charging = mode == "StopCharging";
-            i.set_schedule(
-                c.now,
-                &[
-                    (VmState::Stopping, Some(d.stopping)),
-                    (VmState::Stopped, None),
-                ],
-            );
+            let phases = i.stop_schedule(soft, false, d.stopping);
+            i.set_schedule(c.now, &phases);
         },
     )
 }

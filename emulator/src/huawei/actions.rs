@@ -663,6 +663,7 @@ fn create_servers(ctx: &Ctx, v11: bool) -> HwResult<Answer> {
             uuid: id.clone(),
             protected: false,
             stop_charging: false,
+            guest_ignores_soft_stop: false,
             extra,
         };
         let end = if ctx.launch_failed {
@@ -777,13 +778,9 @@ fn server_action(ctx: &Ctx) -> HwResult<Answer> {
                 );
             }
             "os-stop" => {
-                i.set_schedule(
-                    ctx.now,
-                    &[
-                        (VmState::Stopping, Some(d.stopping)),
-                        (VmState::Stopped, None),
-                    ],
-                );
+                let soft = kind_type.as_deref() != Some("HARD");
+                let phases = i.stop_schedule(soft, false, d.stopping);
+                i.set_schedule(ctx.now, &phases);
             }
             _ => {
                 i.extra.insert(

@@ -1040,6 +1040,7 @@ fn run_instances(ctx: &Ctx) -> ApiResult<Fields> {
             uuid: new_uuid(),
             protected,
             stop_charging: false,
+            guest_ignores_soft_stop: false,
             extra: Map::new(),
         };
         let end = if ctx.launch_failed {
@@ -1124,10 +1125,13 @@ fn stop_instances(ctx: &Ctx) -> ApiResult<Fields> {
     let p = &ctx.params;
     p.check_known(&["InstanceIds", "ForceStop", "StopType", "StoppedMode"])?;
     let ids = instance_ids(p, "InstanceIds", true, 100)?;
-    p.boolean("ForceStop")?;
-    if let Some(st) = p.string("StopType")? {
-        check_enum(p, "StopType", &st, &["SOFT", "HARD", "SOFT_FIRST"])?;
-    }
+    let force_stop = p.boolean("ForceStop")?.unwrap_or(false);
+    let stop_type = p.string("StopType")?.unwrap_or_else(|| "SOFT".to_string());
+    check_enum(p, "StopType", &stop_type, &["SOFT", "HARD", "SOFT_FIRST"])?;
+    // HARD powers off; SOFT asks the guest; SOFT_FIRST (or the older ForceStop=TRUE)
+    // powers off when the guest does not shut down.
+    let soft = stop_type != "HARD";
+    let force_on_failure = stop_type == "SOFT_FIRST" || force_stop;
     let mode = p
         .string("StoppedMode")?
         .unwrap_or_else(|| "KEEP_CHARGING".to_string());
@@ -1152,12 +1156,7 @@ fn stop_instances(ctx: &Ctx) -> ApiResult<Fields> {
         "StopInstances",
         &ids,
         &[VmState::Running],
-        &|_| {
-            vec![
-                (VmState::Stopping, Some(d.stopping)),
-                (VmState::Stopped, None),
-            ]
-        },
+        &|i| i.stop_schedule(soft, force_on_failure, d.stopping),
         &|i| i.stop_charging = stop_charging,
     )
 }
