@@ -92,6 +92,11 @@ struct RunArgs {
     /// Re-verify credentials at least this often.
     #[arg(long, default_value = "10m", value_parser = parse_duration)]
     credential_recheck: Duration,
+    /// How long a guest OS gets to shut down after a stop without force, before
+    /// `stopMode: SoftThenHard` forces it (Alibaba, Huawei; Tencent does it itself) and
+    /// `Soft` asks again.
+    #[arg(long, default_value = "2m", value_parser = parse_duration)]
+    soft_stop_grace: Duration,
     /// Elect a leader through a coordination.k8s.io Lease; only the leader acts.
     #[arg(long, env = "LEADER_ELECT")]
     leader_elect: bool,
@@ -306,6 +311,7 @@ async fn run(args: RunArgs) -> Result<(), String> {
             ..Default::default()
         },
         credential_recheck: args.credential_recheck,
+        soft_stop_grace: args.soft_stop_grace,
         concurrency: args.concurrency,
         ..Settings::default()
     };

@@ -324,3 +324,142 @@ async fn alibaba_lifecycle() {
 async fn huawei_lifecycle() {
     lifecycle(HUAWEI).await;
 }
+
+/// A guest OS that ignores soft shutdown: with the default `stopMode: SoftThenHard` the
+/// instance still ends up stopped on every cloud (Tencent forces it itself with
+/// SOFT_FIRST; on Alibaba and Huawei the controller waits `--soft-stop-grace`, then
+/// forces it and says so in a `ForcedStop` event). With `stopMode: Soft` nothing is
+/// forced: the object says the guest has not shut down, and asks again once per grace
+/// period, not in a loop.
+async fn stop_escalation(cloud: Cloud) {
+    let client = admin_client().await;
+    install_crds(&client).await;
+    let ns = TestNamespace::new(&client, &format!("stop-{}", cloud.provider)).await;
+    let ns = ns.name().to_string();
+    let emu = Emulator::start(&["--transition-delay-ms", "300"]).await;
+    let ctl = Control::new(emu.url());
+    let _controller = ControllerProcess::start(&ns, &["--soft-stop-grace", "2s"]).await;
+    apply_credential(&client, &ns, "cred", &cloud, emu.url(), cloud.secret).await;
+    for name in ["firm", "gentle"] {
+        let mode = if name == "firm" {
+            "SoftThenHard"
+        } else {
+            "Soft"
+        };
+        apply_instance(
+            &client,
+            &ns,
+            &instance(name, "cred", &cloud, json!({"stopMode": mode})),
+        )
+        .await;
+    }
+    let mut ids = Vec::new();
+    for name in ["firm", "gentle"] {
+        let s = wait_for(T, &format!("{name} Running"), || async {
+            let s = instance_status(&client, &ns, name).await;
+            (is_ready(&s) && s["state"] == "Running").then_some(s)
+        })
+        .await;
+        let id = s["instanceId"].as_str().unwrap().to_string();
+        ctl.guest_ignores_soft_stop(&id, true).await;
+        ids.push(id);
+    }
+    let stops0 = ctl
+        .call_count(cloud.provider, stop_action(cloud.provider))
+        .await;
+    for name in ["firm", "gentle"] {
+        patch_spec(&client, &ns, name, json!({"powerState": "Stopped"})).await;
+    }
+
+    let s = wait_for(T, "SoftThenHard instance Stopped", || async {
+        let s = instance_status(&client, &ns, "firm").await;
+        (is_ready(&s) && s["state"] == "Stopped").then_some(s)
+    })
+    .await;
+    assert!(
+        s["softStopRequestedAt"].is_null(),
+        "cleared once stopped: {s}"
+    );
+    let events: Vec<Event> = Api::<Event>::namespaced(client.clone(), &ns)
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items;
+    let forced: Vec<&Event> = events
+        .iter()
+        .filter(|e| e.reason.as_deref() == Some("ForcedStop"))
+        .collect();
+    if cloud.provider == "tencent" {
+        assert!(forced.is_empty(), "Tencent's SOFT_FIRST forces by itself");
+    } else {
+        assert_eq!(forced.len(), 1, "one forced stop: {forced:?}");
+        assert_eq!(forced[0].involved_object.name.as_deref(), Some("firm"));
+        let note = forced[0].message.as_deref().unwrap_or_default();
+        assert!(note.contains("did not shut down"), "{note}");
+    }
+
+    // Soft: never forced; the object says why it is not stopped yet
+    let c = wait_for(T, "Soft instance reports the guest", || async {
+        let s = instance_status(&client, &ns, "gentle").await;
+        condition(&s, "Ready")
+            .filter(|c| {
+                c["reason"] == "Stopping"
+                    && c["message"]
+                        .as_str()
+                        .is_some_and(|m| m.contains("has not shut down"))
+            })
+            .cloned()
+    })
+    .await;
+    assert!(
+        c["message"].as_str().unwrap().contains("asking again"),
+        "{c}"
+    );
+    // it keeps asking, once per grace period (2 s + the 300 ms stop), not in a loop
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    assert_ne!(ctl.instance(&ids[1]).await.unwrap()["state"], "stopped");
+    let stops = ctl
+        .call_count(cloud.provider, stop_action(cloud.provider))
+        .await
+        - stops0;
+    let firm_stops = if cloud.provider == "tencent" { 1 } else { 2 };
+    let gentle = stops - firm_stops;
+    assert!(
+        (2..=6).contains(&gentle),
+        "{gentle} soft stops of the Soft instance in about 9 s (grace 2 s)"
+    );
+
+    // the guest recovers: the next soft stop works
+    ctl.guest_ignores_soft_stop(&ids[1], false).await;
+    wait_until(
+        T,
+        "Soft instance Stopped once the guest listens",
+        || async {
+            let s = instance_status(&client, &ns, "gentle").await;
+            is_ready(&s) && s["state"] == "Stopped"
+        },
+    )
+    .await;
+}
+
+fn stop_action(provider: &str) -> &'static str {
+    match provider {
+        "huawei" => "BatchStopServers",
+        _ => "StopInstances",
+    }
+}
+
+#[tokio::test]
+async fn tencent_stop_escalation() {
+    stop_escalation(TENCENT).await;
+}
+
+#[tokio::test]
+async fn alibaba_stop_escalation() {
+    stop_escalation(ALIBABA).await;
+}
+
+#[tokio::test]
+async fn huawei_stop_escalation() {
+    stop_escalation(HUAWEI).await;
+}

@@ -317,6 +317,11 @@ pub struct CloudInstanceStatus {
     /// even when the controller died before it could record the id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub create_requested_at: Option<String>,
+    /// When the pending stop was requested without force (RFC 3339), cleared once the
+    /// instance is stopped. A guest that has not shut down after `--soft-stop-grace` is
+    /// stopped by force (`stopMode: SoftThenHard`) or asked again (`Soft`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub soft_stop_requested_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
     /// `Ready`: the instance exists and is in the desired power state with the spec applied.

@@ -20,7 +20,7 @@ use crate::api::instance::{ChargeType, CloudInstanceSpec};
 use crate::api::{CloudCredential, CloudInstance, CloudInstanceStatus};
 use crate::provider::{
     self, CloudProvider, DescribeFilter, Disk, ErrorKind, InstanceState, Login, Modification,
-    Network, ProviderError, ReinstallRequest, RunRequest, SecretString,
+    Network, ProviderError, ReinstallRequest, RunRequest, SecretString, StopMode,
 };
 
 const KIND: &str = "CloudInstance";
@@ -170,6 +170,9 @@ async fn reconcile_inner(
         deleting,
         observation: &observation,
         reinstall_needs_stop: handle.provider.reinstall_requires_stopped(),
+        soft_stop_age: status.soft_stop_requested_at.as_deref().and_then(age_of),
+        soft_stop_grace: ctx.settings.soft_stop_grace,
+        cloud_forces_stop: handle.provider.stops_soft_then_hard(),
     };
     let step = plan::plan(&input);
     tracing::debug!(step = plan::step_name(&step), "planned");
@@ -221,6 +224,9 @@ async fn reconcile_inner(
         if changed {
             status.last_synced_at = Some(now_rfc3339());
         }
+        if d.state == InstanceState::Stopped {
+            status.soft_stop_requested_at = None; // it shut down
+        }
     } else if matches!(observation, Observation::Missing)
         && status.state.as_deref() != Some("Terminated")
     {
@@ -229,6 +235,18 @@ async fn reconcile_inner(
         status.last_synced_at = Some(now_rfc3339());
     }
 
+    // Wanted running again (and no stop for a resize or reinstall under way): forget it.
+    if spec.power_state == crate::api::instance::PowerState::Running
+        && !matches!(
+            step,
+            Step::StopForResize(_)
+                | Step::StopForReinstall(_)
+                | Step::AwaitGuestStop(_)
+                | Step::AwaitTransition(_)
+        )
+    {
+        status.soft_stop_requested_at = None;
+    }
     let error = outcome
         .error
         .as_ref()
@@ -279,6 +297,9 @@ fn input_with<'a>(i: &Input<'a>, status: &'a CloudInstanceStatus) -> Input<'a> {
         deleting: i.deleting,
         observation: i.observation,
         reinstall_needs_stop: i.reinstall_needs_stop,
+        soft_stop_age: i.soft_stop_age,
+        soft_stop_grace: i.soft_stop_grace,
+        cloud_forces_stop: i.cloud_forces_stop,
     }
 }
 
@@ -333,6 +354,50 @@ async fn resolve_handle(
     ctx.handles
         .build(&key, &cred, &secret)
         .map_err(|e| (e.reason().to_string(), e.to_string()))
+}
+
+/// Seconds since an RFC 3339 timestamp (None if unreadable).
+fn age_of(t: &str) -> Option<Duration> {
+    let t: jiff::Timestamp = t.parse().ok()?;
+    let secs = jiff::Timestamp::now().duration_since(t).as_secs();
+    Some(Duration::from_secs(secs.max(0) as u64))
+}
+
+/// The event of a stop: a forced stop after the guest ignored one without force is a
+/// `ForcedStop` (the user chose `SoftThenHard` and should see it happen).
+fn stop_event(
+    id: &str,
+    mode: StopMode,
+    status: &CloudInstanceStatus,
+    why: &str,
+) -> (&'static str, &'static str, String) {
+    match (mode, &status.soft_stop_requested_at) {
+        (StopMode::Hard, Some(at)) => (
+            "ForcedStop",
+            "Stop",
+            format!(
+                "instance {id}: the guest OS did not shut down after the stop requested at {at}; forcing it off to {why}"
+            ),
+        ),
+        (StopMode::Hard, None) => (
+            "Stopping",
+            "Stop",
+            format!("forcing instance {id} off to {why}"),
+        ),
+        _ => (
+            "Stopping",
+            "Stop",
+            format!("asking the guest OS of instance {id} to shut down to {why}"),
+        ),
+    }
+}
+
+/// Remember when a stop without force was requested (the grace period runs from the
+/// first one; a forced stop needs no grace).
+fn note_stop(status: &mut CloudInstanceStatus, mode: StopMode, r: &Result<(), ProviderError>) {
+    if r.is_ok() && mode != StopMode::Hard {
+        status.soft_stop_requested_at = Some(now_rfc3339());
+    }
 }
 
 /// Labels/tags the controller puts on every instance.
@@ -569,20 +634,34 @@ async fn execute(
         }
         Step::Stop(mode) => {
             let f = handle.provider.stop_instances(region, ids, *mode);
-            let note = format!("stopping instance {id}");
-            m.run("StopInstances", f, ("Stopping", "Stop", note)).await
+            let r = m
+                .run(
+                    "StopInstances",
+                    f,
+                    stop_event(&id, *mode, status, "stop it"),
+                )
+                .await;
+            note_stop(status, *mode, &r);
+            r
         }
-        Step::StopForResize | Step::StopForReinstall => {
-            let why = if *step == Step::StopForResize {
+        Step::AwaitGuestStop(left) => {
+            return Ok(Outcome {
+                requeue: Some(*left),
+                ..Outcome::ok()
+            });
+        }
+        Step::StopForResize(mode) | Step::StopForReinstall(mode) => {
+            let why = if matches!(step, Step::StopForResize(_)) {
                 "change its instance type"
             } else {
                 "reinstall its OS"
             };
-            let f = handle
-                .provider
-                .stop_instances(region, ids, plan::stop_mode(&obj.spec));
-            let note = format!("stopping instance {id} to {why}");
-            m.run("StopInstances", f, ("Stopping", "Stop", note)).await
+            let f = handle.provider.stop_instances(region, ids, *mode);
+            let r = m
+                .run("StopInstances", f, stop_event(&id, *mode, status, why))
+                .await;
+            note_stop(status, *mode, &r);
+            r
         }
         Step::Reboot => {
             let f = handle.provider.reboot_instances(region, ids, false);

@@ -68,6 +68,8 @@ pub struct Settings {
     pub resync: Duration,
     pub concurrency: u16,
     pub provider_timeout: Duration,
+    /// How long a guest OS gets to shut down after a stop without force.
+    pub soft_stop_grace: Duration,
 }
 
 impl Default for Settings {
@@ -80,6 +82,7 @@ impl Default for Settings {
             resync: Duration::from_secs(600),
             concurrency: 16,
             provider_timeout: Duration::from_secs(30),
+            soft_stop_grace: Duration::from_secs(120),
         }
     }
 }

@@ -6,6 +6,8 @@ use crate::api::instance::{
     CloudInstanceSpec, CloudInstanceStatus, DeletionPolicy, PowerState, RecreatePolicy,
     ReinstallPolicy,
 };
+use std::time::Duration;
+
 use crate::provider::{InstanceDetails, InstanceState, StopMode};
 
 /// What the poller last saw of one instance.
@@ -37,9 +39,12 @@ pub enum Step {
     SetSecurityGroups(Vec<String>),
     Reinstall,
     /// Stop first so the type can be changed.
-    StopForResize,
+    StopForResize(StopMode),
     /// Stop first: this cloud reinstalls only stopped instances.
-    StopForReinstall,
+    StopForReinstall(StopMode),
+    /// A stop without force was requested and the guest has not shut down yet: give it
+    /// the rest of the grace period.
+    AwaitGuestStop(Duration),
     Resize,
     /// Deleting with policy Delete: terminate the cloud instance.
     Terminate,
@@ -76,6 +81,12 @@ pub struct Input<'a> {
     pub observation: &'a Observation,
     /// The cloud reinstalls only stopped instances.
     pub reinstall_needs_stop: bool,
+    /// Time since `status.softStopRequestedAt` (None: no stop without force pending).
+    pub soft_stop_age: Option<Duration>,
+    /// How long a guest gets to shut down before the stop is forced or repeated.
+    pub soft_stop_grace: Duration,
+    /// The cloud forces a stop the guest ignores by itself (Tencent SOFT_FIRST).
+    pub cloud_forces_stop: bool,
 }
 
 /// Decide the next step.
@@ -127,7 +138,7 @@ pub fn plan(i: &Input<'_>) -> Step {
     // Resize: stop, change type, then the power-state rule below restores it.
     if !d.instance_type.is_empty() && d.instance_type != spec.instance_type {
         return if running {
-            Step::StopForResize
+            stop_or_wait(i).map_or_else(Step::AwaitGuestStop, Step::StopForResize)
         } else {
             Step::Resize
         };
@@ -137,7 +148,7 @@ pub fn plan(i: &Input<'_>) -> Step {
         && d.image_id != spec.image_id
     {
         return if running && i.reinstall_needs_stop {
-            Step::StopForReinstall
+            stop_or_wait(i).map_or_else(Step::AwaitGuestStop, Step::StopForReinstall)
         } else {
             Step::Reinstall
         };
@@ -159,13 +170,28 @@ pub fn plan(i: &Input<'_>) -> Step {
     }
     match (spec.power_state, running) {
         (PowerState::Running, false) => return Step::Start,
-        (PowerState::Stopped, true) => return Step::Stop(stop_mode(spec)),
+        (PowerState::Stopped, true) => {
+            return stop_or_wait(i).map_or_else(Step::AwaitGuestStop, Step::Stop);
+        }
         _ => {}
     }
     if running && reboot_pending(spec, i.status) {
         return Step::Reboot;
     }
     Step::InSync
+}
+
+/// How to stop a running instance now, or how long to wait for the guest: a stop without
+/// force gets `soft_stop_grace`; after that `SoftThenHard` forces it (unless the cloud
+/// does so itself) and `Soft` asks again.
+fn stop_or_wait(i: &Input<'_>) -> Result<StopMode, Duration> {
+    let mode = stop_mode(i.spec);
+    match (mode, i.soft_stop_age) {
+        (StopMode::Hard, _) | (_, None) => Ok(mode),
+        (_, Some(age)) if age < i.soft_stop_grace => Err(i.soft_stop_grace - age),
+        (StopMode::SoftThenHard, Some(_)) if !i.cloud_forces_stop => Ok(StopMode::Hard),
+        _ => Ok(mode),
+    }
 }
 
 fn lost(spec: &CloudInstanceSpec) -> Step {
@@ -211,6 +237,20 @@ pub fn ready_condition(i: &Input<'_>, step: &Step) -> Condition {
             false,
             "Observing",
             "waiting for the cloud's view of the instance".into(),
+        ),
+        (Observation::Seen(_), Step::AwaitGuestStop(left)) => c(
+            false,
+            "Stopping",
+            format!(
+                "the guest OS has not shut down after a stop without force {} s ago; {} in {} s",
+                i.soft_stop_age.unwrap_or_default().as_secs(),
+                if i.spec.stop_mode == crate::api::instance::StopMode::Soft {
+                    "asking again (stopMode Soft never forces it)"
+                } else {
+                    "forcing it"
+                },
+                left.as_secs().max(1)
+            ),
         ),
         (Observation::Seen(d), _) => {
             let want = match i.spec.power_state {
@@ -309,8 +349,9 @@ pub fn step_name(step: &Step) -> &'static str {
         Step::Rename(_) => "Rename",
         Step::SetSecurityGroups(_) => "SetSecurityGroups",
         Step::Reinstall => "Reinstall",
-        Step::StopForResize => "StopForResize",
-        Step::StopForReinstall => "StopForReinstall",
+        Step::StopForResize(_) => "StopForResize",
+        Step::StopForReinstall(_) => "StopForReinstall",
+        Step::AwaitGuestStop(_) => "AwaitGuestStop",
         Step::Resize => "Resize",
         Step::Terminate => "Terminate",
         Step::RemoveFinalizer => "RemoveFinalizer",
@@ -364,6 +405,9 @@ mod tests {
             deleting: false,
             observation: obs,
             reinstall_needs_stop: false,
+            soft_stop_age: None,
+            soft_stop_grace: Duration::from_secs(60),
+            cloud_forces_stop: false,
         })
     }
 
@@ -379,6 +423,9 @@ mod tests {
             deleting: false,
             observation: &Observation::Unknown,
             reinstall_needs_stop: false,
+            soft_stop_age: None,
+            soft_stop_grace: Duration::from_secs(60),
+            cloud_forces_stop: false,
         });
         assert_eq!(step, Step::AddFinalizer);
         assert_eq!(run(&s, &st, &Observation::Unknown), Step::Create);
@@ -450,7 +497,7 @@ mod tests {
         s.instance_type = "S5.LARGE8".into();
         assert_eq!(
             run(&s, &st, &seen(InstanceState::Running)),
-            Step::StopForResize
+            Step::StopForResize(StopMode::SoftThenHard)
         );
         assert_eq!(run(&s, &st, &seen(InstanceState::Stopped)), Step::Resize);
         let mut obs = seen(InstanceState::Stopped);
@@ -475,6 +522,9 @@ mod tests {
             deleting: false,
             observation: &obs,
             reinstall_needs_stop: false,
+            soft_stop_age: None,
+            soft_stop_grace: Duration::from_secs(60),
+            cloud_forces_stop: false,
         };
         let synced = synced_condition(&input, None);
         assert_eq!(synced.reason, "ReinstallRequired");
@@ -491,9 +541,15 @@ mod tests {
                 deleting: false,
                 observation: obs,
                 reinstall_needs_stop: true,
+                soft_stop_age: None,
+                soft_stop_grace: Duration::from_secs(60),
+                cloud_forces_stop: false,
             })
         };
-        assert_eq!(stop_first(&obs), Step::StopForReinstall);
+        assert_eq!(
+            stop_first(&obs),
+            Step::StopForReinstall(StopMode::SoftThenHard)
+        );
         assert_eq!(stop_first(&seen(InstanceState::Stopped)), Step::Reinstall);
     }
 
@@ -523,6 +579,9 @@ mod tests {
                 deleting: true,
                 observation: obs,
                 reinstall_needs_stop: false,
+                soft_stop_age: None,
+                soft_stop_grace: Duration::from_secs(60),
+                cloud_forces_stop: false,
             })
         };
         assert_eq!(del(&s, &seen(InstanceState::Running)), Step::Terminate);
@@ -546,6 +605,9 @@ mod tests {
             deleting: true,
             observation: &Observation::Unknown,
             reinstall_needs_stop: false,
+            soft_stop_age: None,
+            soft_stop_grace: Duration::from_secs(60),
+            cloud_forces_stop: false,
         });
         assert_eq!(step, Step::RemoveFinalizer);
     }
@@ -563,6 +625,9 @@ mod tests {
             deleting: false,
             observation: &obs,
             reinstall_needs_stop: false,
+            soft_stop_age: None,
+            soft_stop_grace: Duration::from_secs(60),
+            cloud_forces_stop: false,
         };
         let step = plan(&input);
         assert!(ready_condition(&input, &step).is_true());
@@ -599,5 +664,53 @@ mod tests {
         sp.deletion_policy = DeletionPolicy::Orphan;
         assert_eq!(deletion_without_cloud(&sp, &sent), Release::Now);
         assert_eq!(deletion_without_cloud(&sp, &status_with_id()), Release::Now);
+    }
+
+    #[test]
+    fn a_guest_that_does_not_shut_down_gets_a_grace_period_then_force() {
+        let mut s = spec();
+        s.power_state = PowerState::Stopped;
+        let st = status_with_id();
+        let running = seen(InstanceState::Running);
+        let step = |s: &CloudInstanceSpec, age: Option<u64>, native: bool| {
+            plan(&Input {
+                object_name: "vm",
+                spec: s,
+                status: &st,
+                has_finalizer: true,
+                deleting: false,
+                observation: &running,
+                reinstall_needs_stop: false,
+                soft_stop_age: age.map(Duration::from_secs),
+                soft_stop_grace: Duration::from_secs(60),
+                cloud_forces_stop: native,
+            })
+        };
+        // first the guest is asked
+        assert_eq!(step(&s, None, false), Step::Stop(StopMode::SoftThenHard));
+        // still running 10 s later (stop failed or not visible yet): wait out the grace
+        assert_eq!(
+            step(&s, Some(10), false),
+            Step::AwaitGuestStop(Duration::from_secs(50))
+        );
+        // grace over: force it, unless the cloud forces by itself (Tencent SOFT_FIRST)
+        assert_eq!(step(&s, Some(60), false), Step::Stop(StopMode::Hard));
+        assert_eq!(step(&s, Some(60), true), Step::Stop(StopMode::SoftThenHard));
+        // Soft never forces: it asks again; Hard never waits
+        s.stop_mode = crate::api::instance::StopMode::Soft;
+        assert_eq!(step(&s, Some(60), false), Step::Stop(StopMode::Soft));
+        s.stop_mode = crate::api::instance::StopMode::Hard;
+        assert_eq!(step(&s, Some(10), false), Step::Stop(StopMode::Hard));
+        // the same for a stop a resize needs
+        let mut s = spec();
+        s.instance_type = "S5.LARGE8".into();
+        assert_eq!(
+            step(&s, Some(10), false),
+            Step::AwaitGuestStop(Duration::from_secs(50))
+        );
+        assert_eq!(
+            step(&s, Some(70), false),
+            Step::StopForResize(StopMode::Hard)
+        );
     }
 }

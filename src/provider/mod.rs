@@ -33,6 +33,11 @@ pub trait CloudProvider {
     fn reinstall_requires_stopped(&self) -> bool {
         false
     }
+    /// Whether the cloud itself forces a stop the guest ignores (`StopMode::SoftThenHard`
+    /// in one call: Tencent `SOFT_FIRST`). Elsewhere the controller escalates.
+    fn stops_soft_then_hard(&self) -> bool {
+        false
+    }
 
     /// Create `req.count` instances. `req.client_token` makes the call idempotent: the
     /// same token returns the same instance ids instead of creating new ones.
@@ -131,6 +136,9 @@ impl CloudProvider for AnyProvider {
     }
     fn reinstall_requires_stopped(&self) -> bool {
         dispatch!(self, p => p.reinstall_requires_stopped())
+    }
+    fn stops_soft_then_hard(&self) -> bool {
+        dispatch!(self, p => p.stops_soft_then_hard())
     }
     async fn run_instances(&self, req: &RunRequest) -> Result<Vec<String>> {
         dispatch!(self, p => p.run_instances(req).await)

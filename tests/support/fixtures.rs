@@ -242,6 +242,22 @@ impl Control {
             .expect("reset calls");
     }
 
+    /// Make the guest OS of instance `id` ignore soft shutdown (or not).
+    pub async fn guest_ignores_soft_stop(&self, id: &str, ignores: bool) {
+        let r = self
+            .http
+            .post(format!("{}/instances/{id}/guest", self.base))
+            .json(&serde_json::json!({"ignores_soft_stop": ignores}))
+            .send()
+            .await
+            .expect("POST guest");
+        assert!(
+            r.status().is_success(),
+            "set guest: {}",
+            r.text().await.unwrap_or_default()
+        );
+    }
+
     pub async fn add_fault(&self, fault: Value) {
         let r = self
             .http

@@ -357,7 +357,7 @@ impl CloudProvider for AlibabaClient {
 
     async fn stop_instances(&self, region: &str, ids: &[String], mode: StopMode) -> Result<()> {
         // Alibaba has no "soft, then hard" switch: a normal stop is the soft variant and the
-        // caller escalates to a forced stop if the instance does not reach Stopped.
+        // controller escalates to a forced stop when the guest does not shut down.
         let force = if mode == StopMode::Hard {
             "true"
         } else {

@@ -716,7 +716,7 @@ impl CloudProvider for HuaweiClient {
     }
 
     async fn stop_instances(&self, region: &str, ids: &[String], mode: StopMode) -> Result<()> {
-        // SOFT is a normal shutdown; the caller escalates to HARD when it does not finish.
+        // SOFT is a normal shutdown; the controller escalates to HARD when it fails.
         let kind = if mode == StopMode::Hard {
             "HARD"
         } else {

@@ -249,6 +249,9 @@ impl CloudProvider for TencentClient {
     fn batch_limit(&self) -> usize {
         BATCH_LIMIT
     }
+    fn stops_soft_then_hard(&self) -> bool {
+        true // StopType SOFT_FIRST
+    }
 
     async fn run_instances(&self, req: &RunRequest) -> Result<Vec<String>> {
         let mut body = wire::RunInstancesRequest::from_run(req);
