@@ -121,6 +121,12 @@ async fn list_instances(
         },
         None => None,
     };
+    // `tag=key=value`: only instances carrying that tag
+    let tag = match q.get("tag").map(|t| t.split_once('=')) {
+        Some(None) => return bad_request("tag must be key=value"),
+        Some(Some(kv)) => Some(kv),
+        None => None,
+    };
     let now = now_ms();
     let mut store = app.store();
     store.sweep(now);
@@ -130,6 +136,7 @@ async fn list_instances(
                 && q.get("account").is_none_or(|a| &i.account == a)
                 && q.get("region").is_none_or(|r| &i.region == r)
                 && state.is_none_or(|s| i.state_at(now) == s)
+                && tag.is_none_or(|(k, v)| i.tags.iter().any(|t| t.key == k && t.value == v))
         })
         .into_iter()
         .map(|i| instance_json(i, now))

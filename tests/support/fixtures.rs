@@ -204,17 +204,33 @@ impl Control {
         }
     }
 
-    /// Instances tagged with the owner uid.
+    /// Instances tagged with the owner uid (filtered by the emulator).
     pub async fn owned_by(&self, uid: &str) -> Vec<Value> {
-        self.instances()
+        let v: Value = self
+            .http
+            .get(format!("{}/instances", self.base))
+            .query(&[("tag", format!("cloudinstance-uid={uid}"))])
+            .send()
             .await
-            .into_iter()
-            .filter(|i| i["tags"]["cloudinstance-uid"] == uid)
-            .collect()
+            .expect("GET instances?tag")
+            .json()
+            .await
+            .expect("json");
+        v.as_array().cloned().unwrap_or_default()
     }
 
+    /// One instance, or None if the emulator does not know it.
     pub async fn instance(&self, id: &str) -> Option<Value> {
-        self.instances().await.into_iter().find(|i| i["id"] == id)
+        let r = self
+            .http
+            .get(format!("{}/instances/{id}", self.base))
+            .send()
+            .await
+            .expect("GET instance");
+        if r.status() == reqwest::StatusCode::NOT_FOUND {
+            return None;
+        }
+        Some(r.json().await.expect("json"))
     }
 
     pub async fn calls(&self) -> Value {
