@@ -159,13 +159,17 @@ fn latency_cells(samples: &Samples) -> (String, String) {
 }
 
 /// Reaction latency, one object at a time with N objects loaded: the time from sending
-/// the write to the apiserver to the cloud receiving the resulting call. `stop` patches
+/// the write to the apiserver to the cloud receiving the resulting call. Samples are
+/// spaced by `SAMPLE_GAP` so the client-side rate limit (10 mutating calls per second per
+/// credential) is not what is measured. `stop` patches
 /// spec.powerState of existing objects (→ StopInstances, the first and only call);
 /// `create` applies new objects (→ a DescribeInstances tag lookup, then RunInstances:
 /// measured to the RunInstances). The emulator stamps both in milliseconds.
 /// Each sample: (from sending the write, from the apiserver's acknowledgement) in ms. The
 /// watch event is sent when the write commits, between the two.
 type Samples = Vec<(f64, f64)>;
+
+const SAMPLE_GAP: Duration = Duration::from_millis(250);
 
 async fn reaction_latency(
     client: &Client,
@@ -177,6 +181,7 @@ async fn reaction_latency(
     let by_id = |id: String| async move { ctl.instance(&id).await };
     let mut stop = Vec::new();
     for i in 0..samples {
+        tokio::time::sleep(SAMPLE_GAP).await;
         let name = format!("vm-{i:05}");
         let id = api
             .get(&name)
@@ -207,6 +212,7 @@ async fn reaction_latency(
     }
     let mut create = Vec::new();
     for i in 0..samples {
+        tokio::time::sleep(SAMPLE_GAP).await;
         let name = format!("lat-{i:05}");
         let obj: CloudInstance =
             serde_json::from_value(instance(&name, "cred", &TENCENT, json!({}))).unwrap();
@@ -399,13 +405,13 @@ async fn run(n: usize, a: &Args) -> Vec<String> {
         {
             let (sent, acked) = latency_cells(&lat_stop);
             format!(
-                "| {n} | reaction: powerState patch → StopInstances at the cloud | {acked} after the apiserver acknowledged the write | {sent} from sending it | {samples} samples, one at a time |"
+                "| {n} | reaction: powerState patch → StopInstances at the cloud | {acked} after the apiserver acknowledged the write | {sent} from sending it | {samples} samples, one at a time, 250 ms apart |"
             )
         },
         {
             let (sent, acked) = latency_cells(&lat_create);
             format!(
-                "| {n} | reaction: create → RunInstances at the cloud (after a tag lookup) | {acked} after the apiserver acknowledged the write | {sent} from sending it | {samples} samples, one at a time |"
+                "| {n} | reaction: create → RunInstances at the cloud (after a tag lookup) | {acked} after the apiserver acknowledged the write | {sent} from sending it | {samples} samples, one at a time, 250 ms apart |"
             )
         },
     ]
