@@ -301,6 +301,9 @@ async fn run(n: usize, a: &Args) -> Vec<String> {
         .await
         .max(start.elapsed());
     let bound = n as f64 / RUN_LIMIT + a.transition_ms as f64 / 1000.0;
+    let create_calls = ctl.calls().await;
+    let per_object = |action: &str| count_in(&create_calls, "tencent", action) as f64 / n as f64;
+    let (runs, lookups) = (per_object("RunInstances"), per_object("DescribeInstances"));
     assert_eq!(
         ctl.instances().await.len(),
         n,
@@ -364,6 +367,9 @@ async fn run(n: usize, a: &Args) -> Vec<String> {
             bound,
             a.transition_ms,
             converge.as_secs_f64() / bound
+        ),
+        format!(
+            "| {n} | cloud calls per object until all Ready | RunInstances {runs:.2}, DescribeInstances {lookups:.2} | 1 create + 1 lookup by tag, + details polls | |"
         ),
         format!(
             "| {n} | fleet stop (all Stopped) | {:.1} s | bound {:.1} s | ratio {:.2} |",
