@@ -454,3 +454,61 @@ async fn unreachable_cloud_does_not_fail_verified_keys() {
     })
     .await;
 }
+
+/// Status polls that keep failing must not leave stale status silently: after three
+/// failed rounds every object of that credential and region says so in `Synced`, the
+/// auth error brings a credential re-check forward (the keys still work, so it stays
+/// Ready), polling backs off, and everything clears once the cloud answers again.
+#[tokio::test]
+async fn failing_status_polls_are_reported_on_the_objects() {
+    let client = admin_client().await;
+    install_crds(&client).await;
+    let ns = TestNamespace::new(&client, "pollfail").await;
+    let ns = ns.name().to_string();
+    let emu = Emulator::start(&["--transition-delay-ms", "300"]).await;
+    let ctl = Control::new(emu.url());
+    let cloud = TENCENT;
+    let _controller = ControllerProcess::start(&ns, &[]).await;
+    apply_credential(&client, &ns, "cred", &cloud, emu.url(), cloud.secret).await;
+    apply_instance(&client, &ns, &instance("vm", "cred", &cloud, json!({}))).await;
+    wait_until(T, "instance Ready", || async {
+        is_ready(&instance_status(&client, &ns, "vm").await)
+    })
+    .await;
+    let regions0 = ctl.call_count("tencent", "DescribeRegions").await;
+    // e.g. a policy change took DescribeInstancesStatus away from these keys
+    ctl.add_fault(json!({
+        "provider": "tencent", "action": "DescribeInstancesStatus",
+        "code": "UnauthorizedOperation", "message": "injected: not allowed", "count": 100000
+    }))
+    .await;
+    let c = wait_for(T, "Synced=False from the failing polls", || async {
+        let s = instance_status(&client, &ns, "vm").await;
+        condition(&s, "Synced")
+            .filter(|c| c["status"] == "False")
+            .cloned()
+    })
+    .await;
+    assert_eq!(c["reason"], "UnauthorizedOperation", "{c}");
+    let msg = c["message"].as_str().unwrap();
+    assert!(msg.contains("cannot read the instance's state"), "{c}");
+    assert!(msg.contains("injected: not allowed"), "{c}");
+    // the auth error asked for a re-check; the keys work, so the credential stays Ready
+    assert!(
+        ctl.call_count("tencent", "DescribeRegions").await > regions0,
+        "credential re-verified early"
+    );
+    assert!(is_ready(&credential_status(&client, &ns, "cred").await));
+    // backed off: at most one poll per --poll-slow (5 s) once the backoff is capped
+    let polls0 = ctl.call_count("tencent", "DescribeInstancesStatus").await;
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let polls = ctl.call_count("tencent", "DescribeInstancesStatus").await - polls0;
+    assert!(polls <= 4, "{polls} failing polls in 10 s");
+
+    ctl.clear_faults().await;
+    wait_until(T, "Synced=True once polls work again", || async {
+        let s = instance_status(&client, &ns, "vm").await;
+        condition(&s, "Synced").is_some_and(|c| c["status"] == "True") && is_ready(&s)
+    })
+    .await;
+}

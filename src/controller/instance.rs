@@ -251,7 +251,11 @@ async fn reconcile_inner(
         .error
         .as_ref()
         .map(|e| (e.code.clone(), e.summary()));
-    let problem = outcome.problem.clone().or(error);
+    let problem = outcome
+        .problem
+        .clone()
+        .or(error)
+        .or_else(|| ctx.poller.poll_problem(&group));
     let synced = plan::synced_condition(
         &input_with(&input, &status),
         problem.as_ref().map(|(r, m)| (r.as_str(), m.as_str())),

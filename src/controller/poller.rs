@@ -62,8 +62,14 @@ struct Group {
     handle: Arc<CloudHandle>,
     entries: HashMap<String, Entry>,
     next_poll: Instant,
+    /// Consecutive failed status polls, and the last error.
     failures: u32,
+    last_error: Option<crate::provider::ProviderError>,
 }
+
+/// Consecutive failed poll rounds after which the objects of a group are told (their
+/// status would otherwise go stale silently).
+pub const FAILED_ROUNDS_REPORTED: u32 = 3;
 
 /// Shared between the instance reconciler (register/observe/mark) and the poll loop.
 pub struct Poller {
@@ -104,6 +110,7 @@ impl Poller {
             entries: HashMap::new(),
             next_poll: Instant::now(),
             failures: 0,
+            last_error: None,
         });
         if g.handle.version != handle.version {
             g.handle = handle.clone();
@@ -121,6 +128,24 @@ impl Poller {
             return Observation::Unknown;
         }
         e.observation.clone()
+    }
+
+    /// Why the cloud's view of this group cannot be read, once status polls have failed
+    /// [`FAILED_ROUNDS_REPORTED`] times in a row: (reason, message) for `Synced`.
+    pub fn poll_problem(&self, key: &GroupKey) -> Option<(String, String)> {
+        let groups = self.groups.lock().expect("poller lock");
+        let g = groups.get(key)?;
+        let e = g.last_error.as_ref()?;
+        (g.failures >= FAILED_ROUNDS_REPORTED).then(|| {
+            (
+                e.code.clone(),
+                format!(
+                    "cannot read the instance's state from the cloud (status polls of region {} fail; the status shown may be stale): {}",
+                    key.region,
+                    e.summary()
+                ),
+            )
+        })
     }
 
     /// A mutation was sent for `id`: forget what we saw and poll again soon.
@@ -248,12 +273,25 @@ impl Poller {
                 }
             }
         }
-        if failed.is_some() {
-            let mut groups = self.groups.lock().expect("poller lock");
-            if let Some(g) = groups.get_mut(&key) {
-                g.failures += 1;
-                let backoff = self.config.fast * 2u32.saturating_pow(g.failures.min(5));
-                g.next_poll = Instant::now() + backoff.min(self.config.slow);
+        if let Some(e) = failed {
+            let mut report = Vec::new();
+            {
+                let mut groups = self.groups.lock().expect("poller lock");
+                if let Some(g) = groups.get_mut(&key) {
+                    g.failures += 1;
+                    let new_problem = g.failures == FAILED_ROUNDS_REPORTED
+                        || (g.failures > FAILED_ROUNDS_REPORTED
+                            && g.last_error.as_ref().map(|p| p.summary()) != Some(e.summary()));
+                    g.last_error = Some(e);
+                    if new_problem {
+                        report = g.entries.values().map(|e| e.obj.clone()).collect();
+                    }
+                    let backoff = self.config.fast * 2u32.saturating_pow(g.failures.min(5));
+                    g.next_poll = Instant::now() + backoff.min(self.config.slow);
+                }
+            }
+            for obj in report {
+                let _ = self.trigger.unbounded_send(obj);
             }
             return;
         }
@@ -310,7 +348,12 @@ impl Poller {
             let Some(g) = groups.get_mut(&key) else {
                 return;
             };
+            if g.failures >= FAILED_ROUNDS_REPORTED {
+                // the problem was reported: tell every object it is over
+                changed.extend(g.entries.values().map(|e| e.obj.clone()));
+            }
             g.failures = 0;
+            g.last_error = None;
             let mut busy = false;
             for id in &ids {
                 let Some(e) = g.entries.get_mut(id) else {
