@@ -182,27 +182,20 @@ async fn set_instance_state(
         return bad_request(format!("unknown state `{}`", body.state));
     };
     let shutdown = app.settings().transition_delays_ms.shutdown;
-    let now = now_ms();
-    let mut store = app.store();
-    let Some(inst) = store.get_mut(&id, now) else {
-        return (
-            StatusCode::NOT_FOUND,
-            Json(json!({"error": format!("no instance `{id}`")})),
-        )
-            .into_response();
-    };
-    if state == VmState::Terminated {
-        inst.set_schedule(
-            now,
-            &[(VmState::Terminated, Some(shutdown)), (VmState::Gone, None)],
-        );
-    } else {
-        inst.set_schedule(now, &[(state, None)]);
-    }
-    Json(instance_json(inst, now)).into_response()
+    update_instance(&app, &id, |inst, now| {
+        if state == VmState::Terminated {
+            inst.set_schedule(
+                now,
+                &[(VmState::Terminated, Some(shutdown)), (VmState::Gone, None)],
+            );
+        } else {
+            inst.set_schedule(now, &[(state, None)]);
+        }
+    })
 }
 
-#[derive(serde::Deserialize)]
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct GuestBody {
     /// The guest ignores soft (ACPI) shutdown: soft stops fail, back to Running.
     ignores_soft_stop: bool,
@@ -214,16 +207,23 @@ async fn set_guest(
     Path(id): Path<String>,
     Json(body): Json<GuestBody>,
 ) -> Response {
+    update_instance(&app, &id, |inst, _| {
+        inst.guest_ignores_soft_stop = body.ignores_soft_stop;
+    })
+}
+
+/// Change instance `id` with `f` (given the current time) and answer with it, or 404.
+fn update_instance(app: &Shared, id: &str, f: impl FnOnce(&mut Instance, i64)) -> Response {
     let now = now_ms();
     let mut store = app.store();
-    let Some(inst) = store.get_mut(&id, now) else {
+    let Some(inst) = store.get_mut(id, now) else {
         return (
             StatusCode::NOT_FOUND,
             Json(json!({"error": format!("no instance `{id}`")})),
         )
             .into_response();
     };
-    inst.guest_ignores_soft_stop = body.ignores_soft_stop;
+    f(inst, now);
     Json(instance_json(inst, now)).into_response()
 }
 
