@@ -11,7 +11,7 @@ use kube::{Api, Resource, ResourceExt};
 use super::cloud::CredentialError;
 use super::ratelimit::ActionClass;
 use super::recheck;
-use super::status::{add_finalizer, apply_status, remove_finalizer};
+use super::status::{add_finalizer, age_of, apply_status, now_rfc3339, remove_finalizer};
 use super::{Context, Error, FINALIZER};
 use crate::api::CloudCredential;
 use crate::api::conditions::{self, Condition, READY};
@@ -83,10 +83,7 @@ async fn reconcile_inner(
         return Ok(Action::await_change()); // shutting down
     }
     let users = users(&ctx, &ns, &name);
-    let now = jiff::Timestamp::now()
-        .round(jiff::Unit::Second)
-        .unwrap_or_else(|_| jiff::Timestamp::now())
-        .to_string();
+    let now = now_rfc3339();
 
     if obj.meta().deletion_timestamp.is_some() {
         if !obj.finalizers().iter().any(|f| f == FINALIZER) {
@@ -131,13 +128,7 @@ async fn reconcile_inner(
     let secret_version = secret
         .as_ref()
         .and_then(|s| s.metadata.resource_version.clone());
-    let age = status
-        .last_verified_at
-        .as_deref()
-        .and_then(|t| t.parse::<jiff::Timestamp>().ok())
-        .map(|t| {
-            Duration::from_secs(jiff::Timestamp::now().duration_since(t).as_secs().max(0) as u64)
-        });
+    let age = status.last_verified_at.as_deref().and_then(age_of);
     let changed = status.secret_version != secret_version
         || status.observed_generation != obj.metadata.generation
         || conditions::find(&status.conditions, READY).is_none();
@@ -235,22 +226,17 @@ async fn reconcile_inner(
                 Some(Condition::new(READY, false, &r.reason, r.message))
             }
         };
-        let Some(cond) = cond else {
-            // verdict kept; lastVerifiedAt stays, so the next attempt re-verifies
-            status.instance_count = users.len() as i32;
-            if apply_status(&api, &*obj, old.as_ref(), &status).await? {
-                ctx.metrics.status_written(KIND);
-            }
-            return Ok(Action::requeue(requeue));
-        };
-        status.conditions = conditions::merge(
-            &status.conditions,
-            vec![cond],
-            obj.metadata.generation,
-            &now,
-        );
-        status.last_verified_at = Some(now.clone());
-        status.secret_version = secret_version;
+        // None: the verdict is kept, and so is lastVerifiedAt, so the next attempt re-verifies
+        if let Some(cond) = cond {
+            status.conditions = conditions::merge(
+                &status.conditions,
+                vec![cond],
+                obj.metadata.generation,
+                &now,
+            );
+            status.last_verified_at = Some(now.clone());
+            status.secret_version = secret_version;
+        }
     }
     status.instance_count = users.len() as i32;
     status.observed_generation = obj.metadata.generation;

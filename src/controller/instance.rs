@@ -13,7 +13,7 @@ use super::cloud::{CloudHandle, CredentialError, secret_value};
 use super::plan::{self, Input, Observation, Step};
 use super::poller::GroupKey;
 use super::ratelimit::ActionClass;
-use super::status::{add_finalizer, apply_status, remove_finalizer};
+use super::status::{add_finalizer, age_of, apply_status, now_rfc3339, remove_finalizer};
 use super::{Context, Error, FINALIZER, TAG_INCARNATION, TAG_NAME, TAG_NAMESPACE, TAG_UID};
 use crate::api::conditions::{self, Condition, SYNCED};
 use crate::api::instance::{ChargeType, CloudInstanceSpec};
@@ -24,13 +24,6 @@ use crate::provider::{
 };
 
 const KIND: &str = "CloudInstance";
-
-fn now_rfc3339() -> String {
-    jiff::Timestamp::now()
-        .round(jiff::Unit::Second)
-        .unwrap_or_else(|_| jiff::Timestamp::now())
-        .to_string()
-}
 
 /// Entry point for the kube-runtime Controller.
 pub async fn reconcile(obj: Arc<CloudInstance>, ctx: Arc<Context>) -> Result<Action, Error> {
@@ -257,7 +250,10 @@ async fn reconcile_inner(
         .or(error)
         .or_else(|| ctx.poller.poll_problem(&group));
     let synced = plan::synced_condition(
-        &input_with(&input, &status),
+        &Input {
+            status: &status,
+            ..input
+        },
         problem.as_ref().map(|(r, m)| (r.as_str(), m.as_str())),
     );
     status.conditions = conditions::merge(
@@ -290,21 +286,6 @@ async fn reconcile_inner(
         Step::InSync | Step::ReportLost => Action::requeue(ctx.settings.resync),
         _ => Action::requeue(Duration::from_secs(30)),
     })
-}
-
-fn input_with<'a>(i: &Input<'a>, status: &'a CloudInstanceStatus) -> Input<'a> {
-    Input {
-        object_name: i.object_name,
-        spec: i.spec,
-        status,
-        has_finalizer: i.has_finalizer,
-        deleting: i.deleting,
-        observation: i.observation,
-        reinstall_needs_stop: i.reinstall_needs_stop,
-        soft_stop_age: i.soft_stop_age,
-        soft_stop_grace: i.soft_stop_grace,
-        cloud_forces_stop: i.cloud_forces_stop,
-    }
 }
 
 /// Find the credential and turn it into a client, or say why not (reason, message).
@@ -358,13 +339,6 @@ async fn resolve_handle(
     ctx.handles
         .build(&key, &cred, &secret)
         .map_err(|e| (e.reason().to_string(), e.to_string()))
-}
-
-/// Seconds since an RFC 3339 timestamp (None if unreadable).
-fn age_of(t: &str) -> Option<Duration> {
-    let t: jiff::Timestamp = t.parse().ok()?;
-    let secs = jiff::Timestamp::now().duration_since(t).as_secs();
-    Some(Duration::from_secs(secs.max(0) as u64))
 }
 
 /// The event of a stop: a forced stop after the guest ignored one without force is a

@@ -72,6 +72,7 @@ pub fn stop_mode(spec: &CloudInstanceSpec) -> StopMode {
 }
 
 /// Inputs to [`plan`].
+#[derive(Clone, Copy)]
 pub struct Input<'a> {
     pub object_name: &'a str,
     pub spec: &'a CloudInstanceSpec,
@@ -238,18 +239,18 @@ pub fn ready_condition(i: &Input<'_>, step: &Step) -> Condition {
             "Observing",
             "waiting for the cloud's view of the instance".into(),
         ),
-        (Observation::Seen(_), Step::AwaitGuestStop(left)) => c(
+        (Observation::Seen(_), Step::AwaitGuestStop(_)) => c(
             false,
             "Stopping",
             format!(
-                "the guest OS has not shut down after a stop without force {} s ago; {} in {} s",
-                i.soft_stop_age.unwrap_or_default().as_secs(),
+                "the guest OS has not shut down after a stop without force requested at {}; {} {} s after the request",
+                i.status.soft_stop_requested_at.as_deref().unwrap_or("?"),
                 if i.spec.stop_mode == crate::api::instance::StopMode::Soft {
                     "asking again (stopMode Soft never forces it)"
                 } else {
                     "forcing it"
                 },
-                left.as_secs().max(1)
+                i.soft_stop_grace.as_secs()
             ),
         ),
         (Observation::Seen(d), _) => {
@@ -396,19 +397,28 @@ mod tests {
         }
     }
 
-    fn run(spec: &CloudInstanceSpec, status: &CloudInstanceStatus, obs: &Observation) -> Step {
-        plan(&Input {
+    /// Planner input with the usual defaults (live object with finalizer, 60 s grace).
+    fn given<'a>(
+        spec: &'a CloudInstanceSpec,
+        status: &'a CloudInstanceStatus,
+        observation: &'a Observation,
+    ) -> Input<'a> {
+        Input {
             object_name: "vm",
             spec,
             status,
             has_finalizer: true,
             deleting: false,
-            observation: obs,
+            observation,
             reinstall_needs_stop: false,
             soft_stop_age: None,
             soft_stop_grace: Duration::from_secs(60),
             cloud_forces_stop: false,
-        })
+        }
+    }
+
+    fn run(spec: &CloudInstanceSpec, status: &CloudInstanceStatus, obs: &Observation) -> Step {
+        plan(&given(spec, status, obs))
     }
 
     #[test]
@@ -416,16 +426,8 @@ mod tests {
         let s = spec();
         let st = CloudInstanceStatus::default();
         let step = plan(&Input {
-            object_name: "vm",
-            spec: &s,
-            status: &st,
             has_finalizer: false,
-            deleting: false,
-            observation: &Observation::Unknown,
-            reinstall_needs_stop: false,
-            soft_stop_age: None,
-            soft_stop_grace: Duration::from_secs(60),
-            cloud_forces_stop: false,
+            ..given(&s, &st, &Observation::Unknown)
         });
         assert_eq!(step, Step::AddFinalizer);
         assert_eq!(run(&s, &st, &Observation::Unknown), Step::Create);
@@ -514,18 +516,7 @@ mod tests {
         s.image_id = "img-2".into();
         let obs = seen(InstanceState::Running);
         assert_eq!(run(&s, &st, &obs), Step::InSync);
-        let input = Input {
-            object_name: "vm",
-            spec: &s,
-            status: &st,
-            has_finalizer: true,
-            deleting: false,
-            observation: &obs,
-            reinstall_needs_stop: false,
-            soft_stop_age: None,
-            soft_stop_grace: Duration::from_secs(60),
-            cloud_forces_stop: false,
-        };
+        let input = given(&s, &st, &obs);
         let synced = synced_condition(&input, None);
         assert_eq!(synced.reason, "ReinstallRequired");
         assert!(!synced.is_true());
@@ -534,16 +525,8 @@ mod tests {
         // clouds that reinstall only stopped instances: stop, reinstall, start again
         let stop_first = |obs: &Observation| {
             plan(&Input {
-                object_name: "vm",
-                spec: &s,
-                status: &st,
-                has_finalizer: true,
-                deleting: false,
-                observation: obs,
                 reinstall_needs_stop: true,
-                soft_stop_age: None,
-                soft_stop_grace: Duration::from_secs(60),
-                cloud_forces_stop: false,
+                ..given(&s, &st, obs)
             })
         };
         assert_eq!(
@@ -572,16 +555,8 @@ mod tests {
         let st = status_with_id();
         let del = |s: &CloudInstanceSpec, obs: &Observation| {
             plan(&Input {
-                object_name: "vm",
-                spec: s,
-                status: &st,
-                has_finalizer: true,
                 deleting: true,
-                observation: obs,
-                reinstall_needs_stop: false,
-                soft_stop_age: None,
-                soft_stop_grace: Duration::from_secs(60),
-                cloud_forces_stop: false,
+                ..given(s, &st, obs)
             })
         };
         assert_eq!(del(&s, &seen(InstanceState::Running)), Step::Terminate);
@@ -598,16 +573,8 @@ mod tests {
         // never created: nothing to terminate
         let empty = CloudInstanceStatus::default();
         let step = plan(&Input {
-            object_name: "vm",
-            spec: &spec(),
-            status: &empty,
-            has_finalizer: true,
             deleting: true,
-            observation: &Observation::Unknown,
-            reinstall_needs_stop: false,
-            soft_stop_age: None,
-            soft_stop_grace: Duration::from_secs(60),
-            cloud_forces_stop: false,
+            ..given(&spec(), &empty, &Observation::Unknown)
         });
         assert_eq!(step, Step::RemoveFinalizer);
     }
@@ -617,18 +584,7 @@ mod tests {
         let s = spec();
         let st = status_with_id();
         let obs = seen(InstanceState::Running);
-        let input = Input {
-            object_name: "vm",
-            spec: &s,
-            status: &st,
-            has_finalizer: true,
-            deleting: false,
-            observation: &obs,
-            reinstall_needs_stop: false,
-            soft_stop_age: None,
-            soft_stop_grace: Duration::from_secs(60),
-            cloud_forces_stop: false,
-        };
+        let input = given(&s, &st, &obs);
         let step = plan(&input);
         assert!(ready_condition(&input, &step).is_true());
         let obs = seen(InstanceState::Pending);
@@ -674,16 +630,9 @@ mod tests {
         let running = seen(InstanceState::Running);
         let step = |s: &CloudInstanceSpec, age: Option<u64>, native: bool| {
             plan(&Input {
-                object_name: "vm",
-                spec: s,
-                status: &st,
-                has_finalizer: true,
-                deleting: false,
-                observation: &running,
-                reinstall_needs_stop: false,
                 soft_stop_age: age.map(Duration::from_secs),
-                soft_stop_grace: Duration::from_secs(60),
                 cloud_forces_stop: native,
+                ..given(s, &st, &running)
             })
         };
         // first the guest is asked
@@ -693,6 +642,24 @@ mod tests {
             step(&s, Some(10), false),
             Step::AwaitGuestStop(Duration::from_secs(50))
         );
+        // the Ready message while waiting does not change with the passing seconds (each
+        // change would be a status write)
+        let mut asked = st.clone();
+        asked.soft_stop_requested_at = Some("2026-11-23T10:00:00Z".into());
+        let waiting = |age: u64| {
+            let i = Input {
+                soft_stop_age: Some(Duration::from_secs(age)),
+                ..given(&s, &asked, &running)
+            };
+            ready_condition(&i, &plan(&i))
+        };
+        assert_eq!(waiting(10).reason, "Stopping");
+        assert!(
+            waiting(10).message.contains("2026-11-23T10:00:00Z"),
+            "{:?}",
+            waiting(10)
+        );
+        assert_eq!(waiting(10), waiting(40));
         // grace over: force it, unless the cloud forces by itself (Tencent SOFT_FIRST)
         assert_eq!(step(&s, Some(60), false), Step::Stop(StopMode::Hard));
         assert_eq!(step(&s, Some(60), true), Step::Stop(StopMode::SoftThenHard));

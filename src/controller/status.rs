@@ -1,6 +1,8 @@
 //! Status writes: server-side apply of the whole status, only when it changed, plus
 //! finalizer edits.
 
+use std::time::Duration;
+
 use kube::api::{Patch, PatchParams};
 use kube::{Api, Resource, ResourceExt};
 use serde::Serialize;
@@ -8,6 +10,21 @@ use serde::de::DeserializeOwned;
 use serde_json::json;
 
 use super::{FINALIZER, MANAGER};
+
+/// Now, to the second, as status timestamps are written (RFC 3339).
+pub fn now_rfc3339() -> String {
+    jiff::Timestamp::now()
+        .round(jiff::Unit::Second)
+        .unwrap_or_else(|_| jiff::Timestamp::now())
+        .to_string()
+}
+
+/// Time since a status timestamp (None if unreadable; zero if in the future).
+pub fn age_of(t: &str) -> Option<Duration> {
+    let t: jiff::Timestamp = t.parse().ok()?;
+    let secs = jiff::Timestamp::now().duration_since(t).as_secs();
+    Some(Duration::from_secs(secs.max(0) as u64))
+}
 
 /// Server-side apply `status` if it differs from `old`. Returns whether it wrote.
 pub async fn apply_status<K, S>(
