@@ -93,7 +93,8 @@ up() {
   # 4. the chart: CRDs + ServiceAccount + RBAC (+ a Deployment that cannot run here)
   log "helm upgrade --install ${RELEASE} charts/cloudinstance-controller -n ${RELEASE_NS}"
   "${HELM}" upgrade --install "${RELEASE}" "${ROOT}/charts/cloudinstance-controller" \
-    --namespace "${RELEASE_NS}" --create-namespace >/dev/null
+    --namespace "${RELEASE_NS}" --create-namespace \
+    --set "allowedEndpoints={http://127.0.0.1:${PORT}}" >/dev/null
   # helm never upgrades CRDs; keep them current for re-runs after a CRD change
   "${KUBECTL}" apply --server-side --force-conflicts -f "${ROOT}/crds/crds.yaml" >/dev/null
 
@@ -124,6 +125,7 @@ EOF
   KUBECONFIG="${DEMO}/controller.kubeconfig" POD_NAME="demo-$$" POD_NAMESPACE="${RELEASE_NS}" \
     nohup "${TARGET}/cloudinstance-controller" run --metrics-addr "${METRICS}" \
     --leader-elect --leader-election-namespace "${RELEASE_NS}" \
+    --allowed-endpoint "http://127.0.0.1:${PORT}" \
     >"${DEMO}/controller.log" 2>&1 &
   echo $! >"${DEMO}/controller.pid"
   wait_http "http://${METRICS}/healthz" "controller"

@@ -4,3 +4,4 @@
 pub mod api;
 pub mod controller;
 pub mod provider;
+pub mod text;

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use cloudinstance_controller::controller::{self, Settings, metrics::Metrics, server};
+use cloudinstance_controller::provider::endpoint::EndpointPolicy;
 use cloudinstance_controller::provider::{
     AnyProvider, ClientConfig, CloudProvider, Credentials, DescribeFilter, ProviderKind,
     SecretString,
@@ -114,6 +115,15 @@ struct RunArgs {
     /// Lease duration: worst-case failover is this plus a fifth of it.
     #[arg(long, default_value = "15s", value_parser = parse_duration)]
     leader_election_lease_duration: Duration,
+    /// An endpoint credentials may use besides the clouds' official API domains, as a base
+    /// URL (scheme, host, port, optional path), e.g. http://127.0.0.1:4566 for the local
+    /// emulator. Repeat the flag or separate with commas. `http://` is only allowed this way.
+    #[arg(
+        long = "allowed-endpoint",
+        env = "ALLOWED_ENDPOINTS",
+        value_delimiter = ','
+    )]
+    allowed_endpoints: Vec<String>,
 }
 
 #[derive(Args, Clone)]
@@ -197,7 +207,10 @@ fn provider_from(args: &CloudArgs) -> Result<AnyProvider, String> {
         secret: SecretString::new(secret),
         project_id: args.project_id.clone(),
     });
-    cfg.endpoint = args.endpoint.clone();
+    // The CLI user is the operator: the endpoint they name on the command line is allowed.
+    if let Some(e) = &args.endpoint {
+        cfg.trust_endpoint(e.clone());
+    }
     AnyProvider::new(args.provider, cfg).map_err(|e| e.to_string())
 }
 
@@ -313,8 +326,10 @@ async fn run(args: RunArgs) -> Result<(), String> {
         credential_recheck: args.credential_recheck,
         soft_stop_grace: args.soft_stop_grace,
         concurrency: args.concurrency,
+        endpoint_policy: EndpointPolicy::with_allowed(&args.allowed_endpoints)?,
         ..Settings::default()
     };
+    tracing::info!(policy = %settings.endpoint_policy.describe(), "endpoint policy");
     ready.store(true, std::sync::atomic::Ordering::Relaxed);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {

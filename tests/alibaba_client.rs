@@ -41,7 +41,7 @@ fn client_with(emu: &Emulator, key_id: &str, secret: &str, retry: RetryPolicy) -
         secret: SecretString::new(secret),
         project_id: None,
     });
-    cfg.endpoint = Some(emu.url().to_string());
+    cfg.trust_endpoint(emu.url().to_string());
     cfg.timeout = Duration::from_secs(10);
     cfg.retry = retry;
     AlibabaClient::new(cfg).expect("client")

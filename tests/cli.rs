@@ -128,7 +128,7 @@ async fn instances_listing_filters_by_name_and_owner_uid() {
         secret: SecretString::new(cloud.secret),
         project_id: None,
     });
-    cfg.endpoint = Some(emu.url().to_string());
+    cfg.trust_endpoint(emu.url().to_string());
     let client = TencentClient::new(cfg).expect("client");
     let mut ids = Vec::new();
     for (name, uid) in [("Web-Alpha-1", "uid-aaa"), ("db-beta-1", "uid-bbb")] {

@@ -189,7 +189,7 @@ async fn wrong_key_is_reported_and_fixing_the_secret_recovers() {
             &PatchParams::apply("cic-tests").force(),
             &Patch::Apply(json!({
                 "apiVersion": "v1", "kind": "Secret",
-                "metadata": {"name": "cred-keys"},
+                "metadata": {"name": "cred-keys", "labels": {CREDENTIAL_LABEL: "true"}},
                 "stringData": {"accessKeyId": cloud.key_id, "secretAccessKey": cloud.secret},
             })),
         )

@@ -45,7 +45,7 @@ fn client_with(
         secret: SecretString::new(sk),
         project_id: project.map(str::to_string),
     });
-    cfg.endpoint = Some(emu.url().to_string());
+    cfg.trust_endpoint(emu.url().to_string());
     cfg.timeout = Duration::from_secs(10);
     cfg.retry = retry();
     HuaweiClient::new(cfg).map(|c| c.with_job_wait(Duration::from_secs(10)))
@@ -337,7 +337,7 @@ async fn throttling_is_retried() {
         secret: SecretString::new(HUAWEI_SK),
         project_id: Some(HUAWEI_PROJECT_ID.into()),
     });
-    cfg.endpoint = Some(emu.url().to_string());
+    cfg.trust_endpoint(emu.url().to_string());
     cfg.retry = RetryPolicy {
         max_attempts: 8,
         base_delay: Duration::from_millis(300),

@@ -520,9 +520,10 @@ async fn apply_secret(client: &Client, ns: &str, name: &str, data: &[(&str, &[u8
         .iter()
         .map(|(k, v)| (k.to_string(), json!(b64.encode(v))))
         .collect();
+    // marked both ways: these Secrets serve credentials and login passwords alike
     let s = json!({
         "apiVersion": "v1", "kind": "Secret",
-        "metadata": {"name": name},
+        "metadata": {"name": name, "labels": {CREDENTIAL_LABEL: "true", LOGIN_LABEL: "true"}},
         "data": data,
     });
     Api::<k8s_openapi::api::core::v1::Secret>::namespaced(client.clone(), ns)

@@ -38,7 +38,7 @@ fn client_with(emu: &Emulator, secret: &str, retry: RetryPolicy) -> TencentClien
         secret: SecretString::new(secret),
         project_id: None,
     });
-    cfg.endpoint = Some(emu.url().to_string());
+    cfg.trust_endpoint(emu.url().to_string());
     cfg.timeout = Duration::from_secs(10);
     cfg.retry = retry;
     TencentClient::new(cfg).expect("client")

@@ -30,8 +30,10 @@ impl Condition {
         Self {
             type_: type_.to_owned(),
             status: if ok { "True" } else { "False" }.to_owned(),
-            reason: reason.to_owned(),
-            message: message.into(),
+            // Reasons and messages often carry what a cloud answered: bounded like
+            // metav1.Condition (reason 1024, message 32768), cut on character boundaries.
+            reason: crate::text::clip(reason, 1024),
+            message: crate::text::clip(&message.into(), 32768),
             last_transition_time: None,
             observed_generation: None,
         }

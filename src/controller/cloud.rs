@@ -11,6 +11,7 @@ use k8s_openapi::api::core::v1::Secret;
 use super::metrics::{AttemptMetrics, Metrics};
 use super::ratelimit::{ActionClass, Limiter};
 use crate::api::CloudCredential;
+use crate::provider::endpoint::EndpointPolicy;
 use crate::provider::retry::Observer;
 use crate::provider::{
     AnyProvider, ClientConfig, CloudProvider, Credentials, ProviderError, ProviderKind,
@@ -99,6 +100,14 @@ pub enum CredentialError {
     #[error("provider huawei needs spec.projectId")]
     ProjectIdMissing,
     #[error("{0}")]
+    EndpointNotAllowed(String),
+    #[error(
+        "Secret {secret} is not marked for this controller: label it {label}=true \
+         (kubectl label secret {secret} {label}=true) if its keys are meant for cloud calls; \
+         unmarked Secrets are never read into a request"
+    )]
+    SecretNotMarked { secret: String, label: &'static str },
+    #[error("{0}")]
     Client(String),
 }
 
@@ -109,8 +118,40 @@ impl CredentialError {
             Self::SecretKeyMissing { .. } => "SecretKeyMissing",
             Self::SecretValueInvalid { .. } => "SecretValueInvalid",
             Self::ProjectIdMissing => "ProjectIdMissing",
+            Self::EndpointNotAllowed(_) => "EndpointNotAllowed",
+            Self::SecretNotMarked { .. } => "SecretNotMarked",
             Self::Client(_) => "ClientError",
         }
+    }
+}
+
+/// Label that marks a Secret as holding cloud keys for a CloudCredential. Secrets without
+/// it are never read into a request: a tenant cannot make the controller sign with (and
+/// so disclose) the value of an unrelated Secret such as an application token.
+pub const CREDENTIAL_SECRET_LABEL: &str = "compute.cloudinstance.io/credential";
+/// Label that marks a Secret as holding a VM login password for `login.passwordSecretRef`.
+pub const LOGIN_SECRET_LABEL: &str = "compute.cloudinstance.io/login";
+
+/// Whether a Secret (full object or metadata) carries `label=true`.
+pub fn is_marked(
+    meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+    label: &str,
+) -> bool {
+    meta.labels
+        .as_ref()
+        .and_then(|l| l.get(label))
+        .is_some_and(|v| v == "true")
+}
+
+/// [`is_marked`] as an error naming the label to set.
+pub fn check_marked(secret: &Secret, label: &'static str) -> Result<(), CredentialError> {
+    if is_marked(&secret.metadata, label) {
+        Ok(())
+    } else {
+        Err(CredentialError::SecretNotMarked {
+            secret: secret.metadata.name.clone().unwrap_or_default(),
+            label,
+        })
     }
 }
 
@@ -136,14 +177,28 @@ pub struct Handles {
     map: Mutex<HashMap<String, Arc<CloudHandle>>>,
     metrics: Arc<Metrics>,
     timeout: Duration,
+    policy: EndpointPolicy,
 }
 
 impl Handles {
-    pub fn new(metrics: Arc<Metrics>, timeout: Duration) -> Self {
+    pub fn new(metrics: Arc<Metrics>, timeout: Duration, policy: EndpointPolicy) -> Self {
         Self {
             map: Mutex::new(HashMap::new()),
             metrics,
             timeout,
+            policy,
+        }
+    }
+
+    /// Whether the credential's endpoint is one the operator allows (checked before its
+    /// Secret is even read; no request goes anywhere else).
+    pub fn check_endpoint(&self, cred: &CloudCredential) -> Result<(), CredentialError> {
+        match &cred.spec.endpoint {
+            None => Ok(()),
+            Some(e) => self
+                .policy
+                .check_str(cred.spec.provider.into(), e)
+                .map_err(|e| CredentialError::EndpointNotAllowed(e.message)),
         }
     }
 
@@ -167,6 +222,8 @@ impl Handles {
         let spec = &cred.spec;
         let kind: ProviderKind = spec.provider.into();
         let secret_name = &spec.secret_ref.name;
+        self.check_endpoint(cred)?;
+        check_marked(secret, CREDENTIAL_SECRET_LABEL)?;
         let id = secret_value(secret, &spec.secret_ref.access_key_id_key).ok_or_else(|| {
             CredentialError::SecretKeyMissing {
                 secret: secret_name.clone(),
@@ -200,6 +257,7 @@ impl Handles {
         });
         config.endpoint = spec.endpoint.clone();
         config.timeout = self.timeout;
+        config.policy = self.policy.clone();
         config.observer = Observer::new(Arc::new(AttemptMetrics {
             metrics: self.metrics.clone(),
             cloud: kind.to_string(),

@@ -8,7 +8,7 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::runtime::controller::Action;
 use kube::{Api, Resource, ResourceExt};
 
-use super::cloud::CredentialError;
+use super::cloud::{CREDENTIAL_SECRET_LABEL, CredentialError, is_marked};
 use super::ratelimit::ActionClass;
 use super::recheck;
 use super::status::{add_finalizer, age_of, apply_status, now_rfc3339, remove_finalizer};
@@ -26,7 +26,12 @@ pub async fn reconcile(obj: Arc<CloudCredential>, ctx: Arc<Context>) -> Result<A
     let ns = obj.namespace().ok_or(Error::NoNamespace)?;
     let span =
         tracing::info_span!("reconcile", kind = KIND, namespace = %ns, name = %obj.name_any());
-    let r = tracing::Instrument::instrument(reconcile_inner(obj, ctx.clone(), ns), span).await;
+    let r = super::guard::contain(tracing::Instrument::instrument(
+        reconcile_inner(obj, ctx.clone(), ns),
+        span,
+    ))
+    .await
+    .unwrap_or_else(|p| Err(Error::Panicked(p)));
     ctx.metrics.reconciled(KIND, r.is_ok(), start.elapsed());
     r
 }
@@ -124,8 +129,11 @@ async fn reconcile_inner(
     }
 
     let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &ns);
-    let secret = secrets.get_opt(&obj.spec.secret_ref.name).await?;
-    let secret_version = secret
+    let secret_name = &obj.spec.secret_ref.name;
+    // Metadata first: the Secret's contents are read only when the endpoint is allowed and
+    // the Secret is marked for this controller.
+    let secret_meta = secrets.get_metadata_opt(secret_name).await?;
+    let secret_version = secret_meta
         .as_ref()
         .and_then(|s| s.metadata.resource_version.clone());
     let age = status.last_verified_at.as_deref().and_then(age_of);
@@ -154,12 +162,23 @@ async fn reconcile_inner(
         if requested {
             tracing::info!("re-verifying keys after an auth failure in a cloud call");
         }
-        let verdict: Result<Vec<String>, Refusal> = match secret {
-            None => {
-                let e = CredentialError::SecretNotFound(obj.spec.secret_ref.name.clone());
-                Err(Refusal::definite(e.reason(), e.to_string()))
+        let secret = match (&secret_meta, ctx.handles.check_endpoint(&obj)) {
+            (_, Err(e)) => Err(e),
+            (None, _) => Err(CredentialError::SecretNotFound(secret_name.clone())),
+            (Some(m), _) if !is_marked(&m.metadata, CREDENTIAL_SECRET_LABEL) => {
+                Err(CredentialError::SecretNotMarked {
+                    secret: secret_name.clone(),
+                    label: CREDENTIAL_SECRET_LABEL,
+                })
             }
-            Some(secret) => match ctx.handles.build(&key, &obj, &secret) {
+            (Some(_), Ok(())) => secrets
+                .get_opt(secret_name)
+                .await?
+                .ok_or_else(|| CredentialError::SecretNotFound(secret_name.clone())),
+        };
+        let verdict: Result<Vec<String>, Refusal> = match secret {
+            Err(e) => Err(Refusal::definite(e.reason(), e.to_string())),
+            Ok(secret) => match ctx.handles.build(&key, &obj, &secret) {
                 Err(e) => Err(Refusal::definite(e.reason(), e.to_string())),
                 Ok(h) => {
                     match h

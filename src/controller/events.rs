@@ -38,12 +38,12 @@ impl Events {
         action: &str,
         note: String,
     ) {
-        let mut note = note;
-        note.truncate(1000);
+        // events.k8s.io/v1 allows 1 kB notes and 128-character reasons. Cut on character
+        // boundaries: cloud messages are often Chinese (a byte cut would panic).
         let ev = Event {
             type_,
-            reason: reason.chars().take(128).collect(),
-            note: Some(note),
+            reason: crate::text::clip(reason, 128),
+            note: Some(crate::text::clip(&note, 1000)),
             action: action.into(),
             secondary: None,
         };

@@ -33,8 +33,12 @@ pub async fn reconcile(obj: Arc<CloudInstance>, ctx: Arc<Context>) -> Result<Act
         tracing::info_span!("reconcile", kind = KIND, namespace = %ns, name = %obj.name_any());
     let _enter = span.enter();
     drop(_enter);
-    let r =
-        tracing::Instrument::instrument(reconcile_inner(obj.clone(), ctx.clone(), ns), span).await;
+    let r = super::guard::contain(tracing::Instrument::instrument(
+        reconcile_inner(obj.clone(), ctx.clone(), ns),
+        span,
+    ))
+    .await
+    .unwrap_or_else(|p| Err(Error::Panicked(p)));
     ctx.metrics.reconciled(KIND, r.is_ok(), start.elapsed());
     r
 }
@@ -407,6 +411,21 @@ async fn read_password(
         return Ok(None);
     };
     let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), ns);
+    // Only a Secret marked as a login Secret is read: otherwise a tenant could make any
+    // Secret of the namespace the password of a VM they can log into.
+    let meta = secrets
+        .get_metadata_opt(&r.name)
+        .await
+        .map_err(|e| ("SecretReadFailed".to_string(), e.to_string()))?;
+    if let Some(m) = &meta
+        && !super::cloud::is_marked(&m.metadata, super::cloud::LOGIN_SECRET_LABEL)
+    {
+        let e = CredentialError::SecretNotMarked {
+            secret: r.name.clone(),
+            label: super::cloud::LOGIN_SECRET_LABEL,
+        };
+        return Err(("PasswordSecretNotMarked".to_string(), e.to_string()));
+    }
     let s = secrets
         .get_opt(&r.name)
         .await
@@ -417,6 +436,16 @@ async fn read_password(
                 format!("Secret {} (login.passwordSecretRef) not found", r.name),
             )
         })?;
+    if !super::cloud::is_marked(&s.metadata, super::cloud::LOGIN_SECRET_LABEL) {
+        return Err((
+            "PasswordSecretNotMarked".to_string(),
+            format!(
+                "Secret {} lost its label {}",
+                r.name,
+                super::cloud::LOGIN_SECRET_LABEL
+            ),
+        ));
+    }
     secret_value(&s, &r.key)
         .map(|v| Some(SecretString::new(v)))
         .ok_or_else(|| {

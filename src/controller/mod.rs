@@ -3,6 +3,7 @@
 pub mod cloud;
 pub mod credential;
 pub mod events;
+pub mod guard;
 pub mod instance;
 pub mod leader;
 pub mod metrics;
@@ -52,6 +53,9 @@ pub enum Error {
     Credential(#[from] cloud::CredentialError),
     #[error("object has no namespace")]
     NoNamespace,
+    /// A bug: the reconcile panicked. Contained (see [`guard`]) and retried with backoff.
+    #[error("internal error (contained panic): {0}")]
+    Panicked(String),
 }
 
 /// Controller settings (from the CLI / Helm values).
@@ -70,6 +74,8 @@ pub struct Settings {
     pub provider_timeout: Duration,
     /// How long a guest OS gets to shut down after a stop without force.
     pub soft_stop_grace: Duration,
+    /// Where credentials may send requests (the operator's allow-list).
+    pub endpoint_policy: crate::provider::endpoint::EndpointPolicy,
 }
 
 impl Default for Settings {
@@ -83,6 +89,7 @@ impl Default for Settings {
             concurrency: 16,
             provider_timeout: Duration::from_secs(30),
             soft_stop_grace: Duration::from_secs(120),
+            endpoint_policy: Default::default(),
         }
     }
 }
@@ -258,7 +265,11 @@ pub async fn run(
         client: client.clone(),
         settings: settings.clone(),
         metrics: metrics.clone(),
-        handles: Handles::new(metrics.clone(), settings.provider_timeout),
+        handles: Handles::new(
+            metrics.clone(),
+            settings.provider_timeout,
+            settings.endpoint_policy.clone(),
+        ),
         poller: poller.clone(),
         credentials: inst_cred_reader.clone(),
         credentials_synced: inst_cred_synced,
@@ -270,9 +281,16 @@ pub async fn run(
     });
 
     // Secrets are watched as metadata only: their contents never sit in our cache.
-    let secret_changes = watcher(secrets, watcher::Config::default().any_semantic())
-        .touched_objects()
-        .boxed();
+    // Only Secrets marked as credential Secrets are watched (the controller never reads
+    // unmarked ones); removing the mark is delivered as a deletion and re-verifies.
+    let secret_changes = watcher(
+        secrets,
+        watcher::Config::default()
+            .labels(&format!("{}=true", cloud::CREDENTIAL_SECRET_LABEL))
+            .any_semantic(),
+    )
+    .touched_objects()
+    .boxed();
     let store_for_secrets = cred_store.clone();
     let inst_store_for_creds = inst_store.clone();
 

@@ -213,10 +213,16 @@ impl Poller {
                     .collect()
             };
             // Groups are independent (different accounts/regions): poll them concurrently.
-            let rounds = due
-                .into_iter()
-                .map(|(key, handle, ids)| self.clone().poll_group(key, handle, ids));
-            futures::future::join_all(rounds).await;
+            // A panic in one group's round is contained: the other groups and the next
+            // rounds go on (see guard.rs).
+            let rounds = due.into_iter().map(|(key, handle, ids)| {
+                super::guard::contain(self.clone().poll_group(key, handle, ids))
+            });
+            for r in futures::future::join_all(rounds).await {
+                if let Err(p) = r {
+                    tracing::error!(panic = %p, "a status poll round panicked (contained)");
+                }
+            }
             let counts = self.state_counts();
             for s in known_states.iter() {
                 if !counts.contains_key(s) {

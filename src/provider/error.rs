@@ -2,6 +2,11 @@
 
 use std::time::Duration;
 
+/// Longest error code kept (the clouds' codes are under 80 characters).
+pub const MAX_CODE: usize = 128;
+/// Longest error message kept, in bytes.
+pub const MAX_MESSAGE: usize = 2048;
+
 /// What kind of failure this is, which decides the caller's reaction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ErrorKind {
@@ -58,49 +63,26 @@ pub struct ProviderError {
 }
 
 impl ProviderError {
+    /// Codes and messages come from the wire: both are clipped (on a character boundary)
+    /// so a hostile or chatty endpoint cannot bloat conditions, events or logs.
     pub fn new(kind: ErrorKind, code: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
             kind,
-            code: code.into(),
-            message: message.into(),
+            code: crate::text::clip(&code.into(), MAX_CODE),
+            message: crate::text::clip(&message.into(), MAX_MESSAGE),
             request_id: None,
             retry_after: None,
         }
     }
 
     pub fn with_request_id(mut self, id: Option<String>) -> Self {
-        self.request_id = id;
+        self.request_id = id.map(|r| crate::text::clip(&r, 128));
         self
     }
 
-    /// A network-level failure (connect, reset, timeout, undecodable body), or a request
-    /// that could not even be built (terminal: sending it again cannot help).
+    /// A network-level failure; see [`super::http::transport`] (never carries the URL).
     pub fn transport(err: &reqwest::Error) -> Self {
-        if err.is_builder() {
-            return Self::new(
-                ErrorKind::InvalidRequest,
-                "InvalidRequest",
-                format!("the request could not be built: {err}"),
-            );
-        }
-        // reqwest's Display never includes request bodies or headers, so no secret leaks.
-        let code = if err.is_timeout() {
-            "Timeout"
-        } else if err.is_connect() {
-            "ConnectionFailed"
-        } else if err.is_decode() {
-            "InvalidResponse"
-        } else {
-            "Transport"
-        };
-        let mut msg = err.to_string();
-        let mut src = std::error::Error::source(err);
-        while let Some(s) = src {
-            msg.push_str(": ");
-            msg.push_str(&s.to_string());
-            src = s.source();
-        }
-        Self::new(ErrorKind::Transient, code, msg)
+        super::http::transport(err)
     }
 
     pub fn is_retryable(&self) -> bool {

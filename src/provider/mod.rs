@@ -4,7 +4,9 @@
 //! Dispatch is by enum ([`AnyProvider`]) so the trait can use native `async fn`.
 
 pub mod alibaba;
+pub mod endpoint;
 pub mod error;
+pub mod http;
 pub mod huawei;
 pub mod retry;
 pub mod secret;
@@ -84,6 +86,8 @@ pub struct ClientConfig {
     pub retry: retry::RetryPolicy,
     /// Told about every attempt, including retried ones (metrics).
     pub observer: retry::Observer,
+    /// Where requests may go (checked before every request is sent).
+    pub policy: endpoint::EndpointPolicy,
 }
 
 impl ClientConfig {
@@ -94,7 +98,19 @@ impl ClientConfig {
             timeout: Duration::from_secs(30),
             retry: retry::RetryPolicy::default(),
             observer: retry::Observer::default(),
+            policy: endpoint::EndpointPolicy::official_only(),
         }
+    }
+}
+
+impl ClientConfig {
+    /// Use `endpoint` and allow it in the policy: for callers that are the operator
+    /// themselves (the CLI, tests), never for what a tenant wrote.
+    pub fn trust_endpoint(&mut self, endpoint: String) {
+        if let Ok(p) = endpoint::EndpointPolicy::with_allowed([endpoint.as_str()]) {
+            self.policy = p;
+        }
+        self.endpoint = Some(endpoint);
     }
 }
 

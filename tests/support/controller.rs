@@ -107,6 +107,8 @@ impl ControllerProcess {
             .stdin(Stdio::null())
             .stdout(out.try_clone().expect("dup log"))
             .stderr(out)
+            // the operator's allow-list: the emulators this test binary started
+            .env("ALLOWED_ENDPOINTS", super::emulator::started_urls())
             .kill_on_drop(true);
         for (k, v) in env {
             cmd.env(k, v);

@@ -119,6 +119,15 @@ pub fn binary() -> Result<PathBuf, String> {
 }
 
 /// A running emulator.
+/// Base URLs of every emulator this test binary started: the controllers the tests start
+/// allow-list them (`ALLOWED_ENDPOINTS`), as an operator allow-lists the emulator.
+pub static STARTED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// [`STARTED`] as one comma-separated list.
+pub fn started_urls() -> String {
+    STARTED.lock().map(|v| v.join(",")).unwrap_or_default()
+}
+
 pub struct Emulator {
     child: Child,
     url: String,
@@ -230,6 +239,9 @@ impl Emulator {
             .timeout(Duration::from_secs(30))
             .build()
             .map_err(|e| format!("cannot build an HTTP client: {e}"))?;
+        if let Ok(mut v) = STARTED.lock() {
+            v.push(url.clone());
+        }
         Ok(Emulator {
             child,
             url,

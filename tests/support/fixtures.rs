@@ -10,6 +10,11 @@ use serde_json::{Value, json};
 
 use cloudinstance_controller::api::{CloudCredential, CloudInstance};
 
+/// The label that marks a Secret as a credential Secret (the controller reads no other).
+pub const CREDENTIAL_LABEL: &str = "compute.cloudinstance.io/credential";
+/// The label that marks a Secret as a VM login-password Secret.
+pub const LOGIN_LABEL: &str = "compute.cloudinstance.io/login";
+
 /// What a test needs to know about one cloud in the emulator.
 #[derive(Clone, Copy, Debug)]
 pub struct Cloud {
@@ -54,7 +59,7 @@ pub async fn apply_credential(
     let secrets: Api<k8s_openapi::api::core::v1::Secret> = Api::namespaced(client.clone(), ns);
     let s = json!({
         "apiVersion": "v1", "kind": "Secret",
-        "metadata": {"name": format!("{name}-keys")},
+        "metadata": {"name": format!("{name}-keys"), "labels": {CREDENTIAL_LABEL: "true"}},
         "stringData": {"accessKeyId": cloud.key_id, "secretAccessKey": secret},
     });
     secrets

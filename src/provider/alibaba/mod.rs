@@ -1,9 +1,10 @@
 //! Alibaba Cloud ECS, API version 2014-05-26, RPC style.
 //!
-//! Every call is an HTTPS `POST https://ecs.<region>.aliyuncs.com/?<params>` whose
-//! parameters (common ones, the action's own, and `Signature`) travel in the query string,
-//! signed with signature method V2 ([`signer`]). That is the request shape of Alibaba's own
-//! SDK when it signs with V2. `config.endpoint` replaces the host (the region then only
+//! Every call is an HTTPS `POST https://ecs.<region>.aliyuncs.com/` whose parameters
+//! (common ones, the action's own, and `Signature`) travel in an
+//! `application/x-www-form-urlencoded` body, signed with signature method V2 ([`signer`]).
+//! Nothing is in the URL, so passwords, user data and signatures cannot leak through
+//! anything that prints URLs. `config.endpoint` replaces the host (the region then only
 //! travels in `RegionId`).
 //!
 //! Requests are never logged with their parameters: they carry passwords and user data.
@@ -12,11 +13,9 @@ pub mod errors;
 pub mod signer;
 pub mod wire;
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
-
 use base64::Engine as _;
 use serde::de::DeserializeOwned;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::*;
 
@@ -78,13 +77,6 @@ fn utc_timestamp() -> String {
         .to_string()
 }
 
-fn header_str(h: &reqwest::header::HeaderMap, name: &str) -> Option<String> {
-    h.get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-        .filter(|s| !s.is_empty())
-}
-
 fn put_login(p: &mut Params, login: &Login) -> Result<()> {
     if login.key_ids.len() > 1 {
         return Err(invalid(
@@ -113,14 +105,10 @@ impl AlibabaClient {
                 "an Alibaba AccessKeyId and AccessKeySecret are required",
             ));
         }
-        let http = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .user_agent(concat!(
-                "cloudinstance-controller/",
-                env!("CARGO_PKG_VERSION")
-            ))
-            .build()
-            .map_err(|e| ProviderError::transport(&e))?;
+        if let Some(e) = &config.endpoint {
+            config.policy.check_str(ProviderKind::Alibaba, e)?;
+        }
+        let http = http::client(config.timeout)?;
         Ok(Self { config, http })
     }
 
@@ -168,27 +156,37 @@ impl AlibabaClient {
             all.entry("RegionId".to_owned())
                 .or_insert_with(|| r.to_owned());
         }
-        let query = signer::signed_query("POST", &all, creds.secret.expose());
-        let url = format!("{}/?{}", self.endpoint(region), query);
+        // Every parameter goes in the form body, never in the URL: Password, UserData and
+        // the signature must not appear where transport errors and proxies show URLs.
+        // RPC APIs accept POST parameters as an x-www-form-urlencoded body, signed the
+        // same way as query parameters ("RPC request syntax": https://www.alibabacloud.com/help/en/sdk/product-overview/rpc-mechanism).
+        let form = signer::signed_query("POST", &all, creds.secret.expose());
+        let url = format!("{}/", self.endpoint(region));
         tracing::debug!(provider = "alibaba", action, region, "calling ECS");
-        let resp = self
+        let rb = self
             .http
             .post(url)
             .header(reqwest::header::ACCEPT, "application/json")
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
             .header("x-acs-action", action)
             .header("x-acs-version", API_VERSION)
-            .send()
-            .await
-            .map_err(|e| ProviderError::transport(&e))?;
-        let status = resp.status();
-        let request_id = header_str(resp.headers(), "x-acs-request-id");
-        let retry_after = header_str(resp.headers(), "retry-after")
-            .and_then(|s| s.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        let text = resp
-            .text()
-            .await
-            .map_err(|e| ProviderError::transport(&e))?;
+            .body(form);
+        let answer = http::execute(
+            &self.http,
+            &self.config.policy,
+            ProviderKind::Alibaba,
+            rb,
+            "x-acs-request-id",
+        )
+        .await?;
+        let status = reqwest::StatusCode::from_u16(answer.status)
+            .unwrap_or(reqwest::StatusCode::INTERNAL_SERVER_ERROR);
+        let request_id = answer.request_id.clone();
+        let retry_after = answer.retry_after;
+        let text = answer.text();
         if status.is_success() {
             serde_json::from_str(&text).map_err(|e| {
                 ProviderError::new(
@@ -716,7 +714,7 @@ mod tests {
         );
         assert_eq!(c.endpoint(None), "https://ecs.aliyuncs.com");
         let mut cfg = ClientConfig::new(creds);
-        cfg.endpoint = Some("http://127.0.0.1:4566/".into());
+        cfg.trust_endpoint("http://127.0.0.1:4566/".into());
         let c = AlibabaClient::new(cfg).unwrap();
         assert_eq!(c.endpoint(Some("cn-beijing")), "http://127.0.0.1:4566");
     }

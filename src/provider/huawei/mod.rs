@@ -117,13 +117,6 @@ pub fn token_tag_value(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))[..40].to_owned()
 }
 
-fn header_str(h: &reqwest::header::HeaderMap, name: &str) -> Option<String> {
-    h.get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-        .filter(|s| !s.is_empty())
-}
-
 fn decode<T: DeserializeOwned>(what: &str, text: &str, request_id: Option<String>) -> Result<T> {
     let body = if text.trim().is_empty() { "{}" } else { text };
     serde_json::from_str(body).map_err(|e| {
@@ -178,14 +171,10 @@ impl HuaweiClient {
                     "Huawei ECS needs the project id of the region (credentials.project_id)",
                 )
             })?;
-        let http = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .user_agent(concat!(
-                "cloudinstance-controller/",
-                env!("CARGO_PKG_VERSION")
-            ))
-            .build()
-            .map_err(|e| ProviderError::transport(&e))?;
+        if let Some(e) = &config.endpoint {
+            config.policy.check_str(ProviderKind::Huawei, e)?;
+        }
+        let http = super::http::client(config.timeout)?;
         Ok(Self {
             config,
             http,
@@ -303,16 +292,17 @@ impl HuaweiClient {
         if let Some(p) = payload {
             rb = rb.body(p.to_vec());
         }
-        let resp = rb.send().await.map_err(|e| ProviderError::transport(&e))?;
-        let status = resp.status().as_u16();
-        let request_id = header_str(resp.headers(), "x-request-id");
-        let retry_after = header_str(resp.headers(), "retry-after")
-            .and_then(|s| s.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        let text = resp
-            .text()
-            .await
-            .map_err(|e| ProviderError::transport(&e))?;
+        let answer = super::http::execute(
+            &self.http,
+            &self.config.policy,
+            ProviderKind::Huawei,
+            rb,
+            "x-request-id",
+        )
+        .await?;
+        let status = answer.status;
+        let text = answer.text();
+        let (request_id, retry_after) = (answer.request_id, answer.retry_after);
         if (200..300).contains(&status) {
             Ok(Answer {
                 status,

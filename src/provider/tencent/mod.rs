@@ -52,6 +52,7 @@ pub struct TencentClient {
     timeout: Duration,
     retry: RetryPolicy,
     observer: Observer,
+    policy: super::endpoint::EndpointPolicy,
 }
 
 impl fmt::Debug for TencentClient {
@@ -97,12 +98,8 @@ impl TencentClient {
             Some(p) => format!("{}:{p}", host.to_ascii_lowercase()),
             None => host.to_ascii_lowercase(),
         };
-        let http = reqwest::Client::builder()
-            .use_rustls_tls()
-            .timeout(config.timeout)
-            .connect_timeout(config.timeout.min(Duration::from_secs(10)))
-            .build()
-            .map_err(|e| invalid("HttpClient", e.to_string()))?;
+        config.policy.check(ProviderKind::Tencent, &url)?;
+        let http = super::http::client(config.timeout)?;
         Ok(Self {
             http,
             url,
@@ -111,6 +108,7 @@ impl TencentClient {
             timeout: config.timeout,
             retry: config.retry,
             observer: config.observer,
+            policy: config.policy,
         })
     }
 
@@ -166,13 +164,15 @@ impl TencentClient {
         }
         tracing::debug!(action, region = region.unwrap_or(""), "tencent request");
         let result = async {
-            let resp = rb.send().await.map_err(|e| ProviderError::transport(&e))?;
-            let status = resp.status().as_u16();
-            let bytes = resp
-                .bytes()
-                .await
-                .map_err(|e| ProviderError::transport(&e))?;
-            wire::decode_response::<Resp>(status, &bytes)
+            let answer = super::http::execute(
+                &self.http,
+                &self.policy,
+                ProviderKind::Tencent,
+                rb,
+                "x-tc-requestid",
+            )
+            .await?;
+            wire::decode_response::<Resp>(answer.status, &answer.body)
         }
         .await;
         if let Err(e) = &result {

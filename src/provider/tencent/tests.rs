@@ -114,7 +114,7 @@ fn client(url: &str, retry: RetryPolicy) -> TencentClient {
         secret: SecretString::new(SECRET_KEY),
         project_id: None,
     });
-    cfg.endpoint = Some(url.to_string());
+    cfg.trust_endpoint(url.to_string());
     cfg.timeout = Duration::from_secs(5);
     cfg.retry = retry;
     TencentClient::new(cfg).unwrap()
@@ -578,7 +578,7 @@ async fn slow_answers_time_out_as_transient() {
         secret: SecretString::new(SECRET_KEY),
         project_id: None,
     });
-    cfg.endpoint = Some(srv.url.clone());
+    cfg.trust_endpoint(srv.url.clone());
     cfg.timeout = Duration::from_millis(100);
     cfg.retry = RetryPolicy::none();
     let c = TencentClient::new(cfg).unwrap();
@@ -611,17 +611,17 @@ fn endpoint_and_host_handling() {
     assert_eq!(c.host, "cvm.tencentcloudapi.com");
 
     let mut cfg = ClientConfig::new(creds.clone());
-    cfg.endpoint = Some("https://CVM.ap-guangzhou.TencentCloudAPI.com:443".into());
+    cfg.trust_endpoint("https://CVM.ap-guangzhou.TencentCloudAPI.com:443".into());
     let c = TencentClient::new(cfg).unwrap();
     assert_eq!(c.host, "cvm.ap-guangzhou.tencentcloudapi.com");
 
     let mut cfg = ClientConfig::new(creds.clone());
-    cfg.endpoint = Some("http://127.0.0.1:4566".into());
+    cfg.trust_endpoint("http://127.0.0.1:4566".into());
     assert_eq!(TencentClient::new(cfg).unwrap().host, "127.0.0.1:4566");
 
     for bad in ["ftp://x", "not a url", "http://"] {
         let mut cfg = ClientConfig::new(creds.clone());
-        cfg.endpoint = Some(bad.into());
+        cfg.trust_endpoint(bad.into());
         let e = TencentClient::new(cfg).unwrap_err();
         assert_eq!(e.kind, ErrorKind::InvalidRequest, "{bad}");
     }
@@ -646,7 +646,7 @@ async fn unbuildable_request_is_terminal_and_not_retried() {
         secret: SecretString::new(SECRET_KEY),
         project_id: None,
     });
-    cfg.endpoint = Some("http://127.0.0.1:1".into());
+    cfg.trust_endpoint("http://127.0.0.1:1".into());
     cfg.retry = fast_retry();
     let c = TencentClient::new(cfg).unwrap();
     let e = c.regions().await.unwrap_err();
