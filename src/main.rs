@@ -382,6 +382,10 @@ async fn run(args: RunArgs) -> Result<(), String> {
     } else {
         None
     };
+    let mut settings = settings;
+    if let Some(e) = &elector {
+        settings.fence = e.fence();
+    }
     metrics.leader.set(1);
     controller::run(client, settings, metrics.clone(), stopped(stop_rx)).await;
     if let Some(e) = elector {

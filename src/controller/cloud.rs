@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::Secret;
 
+use super::leader::Fence;
 use super::metrics::{AttemptMetrics, Metrics};
 use super::ratelimit::{ActionClass, Limiter};
 use crate::api::CloudCredential;
@@ -26,6 +27,7 @@ pub struct CloudHandle {
     /// Identifies the inputs the handle was built from (credential generation + Secret version).
     pub version: String,
     metrics: Arc<Metrics>,
+    fence: Fence,
 }
 
 impl std::fmt::Debug for CloudHandle {
@@ -59,6 +61,15 @@ impl CloudHandle {
         Fut: Future<Output = Result<T, ProviderError>>,
     {
         self.limiter.acquire(class).await;
+        // Leader fencing: a replica whose lease may have expired sends no mutation.
+        if class == ActionClass::Mutating && !self.fence.allows_mutation() {
+            return Err(ProviderError::new(
+                crate::provider::ErrorKind::Transient,
+                "NotLeader",
+                "this replica's leader lease could not be renewed in time; no cloud \
+                 mutation is sent until it is leader again",
+            ));
+        }
         let start = Instant::now();
         let r = fut.await;
         let result = match &r {
@@ -178,15 +189,22 @@ pub struct Handles {
     metrics: Arc<Metrics>,
     timeout: Duration,
     policy: EndpointPolicy,
+    fence: Fence,
 }
 
 impl Handles {
-    pub fn new(metrics: Arc<Metrics>, timeout: Duration, policy: EndpointPolicy) -> Self {
+    pub fn new(
+        metrics: Arc<Metrics>,
+        timeout: Duration,
+        policy: EndpointPolicy,
+        fence: Fence,
+    ) -> Self {
         Self {
             map: Mutex::new(HashMap::new()),
             metrics,
             timeout,
             policy,
+            fence,
         }
     }
 
@@ -290,6 +308,7 @@ impl Handles {
                 secret.metadata.resource_version.as_deref().unwrap_or(""),
             ),
             metrics: self.metrics.clone(),
+            fence: self.fence.clone(),
         });
         self.map
             .lock()

@@ -8,7 +8,10 @@
 //! retry_every`. A leader that shuts down cleanly releases the lease, and a follower takes
 //! over within `retry_every`.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use tokio::time::Instant;
 
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
@@ -23,6 +26,10 @@ pub struct LeaseConfig {
     pub lease_duration: Duration,
     pub renew_every: Duration,
     pub retry_every: Duration,
+    /// A renewal must succeed within this much of the last successful one (client-go's
+    /// renewDeadline); past it the leader stops mutating and steps down, a third of a
+    /// lease before any other replica may take over.
+    pub renew_deadline: Duration,
 }
 
 impl LeaseConfig {
@@ -38,6 +45,7 @@ impl LeaseConfig {
             name,
             identity,
             renew_every: lease_duration / 3,
+            renew_deadline: lease_duration * 2 / 3,
             retry_every: (lease_duration / 5).max(Duration::from_millis(500)),
             lease_duration,
         }
@@ -92,9 +100,67 @@ pub fn decide(
     }
 }
 
+/// Leader fencing: whether this replica may still mutate clouds. Without leader election
+/// it always may. With it, mutations are allowed only until `renew_deadline` after the
+/// start of the last successful lease write: the write's renewTime is at least that
+/// recent, so the fence closes a third of a lease before the lease can expire for others,
+/// even when the apiserver connection hangs.
+#[derive(Clone, Default)]
+pub struct Fence(Option<Arc<Mutex<Option<Instant>>>>);
+
+impl std::fmt::Debug for Fence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_none() {
+            "Fence(none)"
+        } else {
+            "Fence(lease)"
+        })
+    }
+}
+
+impl Fence {
+    /// No leader election: always open.
+    pub fn none() -> Self {
+        Self(None)
+    }
+
+    /// Closed until the first successful lease write.
+    pub fn closed() -> Self {
+        Self(Some(Arc::new(Mutex::new(None))))
+    }
+
+    /// Whether a cloud mutation may be sent now.
+    pub fn allows_mutation(&self) -> bool {
+        match &self.0 {
+            None => true,
+            Some(m) => m
+                .lock()
+                .map(|u| u.is_some_and(|u| Instant::now() < u))
+                .unwrap_or(false),
+        }
+    }
+
+    fn open_until(&self, until: Instant) {
+        if let Some(m) = &self.0
+            && let Ok(mut u) = m.lock()
+        {
+            *u = Some(until);
+        }
+    }
+
+    fn close(&self) {
+        if let Some(m) = &self.0
+            && let Ok(mut u) = m.lock()
+        {
+            *u = None;
+        }
+    }
+}
+
 pub struct Elector {
     api: Api<Lease>,
     cfg: LeaseConfig,
+    fence: Fence,
 }
 
 impl Elector {
@@ -102,6 +168,30 @@ impl Elector {
         Self {
             api: Api::namespaced(client, &cfg.namespace),
             cfg,
+            fence: Fence::closed(),
+        }
+    }
+
+    /// The fence cloud mutations check (see [`Fence`]).
+    pub fn fence(&self) -> Fence {
+        self.fence.clone()
+    }
+
+    /// One round with a deadline (a hung apiserver connection must not hold the loop).
+    /// Opens the fence until `renew_deadline` after the round started when it won.
+    async fn round(&self) -> Result<bool, String> {
+        let started = Instant::now();
+        match tokio::time::timeout(self.cfg.renew_deadline, self.try_acquire_or_renew()).await {
+            Ok(Ok(true)) => {
+                self.fence.open_until(started + self.cfg.renew_deadline);
+                Ok(true)
+            }
+            Ok(Ok(false)) => Ok(false),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err(format!(
+                "the lease update did not finish within {:?}",
+                self.cfg.renew_deadline
+            )),
         }
     }
 
@@ -181,7 +271,7 @@ impl Elector {
     /// Block until we are the leader.
     pub async fn acquire(&self) {
         loop {
-            match self.try_acquire_or_renew().await {
+            match self.round().await {
                 Ok(true) => {
                     tracing::info!(identity = %self.cfg.identity, lease = %self.cfg.name, "became leader");
                     return;
@@ -193,22 +283,34 @@ impl Elector {
         }
     }
 
-    /// Renew until renewing has failed for a whole lease duration; then return (the
-    /// caller must stop acting: another replica may already be leader).
+    /// Renew until a renewal has not succeeded within `renew_deadline`; then close the
+    /// fence and return (the caller must stop acting: another replica may soon be leader).
+    /// Each attempt is bounded by the time left before the deadline, so a hung apiserver
+    /// connection cannot keep this replica acting past it.
     pub async fn keep_renewing(&self) {
-        let mut last_ok = tokio::time::Instant::now();
+        let mut last_ok = Instant::now();
         loop {
             tokio::time::sleep(self.cfg.renew_every).await;
-            match self.try_acquire_or_renew().await {
-                Ok(true) => last_ok = tokio::time::Instant::now(),
+            let left = self.cfg.renew_deadline.saturating_sub(last_ok.elapsed());
+            let started = Instant::now();
+            let outcome = match tokio::time::timeout(left, self.try_acquire_or_renew()).await {
+                Ok(r) => r.map_err(|e| e.to_string()),
+                Err(_) => Err("the lease update hung past the renew deadline".to_owned()),
+            };
+            match outcome {
+                Ok(true) => {
+                    last_ok = started;
+                    self.fence.open_until(started + self.cfg.renew_deadline);
+                }
                 Ok(false) => {
+                    self.fence.close();
                     tracing::error!("leader election: lease taken by another replica");
                     return;
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "leader election: renew failed");
-                    // stop before the lease can expire for others
-                    if last_ok.elapsed() + self.cfg.renew_every >= self.cfg.lease_duration {
+                    if last_ok.elapsed() >= self.cfg.renew_deadline {
+                        self.fence.close();
                         tracing::error!("leader election: could not renew in time");
                         return;
                     }

@@ -76,6 +76,8 @@ pub struct Settings {
     pub soft_stop_grace: Duration,
     /// Where credentials may send requests (the operator's allow-list).
     pub endpoint_policy: crate::provider::endpoint::EndpointPolicy,
+    /// Leader fencing: cloud mutations only while this is open.
+    pub fence: leader::Fence,
 }
 
 impl Default for Settings {
@@ -90,6 +92,7 @@ impl Default for Settings {
             provider_timeout: Duration::from_secs(30),
             soft_stop_grace: Duration::from_secs(120),
             endpoint_policy: Default::default(),
+            fence: leader::Fence::none(),
         }
     }
 }
@@ -269,6 +272,7 @@ pub async fn run(
             metrics.clone(),
             settings.provider_timeout,
             settings.endpoint_policy.clone(),
+            settings.fence.clone(),
         ),
         poller: poller.clone(),
         credentials: inst_cred_reader.clone(),
