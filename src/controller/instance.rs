@@ -173,6 +173,13 @@ async fn reconcile_inner(
     };
     let step = plan::plan(&input);
     tracing::debug!(step = plan::step_name(&step), "planned");
+    // Irreversible steps taken on the strength of "the cloud no longer lists it" are
+    // confirmed first, and re-creations are rate-limited per object.
+    if let Some(wait) = guard_irreversible(&ctx, &handle, &obj, &observation, &step).await {
+        ctx.poller
+            .mark_mutated(&group, status.instance_id.as_deref().unwrap_or(""));
+        return Ok(Action::requeue(wait));
+    }
     let mut ready = plan::ready_condition(&input, &step);
 
     let outcome = execute(&ctx, &api, &obj, &handle, &group, &step, &mut status).await?;
@@ -392,10 +399,11 @@ fn owner_tags(obj: &CloudInstance, incarnation: i32) -> BTreeMap<String, String>
     tags
 }
 
-/// Idempotency token: stable for one object and incarnation, at most 64 ASCII characters.
-pub fn client_token(uid: &str, incarnation: i32) -> String {
-    let t = format!("{uid}-{incarnation}");
-    t.chars().take(64).collect()
+/// Idempotency token of a create: a UUID derived from the object, its incarnation and the
+/// create request's parameters (`provider::token::create_token`), so a retry reuses it and a
+/// changed request or a dry run does not (Huawei requires a UUID; see that module).
+pub fn client_token(uid: &str, incarnation: i32, req: &RunRequest) -> String {
+    provider::token::create_token(uid, incarnation, req)
 }
 
 async fn read_password(
@@ -475,7 +483,7 @@ fn run_request(
 ) -> RunRequest {
     let spec = &obj.spec;
     let net = spec.network.clone().unwrap_or_default();
-    RunRequest {
+    let mut req = RunRequest {
         region: spec.region.clone(),
         zone: spec.zone.clone(),
         image_id: spec.image_id.clone(),
@@ -509,7 +517,7 @@ fn run_request(
             ChargeType::Prepaid => provider::ChargeType::Prepaid,
             ChargeType::Spot => provider::ChargeType::Spot,
         },
-        client_token: Some(client_token(&obj.uid().unwrap_or_default(), incarnation)),
+        client_token: None,
         dry_run: spec.dry_run,
         extras: provider::ProviderExtras {
             tencent_project_id: spec
@@ -518,7 +526,13 @@ fn run_request(
                 .and_then(|o| o.tencent.as_ref())
                 .and_then(|t| t.project_id),
         },
-    }
+    };
+    req.client_token = Some(client_token(
+        &obj.uid().unwrap_or_default(),
+        incarnation,
+        &req,
+    ));
+    req
 }
 
 async fn execute(
@@ -774,6 +788,76 @@ async fn execute(
                 error: Some(e),
                 ..Outcome::ok()
             })
+        }
+    }
+}
+
+/// Least time between two re-creations of one object (a cloud that keeps losing or failing
+/// instances must not make the controller create one after another).
+const RECREATE_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Whether an irreversible step must wait; the wait when so.
+///
+/// * "Missing" comes from batched polls that did not list the id. That is not proof (an
+///   eventually consistent list, a page boundary, a misbehaving endpoint): before the
+///   finalizer is released or a replacement created because of it, a direct describe by id
+///   must not find the instance, or find it terminated.
+/// * Re-creations of one object are at least [`RECREATE_INTERVAL`] apart.
+async fn guard_irreversible(
+    ctx: &Context,
+    handle: &CloudHandle,
+    obj: &CloudInstance,
+    observation: &Observation,
+    step: &Step,
+) -> Option<Duration> {
+    let id = obj.status.as_ref()?.instance_id.clone()?;
+    let uid = obj.uid().unwrap_or_default();
+    if *step == Step::Recreate
+        && let Some(wait) = ctx.recreations.wait(&uid, RECREATE_INTERVAL)
+    {
+        return Some(wait);
+    }
+    let acts_on_missing = matches!(step, Step::RemoveFinalizer | Step::Recreate)
+        && matches!(observation, Observation::Missing);
+    if !acts_on_missing {
+        if *step == Step::Recreate {
+            ctx.recreations.record(&uid);
+        }
+        return None;
+    }
+    let region = &obj.spec.region;
+    let filter = DescribeFilter::Ids(vec![id.clone()]);
+    let found = handle
+        .call(
+            ActionClass::Describe,
+            "DescribeInstances",
+            handle.provider.describe_instances(region, &filter),
+        )
+        .await;
+    match found {
+        Ok(list) => {
+            let alive: Vec<_> = list
+                .iter()
+                .filter(|d| d.id == id && d.state != InstanceState::Terminated)
+                .collect();
+            if alive.is_empty() {
+                if *step == Step::Recreate {
+                    ctx.recreations.record(&uid);
+                }
+                None
+            } else {
+                tracing::warn!(
+                    id,
+                    state = %alive[0].provider_state,
+                    "the status poll did not list the instance, but a describe by id finds it; \
+                     not acting on 'missing'"
+                );
+                Some(Duration::from_secs(2))
+            }
+        }
+        Err(e) => {
+            tracing::warn!(id, error = %e, "cannot confirm that the instance is gone; waiting");
+            Some(Duration::from_secs(5))
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod plan;
 pub mod poller;
 pub mod ratelimit;
 pub mod recheck;
+pub mod recreate;
 pub mod server;
 pub mod status;
 
@@ -116,6 +117,8 @@ pub struct Context {
     pub recorder: events::Events,
     /// Early credential re-checks requested after auth failures.
     pub rechecks: Arc<recheck::Rechecks>,
+    /// Last re-creation per object uid (rate limit).
+    pub recreations: recreate::Recreations,
     /// Consecutive failures per object uid, for backoff.
     backoff: Mutex<HashMap<String, u32>>,
 }
@@ -281,6 +284,7 @@ pub async fn run(
         instances_synced: cred_inst_synced,
         recorder: events::Events::new(client.clone()),
         rechecks,
+        recreations: Default::default(),
         backoff: Mutex::new(HashMap::new()),
     });
 

@@ -128,8 +128,14 @@ pub fn plan(i: &Input<'_>) -> Step {
         Observation::Seen(d) => d,
     };
     match d.state {
-        InstanceState::Terminated | InstanceState::Terminating | InstanceState::Failed => {
-            return lost(spec);
+        InstanceState::Terminated | InstanceState::Terminating => return lost(spec),
+        // A failed instance (Tencent LAUNCH_FAILED, Huawei ERROR) still exists and may bill:
+        // it is terminated before any replacement is created, never just forgotten.
+        InstanceState::Failed => {
+            return match spec.recreate_policy {
+                RecreatePolicy::OnCloudDeletion => Step::Terminate,
+                RecreatePolicy::Never => Step::ReportLost,
+            };
         }
         s if s.is_transitional() => return Step::AwaitTransition(s),
         _ => {}
@@ -259,6 +265,15 @@ pub fn ready_condition(i: &Input<'_>, step: &Step) -> Condition {
                 PowerState::Stopped => InstanceState::Stopped,
             };
             match d.state {
+                InstanceState::Failed if *step == Step::Terminate => c(
+                    false,
+                    "LaunchFailed",
+                    format!(
+                        "the cloud reports {} for the instance; terminating it before a \
+                         replacement is created (recreatePolicy OnCloudDeletion)",
+                        d.provider_state
+                    ),
+                ),
                 InstanceState::Failed => c(
                     false,
                     "LaunchFailed",
@@ -546,6 +561,22 @@ mod tests {
             Step::ReportLost
         );
         s.recreate_policy = RecreatePolicy::OnCloudDeletion;
+        assert_eq!(run(&s, &st, &Observation::Missing), Step::Recreate);
+    }
+
+    #[test]
+    fn a_failed_instance_is_terminated_before_it_is_replaced() {
+        let mut s = spec();
+        let st = status_with_id();
+        // Never: reported, kept (the user decides)
+        assert_eq!(run(&s, &st, &seen(InstanceState::Failed)), Step::ReportLost);
+        // OnCloudDeletion: terminate the failed one first; only once it is gone, recreate
+        s.recreate_policy = RecreatePolicy::OnCloudDeletion;
+        assert_eq!(run(&s, &st, &seen(InstanceState::Failed)), Step::Terminate);
+        assert_eq!(
+            run(&s, &st, &seen(InstanceState::Terminating)),
+            Step::Recreate
+        );
         assert_eq!(run(&s, &st, &Observation::Missing), Step::Recreate);
     }
 
