@@ -62,6 +62,14 @@ async fn official_python_sdk_drives_the_emulator() {
         a["RunInstances"]["error_codes"]["DryRunOperation"], 1,
         "{calls}"
     );
+    assert_eq!(
+        a["RunInstances"]["error_codes"]["IdempotentParameterMismatch"], 1,
+        "{calls}"
+    );
+    assert_eq!(
+        a["RunInstances"]["error_codes"]["InvalidClientToken.ValueNotSupported"], 1,
+        "{calls}"
+    );
     assert_eq!(a["StopInstances"]["ok"], 1, "{calls}");
     assert_eq!(a["StartInstances"]["ok"], 1, "{calls}");
     assert_eq!(

@@ -51,6 +51,16 @@ async fn official_python_sdk_drives_the_emulator() {
     let h = &calls["huawei"];
     // Dry run, real create, and the X-Client-Token repeat.
     assert_eq!(h["CreatePostPaidServers"]["ok"], 3, "{calls}");
+    // X-Client-Token rules: a non-UUID token, the dry run's token for the real create and
+    // the create's token with another name.
+    assert_eq!(
+        h["CreatePostPaidServers"]["error_codes"]["Ecs.0123"], 1,
+        "{calls}"
+    );
+    assert_eq!(
+        h["CreatePostPaidServers"]["error_codes"]["Ecs.0122"], 2,
+        "{calls}"
+    );
     assert_eq!(h["BatchStopServers"]["ok"], 1, "{calls}");
     assert_eq!(h["BatchStartServers"]["ok"], 1, "{calls}");
     assert_eq!(h["BatchRebootServers"]["ok"], 1, "{calls}");

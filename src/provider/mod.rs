@@ -11,6 +11,7 @@ pub mod huawei;
 pub mod retry;
 pub mod secret;
 pub mod tencent;
+pub mod token;
 pub mod types;
 
 pub use error::{ErrorKind, ProviderError};

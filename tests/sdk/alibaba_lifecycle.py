@@ -88,12 +88,12 @@ def main():
     image = c.describe_images(ecs.DescribeImagesRequest(region_id=REGION, page_size=10)).body.images.image[0].image_id
     token = str(uuid.uuid4())
 
-    def run_request(dry_run=False):
+    def run_request(dry_run=False, instance_type="ecs.g7.large", client_token=token):
         return ecs.RunInstancesRequest(
             region_id=REGION,
             zone_id=zone,
             image_id=image,
-            instance_type="ecs.g7.large",
+            instance_type=instance_type,
             security_group_id="sg-sdk000000000000001",
             v_switch_id="vsw-sdk000000000000001",
             instance_name="sdk-lifecycle",
@@ -103,7 +103,7 @@ def main():
             data_disk=[ecs.RunInstancesRequestDataDisk(category="cloud_essd", size=100)],
             tag=[ecs.RunInstancesRequestTag(key="owner", value="sdk-test")],
             amount=1,
-            client_token=token,
+            client_token=client_token,
             dry_run=dry_run,
         )
 
@@ -119,6 +119,16 @@ def main():
     step("RunInstances again with the same ClientToken")
     again = c.run_instances(run_request()).body.instance_id_sets.instance_id_set
     assert again == ids, (again, ids)
+
+    # The same ClientToken with other parameters (AlibabaCloudDocs/ecs "Response results":
+    # IdempotentParameterMismatch, 400); a token over 64 characters
+    # (RunInstances error table: InvalidClientToken.ValueNotSupported).
+    step("RunInstances with the same ClientToken and another type: IdempotentParameterMismatch")
+    e = expect_error(lambda: c.run_instances(run_request(instance_type="ecs.c7.large")), "IdempotentParameterMismatch")
+    assert e.status_code == 400, e.status_code
+
+    step("RunInstances with a 65-character ClientToken: InvalidClientToken.ValueNotSupported")
+    expect_error(lambda: c.run_instances(run_request(client_token="t" * 65)), "InvalidClientToken.ValueNotSupported")
 
     step("DescribeInstanceStatus until Running")
     wait_for(c, iid, "Running")

@@ -3,8 +3,9 @@
 Only the endpoint is unusual: ECS_ENDPOINT (http://host:port) so that it talks to the cloud
 emulator. Credentials: HUAWEICLOUD_SDK_AK / HUAWEICLOUD_SDK_SK / HUAWEICLOUD_PROJECT_ID.
 
-Lifecycle: NovaListAvailabilityZones -> ListFlavors -> CreatePostPaidServers (dry run, then
-real, then the same X-Client-Token again) -> ShowJob until SUCCESS -> ShowServer ->
+Lifecycle: NovaListAvailabilityZones -> ListFlavors -> CreatePostPaidServers (a non-UUID
+X-Client-Token: Ecs.0123; dry run; the dry run's token for the real create: Ecs.0122; real;
+the same X-Client-Token again; the same token with another name: Ecs.0122) -> ShowJob until SUCCESS -> ShowServer ->
 BatchStopServers -> BatchStartServers -> BatchRebootServers (each a job) ->
 ListServersDetails by tag -> DeleteServers; a wrong SK must get APIGW.0301 (HTTP 401).
 """
@@ -102,11 +103,11 @@ def main():
 
     token = str(uuid.uuid4())
 
-    def create(dry_run=False):
+    def create(dry_run=False, token=token, name="sdk-lifecycle"):
         server = PostPaidServer(
             image_ref=IMAGE,
             flavor_ref=flavor,
-            name="sdk-lifecycle",
+            name=name,
             vpcid="0f3b4c5d-6e7f-4a8b-9c0d-1e2f3a4b5c6d",
             nics=[PostPaidServerNic(subnet_id="1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d")],
             root_volume=PostPaidServerRootVolume(volumetype="SSD", size=40),
@@ -119,9 +120,25 @@ def main():
         body = CreatePostPaidServersRequestBody(server=server, dry_run=dry_run)
         return c.create_post_paid_servers(CreatePostPaidServersRequest(body=body, x_client_token=token))
 
-    step("CreatePostPaidServers dry_run=true")
-    r = create(dry_run=True)
+    def expect_error(status_code, error_code, **kw):
+        try:
+            create(**kw)
+            raise AssertionError(f"expected {error_code}")
+        except exceptions.ClientRequestException as e:
+            assert (e.status_code, e.error_code) == (status_code, error_code), (e.status_code, e.error_code)
+
+    # X-Client-Token rules, ECS API reference "Idempotent Requests"
+    # (https://support.huaweicloud.com/intl/en-us/api-ecs/en-us_topic_0000001105258814.html).
+    step("CreatePostPaidServers with a token that is not a UUID: Ecs.0123")
+    expect_error(400, "Ecs.0123", token=token + "-0")
+
+    step("CreatePostPaidServers dry_run=true (a token of its own)")
+    dry_token = str(uuid.uuid4())
+    r = create(dry_run=True, token=dry_token)
     assert r.status_code == 202, r.status_code
+
+    step("CreatePostPaidServers with the dry run's token: Ecs.0122 (dry_run is a parameter)")
+    expect_error(400, "Ecs.0122", token=dry_token)
 
     step("CreatePostPaidServers")
     r = create()
@@ -132,6 +149,9 @@ def main():
     step("CreatePostPaidServers again with the same X-Client-Token")
     again = create()
     assert (again.job_id, again.server_ids) == (r.job_id, server_ids), (again, r)
+
+    step("CreatePostPaidServers with the same X-Client-Token and another name: Ecs.0122")
+    expect_error(400, "Ecs.0122", name="sdk-lifecycle-2")
 
     step("ShowJob until SUCCESS")
     job = wait_job(c, r.job_id)

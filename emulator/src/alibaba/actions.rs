@@ -610,13 +610,18 @@ fn run_instances(ctx: &Ctx) -> AliResult<Fields> {
 
     let tags = ctx.tags()?;
     check_tags(&tags)?;
+    // ClientToken: at most 64 ASCII characters (SDK alibabacloud-ecs20140526 7.11.8
+    // `RunInstancesRequest.client_token`); an invalid one is
+    // `InvalidClientToken.ValueNotSupported` (AlibabaCloudDocs/ecs
+    // `API Reference/Instances/RunInstances.md`, error table).
     let client_token = ctx.opt("ClientToken");
     if let Some(t) = &client_token
         && (t.len() > 64 || !t.is_ascii())
     {
-        return Err(AliError::invalid(
-            "ClientToken",
-            "at most 64 ASCII characters",
+        return Err(AliError::new(
+            400,
+            "InvalidClientToken.ValueNotSupported",
+            "The ClientToken is invalid: at most 64 ASCII characters.",
         ));
     }
     let dry_run = ctx.boolean("DryRun")?.unwrap_or(false);
@@ -638,6 +643,8 @@ fn run_instances(ctx: &Ctx) -> AliResult<Fields> {
                     .and_then(Value::as_str)
                     .map(str::to_string)
             });
+        // The same token with other parameters: `IdempotentParameterMismatch` (400),
+        // AlibabaCloudDocs/ecs `Call methods/Response results.md`.
         if earlier.is_some_and(|d| d != digest) {
             return Err(AliError::new(
                 400,

@@ -253,6 +253,10 @@ fn months_from(now: i64, months: i64) -> Option<i64> {
 fn create_servers(ctx: &Ctx, v11: bool) -> HwResult<Answer> {
     let body = ctx.json()?;
     let dry_run = bool_field(&body, "dry_run")?.unwrap_or(false);
+    let digest = request_digest(v11, &body);
+    if let Some(answer) = client_token_replay(ctx, &digest)? {
+        return Ok(answer);
+    }
     let server = body
         .get("server")
         .and_then(Value::as_object)
@@ -541,17 +545,6 @@ fn create_servers(ctx: &Ctx, v11: bool) -> HwResult<Answer> {
     let charge = if spot { "spot" } else { mode.as_str() }.to_string();
 
     let settings = ctx.app.settings();
-    if let Some(t) = &ctx.client_token
-        && let Some((job, ids)) = jobs::token_lookup(&ctx.account.key_id, t)
-    {
-        if dry_run {
-            return Ok(Answer {
-                status: 202,
-                body: Some(json!({})),
-            });
-        }
-        return Ok(Answer::ok(json!({"job_id": job, "serverIds": ids})));
-    }
     let mut store = ctx.app.store();
     store.sweep(ctx.now);
     if let Some(quota) = settings.instance_quota {
@@ -567,6 +560,19 @@ fn create_servers(ctx: &Ctx, v11: bool) -> HwResult<Answer> {
         }
     }
     if dry_run {
+        // A dry run's token is recorded too (the strict reading: dry_run is a parameter,
+        // so the real create needs its own token, else Ecs.0122).
+        if let Some(t) = &ctx.client_token {
+            jobs::token_record(
+                &ctx.account.key_id,
+                t,
+                jobs::TokenUse {
+                    digest,
+                    first_used_ms: ctx.now,
+                    created: None,
+                },
+            );
+        }
         return Ok(Answer {
             status: 202,
             body: Some(json!({})),
@@ -692,7 +698,15 @@ fn create_servers(ctx: &Ctx, v11: bool) -> HwResult<Answer> {
         fail,
     );
     if let Some(t) = &ctx.client_token {
-        jobs::token_record(&ctx.account.key_id, t, &job, ids.clone());
+        jobs::token_record(
+            &ctx.account.key_id,
+            t,
+            jobs::TokenUse {
+                digest,
+                first_used_ms: ctx.now,
+                created: Some((job.clone(), ids.clone())),
+            },
+        );
         store.token_record(Provider::Huawei, &ctx.account.key_id, t, ids.clone());
     }
     let mut out = json!({"job_id": job, "serverIds": ids});
@@ -700,6 +714,88 @@ fn create_servers(ctx: &Ctx, v11: bool) -> HwResult<Answer> {
         out["order_id"] = json!(format!("CS{}", random_alnum(16).to_ascii_uppercase()));
     }
     Ok(Answer::ok(out))
+}
+
+/// The idempotency identity of a create: the API version and the body as canonical JSON
+/// (keys sorted), so the same parameters in another key order are the same request.
+fn request_digest(v11: bool, body: &Map<String, Value>) -> String {
+    let canonical =
+        serde_json::to_vec(&canonical_json(&Value::Object(body.clone()))).unwrap_or_default();
+    let mut data = if v11 {
+        b"v1.1\n".to_vec()
+    } else {
+        b"v1\n".to_vec()
+    };
+    data.extend_from_slice(&canonical);
+    hex::encode(sha2_digest(&data))
+}
+
+fn canonical_json(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            Value::Object(
+                keys.into_iter()
+                    .map(|k| (k.clone(), canonical_json(&m[k])))
+                    .collect(),
+            )
+        }
+        Value::Array(a) => Value::Array(a.iter().map(canonical_json).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Whether `t` is a UUID of the documented form `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`
+/// (hex digits; the token is case-sensitive, so either case is a valid, distinct token).
+pub fn is_client_token_uuid(t: &str) -> bool {
+    let b = t.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
+/// The `X-Client-Token` rules of the two create APIs (ECS API reference "Idempotent
+/// Requests", https://support.huaweicloud.com/intl/en-us/api-ecs/en-us_topic_0000001105258814.html):
+/// not a UUID → Ecs.0123; used more than 8 hours ago → Ecs.0124; used with other
+/// parameters → Ecs.0122; used with the same parameters → the first request's answer.
+fn client_token_replay(ctx: &Ctx, digest: &str) -> HwResult<Option<Answer>> {
+    let Some(t) = &ctx.client_token else {
+        return Ok(None);
+    };
+    if !is_client_token_uuid(t) {
+        return Err(HwError::ecs(
+            400,
+            "Ecs.0123",
+            "The X-Client-Token is invalid: it must be a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx).",
+        ));
+    }
+    let Some(used) = jobs::token_lookup(&ctx.account.key_id, t) else {
+        return Ok(None);
+    };
+    if ctx.now - used.first_used_ms >= jobs::TOKEN_LIFETIME_MS {
+        return Err(HwError::ecs(
+            400,
+            "Ecs.0124",
+            "The X-Client-Token has expired (tokens are valid for 8 hours).",
+        ));
+    }
+    if used.digest != digest {
+        return Err(HwError::ecs(
+            400,
+            "Ecs.0122",
+            "The X-Client-Token was already used by a request with different parameters.",
+        ));
+    }
+    Ok(Some(match used.created {
+        None => Answer {
+            status: 202,
+            body: Some(json!({})),
+        },
+        Some((job, ids)) => Answer::ok(json!({"job_id": job, "serverIds": ids})),
+    }))
 }
 
 fn sha2_digest(data: &[u8]) -> Vec<u8> {

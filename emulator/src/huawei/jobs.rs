@@ -21,11 +21,23 @@ pub struct Job {
     pub fail: Option<(String, String)>,
 }
 
+/// What an `X-Client-Token` identified: the first request with it and its result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenUse {
+    /// SHA-256 of the first request (version path and canonical JSON body, `dry_run`
+    /// included): the same token with other parameters is `Ecs.0122`.
+    pub digest: String,
+    /// When the token was first used: it expires 8 hours later (`Ecs.0124`).
+    pub first_used_ms: i64,
+    /// `(job id, server ids)` of the create, `None` for a dry run (answered 202).
+    pub created: Option<(String, Vec<String>)>,
+}
+
 #[derive(Default)]
 struct Jobs {
     by_id: HashMap<String, Job>,
-    /// `(account, X-Client-Token)` → (job id, server ids) of the create it identified.
-    tokens: HashMap<(String, String), (String, Vec<String>)>,
+    /// `(account, X-Client-Token)` → the request it identified.
+    tokens: HashMap<(String, String), TokenUse>,
 }
 
 static JOBS: LazyLock<Mutex<Jobs>> = LazyLock::new(|| Mutex::new(Jobs::default()));
@@ -75,19 +87,27 @@ pub fn get(id: &str) -> Option<Job> {
     lock().by_id.get(id).cloned()
 }
 
-pub fn token_lookup(account: &str, token: &str) -> Option<(String, Vec<String>)> {
+pub fn token_lookup(account: &str, token: &str) -> Option<TokenUse> {
     lock()
         .tokens
         .get(&(account.to_string(), token.to_string()))
         .cloned()
 }
 
-pub fn token_record(account: &str, token: &str, job: &str, servers: Vec<String>) {
-    lock().tokens.insert(
-        (account.to_string(), token.to_string()),
-        (job.to_string(), servers),
-    );
+pub fn token_record(account: &str, token: &str, used: TokenUse) {
+    let mut jobs = lock();
+    if jobs.tokens.len() > 50_000 {
+        let now = used.first_used_ms;
+        jobs.tokens
+            .retain(|_, u| now - u.first_used_ms < 2 * TOKEN_LIFETIME_MS);
+    }
+    jobs.tokens
+        .insert((account.to_string(), token.to_string()), used);
 }
+
+/// Lifetime of an `X-Client-Token`: 8 hours (ECS API reference "Idempotent Requests",
+/// https://support.huaweicloud.com/intl/en-us/api-ecs/en-us_topic_0000001105258814.html).
+pub const TOKEN_LIFETIME_MS: i64 = 8 * 3600 * 1000;
 
 fn time(ms: i64) -> Value {
     jiff::Timestamp::from_millisecond(ms)

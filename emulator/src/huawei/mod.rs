@@ -441,6 +441,9 @@ fn process(
 }
 
 #[cfg(test)]
+mod token_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -4,7 +4,8 @@
 //!
 //! Creation is asynchronous: `POST /v1/{project_id}/cloudservers` answers with a job id
 //! (and, on current API versions, the server ids). Idempotency holds twice over: the
-//! request carries `X-Client-Token`, and the client tags every server it creates with a
+//! request carries `X-Client-Token` (a UUID, [`token::uuid_for`] of the caller's token;
+//! renewed once it expires after 8 hours), and the client tags every server it creates with a
 //! digest of the token and looks for servers carrying that tag before creating, so a
 //! retried create adopts what an earlier attempt made.
 //!
@@ -110,6 +111,17 @@ fn check_batch(ids: &[String]) -> Result<()> {
 
 fn random_hex() -> String {
     format!("{:032x}", rand::random::<u128>())
+}
+
+/// The X-Client-Token that replaces an expired one (Ecs.0124, after 8 hours): a UUID of the
+/// caller's token and the current 4-hour window, so retries within a window share it and it
+/// is always younger than the 8-hour lifetime when it is used.
+pub fn renewed_token(token: &str, now: std::time::SystemTime) -> String {
+    let secs = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    token::uuid_for(&format!("{token}#renewed-{}", secs / (4 * 3600)))
 }
 
 /// The value of [`TOKEN_TAG`] for a client token: 40 hex digits of its SHA-256.
@@ -637,17 +649,32 @@ impl CloudProvider for HuaweiClient {
                 return Ok(existing);
             }
         }
-        let answer = self
-            .send(
+        // X-Client-Token must be an 8-4-4-4-12 UUID (else Ecs.0123) and lives 8 hours
+        // (then Ecs.0124): ECS API reference "Idempotent Requests",
+        // https://support.huaweicloud.com/intl/en-us/api-ecs/en-us_topic_0000001105258814.html
+        // The token tag keeps the caller's token, so adoption finds servers of either header.
+        let send = async |header: String| {
+            self.send(
                 reqwest::Method::POST,
                 Service::Ecs,
                 &req.region,
                 &path,
                 &[],
                 Some(&body),
-                &[("X-Client-Token".to_owned(), token.clone())],
+                &[("X-Client-Token".to_owned(), header)],
             )
-            .await?;
+            .await
+        };
+        let answer = match send(token::uuid_for(&token)).await {
+            Err(e) if e.code == "Ecs.0124" => {
+                // The token expired: the adoption above found no server of it, so the
+                // create is repeated with a token renewed for the current 4-hour window
+                // (stable across retries within the window).
+                tracing::debug!(provider = "huawei", "X-Client-Token expired; renewing it");
+                send(renewed_token(&token, std::time::SystemTime::now())).await?
+            }
+            r => r?,
+        };
         if req.dry_run {
             // Huawei answers a passing dry run with 202 and creates nothing.
             return Err(ProviderError::new(
@@ -1092,6 +1119,19 @@ mod tests {
             c.create_body(&req, "tok").unwrap_err().code,
             "MissingNetwork"
         );
+    }
+
+    #[test]
+    fn renewed_token_is_a_uuid_stable_within_a_four_hour_window() {
+        use std::time::{Duration, UNIX_EPOCH};
+        let at = |s: u64| UNIX_EPOCH + Duration::from_secs(s);
+        let t0 = 1_800_000_000 / 14_400 * 14_400;
+        let a = renewed_token("tok", at(t0));
+        assert!(token::is_uuid(&a), "{a}");
+        assert_eq!(a, renewed_token("tok", at(t0 + 14_399)));
+        assert_ne!(a, renewed_token("tok", at(t0 + 14_400)));
+        assert_ne!(a, renewed_token("tok2", at(t0)));
+        assert_ne!(a, token::uuid_for("tok"));
     }
 
     #[test]
