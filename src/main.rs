@@ -124,6 +124,9 @@ struct RunArgs {
         value_delimiter = ','
     )]
     allowed_endpoints: Vec<String>,
+    /// Deadline of one cloud API request (connect, send, and read the whole answer).
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    provider_timeout: Duration,
 }
 
 #[derive(Args, Clone)]
@@ -327,6 +330,7 @@ async fn run(args: RunArgs) -> Result<(), String> {
         soft_stop_grace: args.soft_stop_grace,
         concurrency: args.concurrency,
         endpoint_policy: EndpointPolicy::with_allowed(&args.allowed_endpoints)?,
+        provider_timeout: args.provider_timeout,
         ..Settings::default()
     };
     tracing::info!(policy = %settings.endpoint_policy.describe(), "endpoint policy");

@@ -1,0 +1,649 @@
+//! Hostile tenants on the real control plane (issue: a namespace user must not read other
+//! Secrets, reach arbitrary hosts, crash the controller or see VM passwords).
+//!
+//! Each test reproduces one of the reported defects and checks it is contained:
+//! 1. Secret exfiltration / SSRF through `spec.endpoint`: the tenant's server (and the
+//!    metadata and cluster addresses) receive 0 requests; unmarked Secrets are never read
+//!    into a request; conditions say why.
+//! 2. A long Chinese cloud error message no longer crash-loops the controller.
+//! 3. Transport failures (dropped connections, timeouts, 5xx) on every mutating call of every
+//!    cloud, with password login and user data: no password, user data, secret key or
+//!    signature in logs, events, status or metrics.
+//!    (4., the chart's Secret RBAC, is in tests/helm_chart.rs.)
+
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use base64::Engine as _;
+use k8s_openapi::api::core::v1::{Event, Secret};
+use kube::api::{ListParams, Patch, PatchParams};
+use kube::{Api, Client};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+use cloudinstance_controller::api::{CloudCredential, CloudInstance};
+use support::cluster::{TestNamespace, admin_client};
+use support::controller::{ControllerProcess, install_crds, wait_for, wait_until};
+use support::emulator::Emulator;
+use support::fixtures::*;
+
+const T: Duration = Duration::from_secs(90);
+
+/// An HTTP server owned by the tenant: counts requests, keeps what it received.
+struct TenantServer {
+    url: String,
+    requests: Arc<AtomicUsize>,
+}
+
+async fn tenant_server() -> TenantServer {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let requests = Arc::new(AtomicUsize::new(0));
+    let n = requests.clone();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            n.fetch_add(1, Ordering::SeqCst);
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf).await;
+            let _ = s
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+                .await;
+        }
+    });
+    TenantServer { url, requests }
+}
+
+async fn apply<K>(client: &Client, ns: &str, obj: Value)
+where
+    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+    K::DynamicType: Default,
+{
+    let name = obj["metadata"]["name"].as_str().unwrap().to_string();
+    Api::<K>::namespaced(client.clone(), ns)
+        .patch(
+            &name,
+            &PatchParams::apply("cic-tests").force(),
+            &Patch::Apply(&obj),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("apply {name}: {e}"));
+}
+
+fn secret(name: &str, labels: Value, data: Value) -> Value {
+    json!({"apiVersion": "v1", "kind": "Secret",
+           "metadata": {"name": name, "labels": labels}, "stringData": data})
+}
+
+fn credential(name: &str, provider: &str, secret: &str, endpoint: &str, key: &str) -> Value {
+    json!({"apiVersion": "compute.cloudinstance.io/v1alpha1", "kind": "CloudCredential",
+           "metadata": {"name": name},
+           "spec": {"provider": provider, "endpoint": endpoint,
+                    "projectId": "0a1b2c3d4e5f60718293a4b5c6d7e8f9",
+                    "secretRef": {"name": secret, "accessKeyIdKey": key, "secretAccessKeyKey": key}}})
+}
+
+async fn cred_refused(client: &Client, ns: &str, name: &str, reason: &str) -> Value {
+    wait_for(
+        T,
+        &format!("credential {name} Ready=False/{reason}"),
+        || async {
+            let s = credential_status(client, ns, name).await;
+            condition(&s, "Ready")
+                .filter(|c| c["status"] == "False" && c["reason"] == reason)
+                .cloned()
+        },
+    )
+    .await
+}
+
+async fn inst_condition(client: &Client, ns: &str, name: &str, type_: &str, reason: &str) -> Value {
+    wait_for(
+        T,
+        &format!("instance {name} {type_}=False/{reason}"),
+        || async {
+            let s = instance_status(client, ns, name).await;
+            condition(&s, type_)
+                .filter(|c| c["status"] == "False" && c["reason"] == reason)
+                .cloned()
+        },
+    )
+    .await
+}
+
+/// Every event note and reason in the namespace, as one text.
+async fn events_text(client: &Client, ns: &str) -> String {
+    let list = Api::<Event>::namespaced(client.clone(), ns)
+        .list(&ListParams::default())
+        .await
+        .expect("list events");
+    list.items
+        .iter()
+        .map(|e| serde_json::to_string(e).unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Every object's status in the namespace, as one text.
+async fn statuses_text(client: &Client, ns: &str) -> String {
+    let i = Api::<CloudInstance>::namespaced(client.clone(), ns)
+        .list(&ListParams::default())
+        .await
+        .expect("list instances");
+    let c = Api::<CloudCredential>::namespaced(client.clone(), ns)
+        .list(&ListParams::default())
+        .await
+        .expect("list credentials");
+    format!(
+        "{}\n{}",
+        serde_json::to_string(&i.items.iter().map(|o| &o.status).collect::<Vec<_>>()).unwrap(),
+        serde_json::to_string(&c.items.iter().map(|o| &o.status).collect::<Vec<_>>()).unwrap()
+    )
+}
+
+async fn assert_alive(controller: &ControllerProcess, pid: u32) {
+    assert_eq!(controller.pid(), pid, "the controller was restarted");
+    let r = reqwest::get(controller.metrics_url.replace("/metrics", "/healthz")).await;
+    assert!(
+        r.is_ok_and(|r| r.status().is_success()),
+        "controller is not alive; log:\n{}",
+        controller.logs()
+    );
+    assert!(
+        !controller.logs().contains("panicked"),
+        "controller panicked:\n{}",
+        controller.logs()
+    );
+}
+
+#[tokio::test]
+async fn tenant_endpoints_and_unmarked_secrets_are_refused_without_a_request() {
+    let client = admin_client().await;
+    install_crds(&client).await;
+    let ns = TestNamespace::new(&client, "tenant-ssrf").await;
+    let ns_name = ns.name().to_string();
+    let ns = &ns_name;
+    let emu = Emulator::start(&["--transition-delay-ms", "200"]).await;
+    let hostile = tenant_server().await;
+    let controller = ControllerProcess::start(ns, &[]).await;
+    let pid = controller.pid();
+    let token = format!("app-token-{:08x}", rand::random::<u32>());
+
+    // An application's Secret, not meant for the controller.
+    apply::<Secret>(
+        &client,
+        ns,
+        secret("app", json!({}), json!({"token": token})),
+    )
+    .await;
+
+    // 1. the reported attack: the unrelated Secret, sent to the tenant's server
+    let mut refused = 0;
+    for (name, provider, endpoint) in [
+        ("exfil", "tencent", hostile.url.clone()),
+        ("exfil-alibaba", "alibaba", hostile.url.clone()),
+        ("exfil-huawei", "huawei", format!("{}/v1", hostile.url)),
+        // metadata service and in-cluster addresses
+        (
+            "metadata",
+            "tencent",
+            "http://169.254.169.254/latest/meta-data".to_string(),
+        ),
+        (
+            "cluster",
+            "alibaba",
+            "https://kubernetes.default.svc".to_string(),
+        ),
+        // https on an official-looking but foreign host
+        (
+            "lookalike",
+            "huawei",
+            "https://ecs.cn-north-4.myhuaweicloud.com.evil.example".to_string(),
+        ),
+    ] {
+        apply::<CloudCredential>(
+            &client,
+            ns,
+            credential(name, provider, "app", &endpoint, "token"),
+        )
+        .await;
+        let c = cred_refused(&client, ns, name, "EndpointNotAllowed").await;
+        let msg = c["message"].as_str().unwrap_or_default();
+        assert!(msg.contains("--allowed-endpoint"), "{name}: {msg}");
+        refused += 1;
+    }
+
+    // 2. an allowed endpoint (the operator's emulator) with the unmarked Secret
+    apply::<CloudCredential>(
+        &client,
+        ns,
+        credential("unmarked", "tencent", "app", emu.url(), "token"),
+    )
+    .await;
+    let c = cred_refused(&client, ns, "unmarked", "SecretNotMarked").await;
+    assert!(
+        c["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("compute.cloudinstance.io/credential"),
+        "{c}"
+    );
+    refused += 1;
+
+    // 3. a login password from the unmarked Secret, through a working credential
+    apply_credential(&client, ns, "good", &TENCENT, emu.url(), TENCENT.secret).await;
+    wait_until(T, "good credential Ready", || async {
+        condition(&credential_status(&client, ns, "good").await, "Ready")
+            .is_some_and(|c| c["status"] == "True")
+    })
+    .await;
+    let calls_before_instance = emu.call_count("tencent", "RunInstances").await;
+    apply_instance(
+        &client,
+        ns,
+        &instance(
+            "vm",
+            "good",
+            &TENCENT,
+            json!({"login": {"passwordSecretRef": {"name": "app", "key": "token"}}}),
+        ),
+    )
+    .await;
+    let cond = inst_condition(&client, ns, "vm", "Synced", "PasswordSecretNotMarked").await;
+    assert!(
+        cond["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("compute.cloudinstance.io/login"),
+        "{cond}"
+    );
+    refused += 1;
+    // a few reconciles later still nothing was sent
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        emu.call_count("tencent", "RunInstances").await,
+        calls_before_instance,
+        "a create was sent with an unmarked password Secret"
+    );
+
+    assert_eq!(
+        hostile.requests.load(Ordering::SeqCst),
+        0,
+        "the tenant's server received requests"
+    );
+    // the credential checks of refused credentials reached no cloud either: the only
+    // DescribeRegions calls are the good credential's
+    let regions = emu.call_count("tencent", "DescribeRegions").await;
+    assert!(regions >= 1, "the good credential was verified");
+    let everything = format!(
+        "{}\n{}\n{}\n{}",
+        controller.logs(),
+        events_text(&client, ns).await,
+        statuses_text(&client, ns).await,
+        controller.metrics().await
+    );
+    assert!(
+        !everything.contains(&token),
+        "the unrelated Secret's value leaked"
+    );
+    assert_alive(&controller, pid).await;
+    eprintln!("[tenant] refused {refused} hostile setups; tenant server requests: 0; restarts: 0");
+    drop(controller);
+    ns_delete(ns_name).await;
+}
+
+async fn ns_delete(name: String) {
+    let client = admin_client().await;
+    let _ = Api::<k8s_openapi::api::core::v1::Namespace>::all(client)
+        .delete(&name, &Default::default())
+        .await;
+}
+
+#[tokio::test]
+async fn a_long_chinese_cloud_error_does_not_crash_the_controller() {
+    let client = admin_client().await;
+    install_crds(&client).await;
+    let ns = TestNamespace::new(&client, "tenant-cjk").await;
+    let ns_name = ns.name().to_string();
+    let ns = &ns_name;
+    let emu = Emulator::start(&["--transition-delay-ms", "200"]).await;
+    let controller = ControllerProcess::start(ns, &[]).await;
+    let pid = controller.pid();
+    apply_credential(&client, ns, "c", &TENCENT, emu.url(), TENCENT.secret).await;
+    // 1,000+ bytes of Chinese: byte 1,000 (the event note limit) falls inside a character
+    // for one of the three shifts; every shift is tried.
+    for shift in 0..3 {
+        let msg = format!(
+            "{}{}",
+            "x".repeat(shift),
+            "实例规格不支持当前可用区，请选择其他可用区或规格。".repeat(30)
+        );
+        emu.clear_faults().await;
+        emu.inject_fault(json!({"provider": "tencent", "action": "RunInstances",
+            "code": "InvalidParameterValue.InstanceTypeNotSupported", "message": msg}))
+            .await;
+        let name = format!("vm-{shift}");
+        apply_instance(&client, ns, &instance(&name, "c", &TENCENT, json!({}))).await;
+        let c = inst_condition(
+            &client,
+            ns,
+            &name,
+            "Synced",
+            "InvalidParameterValue.InstanceTypeNotSupported",
+        )
+        .await;
+        assert!(
+            c["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("实例规格"),
+            "{c}"
+        );
+    }
+    wait_until(
+        T,
+        "a CreateFailed/ProviderError event with the clipped message",
+        || async {
+            let list = Api::<Event>::namespaced(client.clone(), ns)
+                .list(&ListParams::default())
+                .await
+                .unwrap();
+            let notes: Vec<_> = list
+                .items
+                .iter()
+                .filter_map(|e| e.message.clone())
+                .filter(|n| n.contains("实例规格"))
+                .collect();
+            assert!(notes.iter().all(|n| n.len() <= 1024), "{notes:?}");
+            notes.len() >= 3
+        },
+    )
+    .await;
+    assert_alive(&controller, pid).await;
+    // the cloud recovers: the same objects converge (nothing was lost to a crash loop)
+    emu.clear_faults().await;
+    for shift in 0..3 {
+        patch_spec(
+            &client,
+            ns,
+            &format!("vm-{shift}"),
+            json!({"tags": {"retry": "1"}}),
+        )
+        .await;
+    }
+    for shift in 0..3 {
+        wait_until(T, "instance Ready after the fault", || async {
+            is_ready(&instance_status(&client, ns, &format!("vm-{shift}")).await)
+        })
+        .await;
+    }
+    assert_alive(&controller, pid).await;
+    drop(controller);
+    ns_delete(ns_name).await;
+}
+
+/// The mutating actions of each cloud as the emulator names them (fault matching).
+fn mutating_actions(provider: &str) -> &'static [&'static str] {
+    match provider {
+        "tencent" => &[
+            "RunInstances",
+            "StopInstances",
+            "StartInstances",
+            "RebootInstances",
+            "ResetInstance",
+            "ResetInstancesType",
+            "TerminateInstances",
+        ],
+        "alibaba" => &[
+            "RunInstances",
+            "StopInstances",
+            "StartInstances",
+            "RebootInstances",
+            "ReplaceSystemDisk",
+            "ModifyInstanceSpec",
+            "DeleteInstances",
+        ],
+        _ => &[
+            "CreatePostPaidServers",
+            "BatchStopServers",
+            "BatchStartServers",
+            "BatchRebootServers",
+            "ChangeServerOsWithCloudInit",
+            "ResizePostPaidServer",
+            "DeleteServers",
+        ],
+    }
+}
+
+#[tokio::test]
+async fn transport_failures_on_every_mutating_call_never_leak_secrets() {
+    let client = admin_client().await;
+    install_crds(&client).await;
+    let ns = TestNamespace::new(&client, "tenant-leak").await;
+    let ns_name = ns.name().to_string();
+    let ns = &ns_name;
+    let emu = Emulator::start(&["--transition-delay-ms", "200"]).await;
+    let controller = ControllerProcess::start(ns, &["--provider-timeout", "2s"]).await;
+    let pid = controller.pid();
+    let r = format!("{:08x}", rand::random::<u32>());
+    let password = format!("Pw!{r}Xy9");
+    let user_data = format!("#!/bin/sh\necho user-data-secret-{r}\n");
+    let user_data_b64 = base64::engine::general_purpose::STANDARD.encode(&user_data);
+    apply::<Secret>(
+        &client,
+        ns,
+        secret(
+            "login",
+            json!({LOGIN_LABEL: "true"}),
+            json!({"password": password}),
+        ),
+    )
+    .await;
+    let mut faults = 0;
+    for cloud in [TENCENT, ALIBABA, HUAWEI] {
+        let p = cloud.provider;
+        apply_credential(&client, ns, p, &cloud, emu.url(), cloud.secret).await;
+        // every mutating call: a dropped connection, a timeout (latency past the 2 s
+        // deadline) and a 5xx, each once, before the call goes through
+        for action in mutating_actions(p) {
+            for f in [
+                json!({"drop_connection": true}),
+                json!({"latency_ms": 2500}),
+                json!({"code": "InternalError", "message": "try again", "http_status": 503}),
+            ] {
+                let mut f = f;
+                f["provider"] = json!(p);
+                f["action"] = json!(action);
+                f["count"] = json!(1);
+                emu.inject_fault(f).await;
+                faults += 1;
+            }
+        }
+        let name = format!("vm-{p}");
+        let spec = json!({
+            "login": {"passwordSecretRef": {"name": "login"}},
+            "userData": user_data,
+            "reinstallPolicy": "OnImageChange",
+        });
+        apply_instance(&client, ns, &instance(&name, p, &cloud, spec)).await;
+        let ready = || async { is_ready(&instance_status(&client, ns, &name).await) };
+        let state = |want: &'static str| {
+            let name = name.clone();
+            let client = client.clone();
+            async move {
+                let s = instance_status(&client, ns, &name).await;
+                s["state"] == want && is_ready(&s)
+            }
+        };
+        wait_until(T, "created through the faults", ready).await;
+        patch_spec(&client, ns, &name, json!({"powerState": "Stopped"})).await;
+        wait_until(T, "stopped", || state("Stopped")).await;
+        patch_spec(&client, ns, &name, json!({"powerState": "Running"})).await;
+        wait_until(T, "started", || state("Running")).await;
+        patch_spec(
+            &client,
+            ns,
+            &name,
+            json!({"rebootRequestedAt": "2026-11-28T00:00:00Z"}),
+        )
+        .await;
+        wait_until(T, "rebooted", || async {
+            let s = instance_status(&client, ns, &name).await;
+            s["lastRebootRequestedAt"] == "2026-11-28T00:00:00Z" && is_ready(&s)
+        })
+        .await;
+        patch_spec(&client, ns, &name, json!({"imageId": cloud.other_image})).await;
+        wait_until(T, "reinstalled", || async {
+            let s = instance_status(&client, ns, &name).await;
+            s["imageId"] == cloud.other_image && is_ready(&s)
+        })
+        .await;
+        patch_spec(
+            &client,
+            ns,
+            &name,
+            json!({"instanceType": cloud.bigger_type}),
+        )
+        .await;
+        wait_until(T, "resized", || async {
+            let s = instance_status(&client, ns, &name).await;
+            s["instanceType"] == cloud.bigger_type && is_ready(&s)
+        })
+        .await;
+        Api::<CloudInstance>::namespaced(client.clone(), ns)
+            .delete(&name, &Default::default())
+            .await
+            .expect("delete");
+        wait_until(T, "deleted", || async {
+            Api::<CloudInstance>::namespaced(client.clone(), ns)
+                .get_opt(&name)
+                .await
+                .unwrap()
+                .is_none()
+        })
+        .await;
+    }
+    // every injected fault was hit
+    let left = emu.faults().await;
+    let unhit: Vec<_> = left
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|f| f["hits"].as_u64() == Some(0))
+        .collect();
+    assert!(unhit.is_empty(), "faults never hit: {unhit:?}");
+
+    let everything = format!(
+        "{}\n{}\n{}\n{}",
+        controller.logs(),
+        events_text(&client, ns).await,
+        statuses_text(&client, ns).await,
+        controller.metrics().await
+    );
+    for (what, needle) in [
+        ("password", password.as_str()),
+        ("user data", &format!("user-data-secret-{r}")),
+        ("user data (base64)", user_data_b64.as_str()),
+        ("tencent secret key", TENCENT.secret),
+        ("alibaba secret key", ALIBABA.secret),
+        ("huawei secret key", HUAWEI.secret),
+        ("a signature parameter", "Signature="),
+        ("an Authorization header", "Credential="),
+        ("a signed URL", "SignatureNonce"),
+    ] {
+        assert!(!everything.contains(needle), "{what} leaked:\n{everything}");
+    }
+    // the failures did surface: transport errors are reported, just without URLs
+    assert!(
+        everything.contains("ConnectionFailed")
+            || everything.contains("Transport")
+            || everything.contains("Timeout"),
+        "no transport failure was reported at all"
+    );
+    assert_alive(&controller, pid).await;
+    eprintln!(
+        "[tenant] {faults} transport faults injected on 21 mutating actions; 0 secrets leaked"
+    );
+    drop(controller);
+    ns_delete(ns_name).await;
+}
+
+/// Run `helm template` of the chart with `--set` values; the rendered documents.
+async fn rendered(sets: &[&str]) -> Vec<Value> {
+    let mut cmd = tokio::process::Command::new(support::cluster::helm_path());
+    cmd.args(["template", "cic"])
+        .arg(support::cluster::repo_root().join("charts/cloudinstance-controller"))
+        .args(["--namespace", "cic-system"]);
+    for s in sets {
+        cmd.args(["--set", s]);
+    }
+    let out = cmd.output().await.expect("run helm template");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    text.split("\n---")
+        .filter_map(|d| serde_yaml::from_str::<Value>(d).ok())
+        .filter(|v| v.is_object())
+        .collect()
+}
+
+/// Where the rendered RBAC lets the controller read Secrets: (kind, namespace) per grant.
+fn secret_grants(docs: &[Value]) -> Vec<(String, String)> {
+    docs.iter()
+        .filter(|d| d["kind"] == "Role" || d["kind"] == "ClusterRole")
+        .filter(|d| {
+            d["rules"].as_array().into_iter().flatten().any(|r| {
+                r["resources"]
+                    .as_array()
+                    .is_some_and(|a| a.iter().any(|x| x == "secrets"))
+            })
+        })
+        .map(|d| {
+            (
+                d["kind"].as_str().unwrap_or("").to_string(),
+                d["metadata"]["namespace"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_chart_reads_secrets_only_where_it_serves_when_namespaces_are_set() {
+    // served namespaces set: Secrets are readable in that namespace only
+    let scoped = rendered(&["watchNamespaces={team-a}"]).await;
+    assert_eq!(
+        secret_grants(&scoped),
+        vec![("Role".to_string(), "team-a".to_string())]
+    );
+    // the allow-list reaches the controller's flags
+    let with_allow = rendered(&["allowedEndpoints={http://127.0.0.1:4566}"]).await;
+    let deploy = with_allow
+        .iter()
+        .find(|d| d["kind"] == "Deployment")
+        .expect("deployment");
+    let args = deploy["spec"]["template"]["spec"]["containers"][0]["args"].to_string();
+    assert!(
+        args.contains("--allowed-endpoint=http://127.0.0.1:4566"),
+        "{args}"
+    );
+    // the cluster-wide default grants cluster-wide Secret reads (documented in the README
+    // and docs/security.md: the controller itself only reads marked Secrets)
+    let wide = rendered(&[]).await;
+    assert_eq!(
+        secret_grants(&wide),
+        vec![("ClusterRole".to_string(), String::new())]
+    );
+}
