@@ -19,6 +19,9 @@ pub struct AppState {
     limiter: Mutex<RateLimiter>,
     settings: RwLock<Settings>,
     pub state_file: Option<PathBuf>,
+    /// Ids left out of batched status listings (fault injection: an eventually consistent
+    /// list that omits a live instance; a describe by id still finds it).
+    hidden: Mutex<std::collections::HashSet<String>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -40,6 +43,21 @@ impl AppState {
             limiter: Mutex::new(RateLimiter::new()),
             settings: RwLock::new(settings),
             state_file,
+            hidden: Mutex::new(Default::default()),
+        }
+    }
+
+    /// Whether `id` is left out of batched status listings.
+    pub fn hidden_from_status(&self, id: &str) -> bool {
+        lock(&self.hidden).contains(id)
+    }
+
+    pub fn set_hidden_from_status(&self, id: &str, hidden: bool) {
+        let mut h = lock(&self.hidden);
+        if hidden {
+            h.insert(id.to_owned());
+        } else {
+            h.remove(id);
         }
     }
 

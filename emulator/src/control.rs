@@ -24,6 +24,7 @@ pub fn routes() -> Router<Shared> {
         .route("/instances/{id}", get(get_instance).delete(delete_instance))
         .route("/instances/{id}/state", post(set_instance_state))
         .route("/instances/{id}/guest", post(set_guest))
+        .route("/instances/{id}/status-listing", post(set_status_listing))
         .route("/calls", get(get_calls))
         .route("/calls/reset", post(reset_calls))
         .route(
@@ -210,6 +211,23 @@ async fn set_guest(
     update_instance(&app, &id, |inst, _| {
         inst.guest_ignores_soft_stop = body.ignores_soft_stop;
     })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListingBody {
+    /// Leave the instance out of batched status listings (Tencent DescribeInstancesStatus)
+    /// while a describe by id still returns it.
+    hidden: bool,
+}
+
+async fn set_status_listing(
+    State(app): State<Shared>,
+    Path(id): Path<String>,
+    Json(body): Json<ListingBody>,
+) -> Response {
+    app.set_hidden_from_status(&id, body.hidden);
+    Json(json!({"id": id, "hidden": body.hidden})).into_response()
 }
 
 /// Change instance `id` with `f` (given the current time) and answer with it, or 404.

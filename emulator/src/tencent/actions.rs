@@ -1361,7 +1361,8 @@ fn describe_instances_status(ctx: &Ctx) -> ApiResult<Fields> {
     let (offset, limit) = paging(p)?;
     let mut store = ctx.app.store();
     store.sweep(ctx.now);
-    let all = select(&store, ctx, &ids, &[]);
+    let mut all = select(&store, ctx, &ids, &[]);
+    all.retain(|i| !ctx.app.hidden_from_status(&i.id));
     let set: Vec<Value> = all
         .iter()
         .skip(offset)
