@@ -86,9 +86,11 @@ fn not_found(id: &str) -> HwError {
     )
 }
 
+/// Ecs.0100 is documented with HTTP 400 (error-code table,
+/// https://support.huaweicloud.com/api-ecs/ecs_07_0002.html).
 fn bad_state(id: &str, status: &str) -> HwError {
     HwError::ecs(
-        409,
+        400,
         "Ecs.0100",
         format!("Invalid ECS status. Change the status and try again. Server {id} is {status}."),
     )

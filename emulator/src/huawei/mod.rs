@@ -279,7 +279,10 @@ pub async fn handle(app: Shared, parts: Parts, body: Bytes) -> Response {
         } else {
             let default = match code.as_str() {
                 "Ecs.0114" => 404,
-                c if c.contains("Internal") || c == "Ecs.0002" => 500,
+                // Ecs.0002 "system exception" is documented with HTTP 400 (error-code table,
+                // https://support.huaweicloud.com/api-ecs/ecs_07_0002.html); 0603 is 501.
+                "Ecs.0603" => 501,
+                c if c.contains("Internal") => 500,
                 _ => 400,
             };
             HwError::ecs(status.unwrap_or(default), code, message.clone())
@@ -400,10 +403,13 @@ fn process(
     }
     let project = match (&route.project, &account_project) {
         (Some(p), Some(a)) if p != a => {
+            // A URL project that is not the token's is Ecs.0023 (400), error-code table
+            // https://support.huaweicloud.com/api-ecs/ecs_07_0002.html (Ecs.0003 is an
+            // account restriction: balance, frozen).
             return Err(HwError::ecs(
-                403,
-                "Ecs.0003",
-                format!("You do not have permission to perform this operation in project {p}."),
+                400,
+                "Ecs.0023",
+                format!("The project {p} in the URL does not match the project of the token."),
             ));
         }
         (Some(p), _) => p.clone(),

@@ -24,9 +24,55 @@ pub struct ErrorEnvelope {
 }
 
 /// Classify an Alibaba error code (plus the HTTP status it came with).
+///
+/// Sources: the common error table (AlibabaCloudDocs/ecs @322eaab8 `intl.en-US/API
+/// Reference/Call methods/Response results.md`, "D:" below) and the per-action error tables
+/// of the same repository (`API Reference/Instances/<Action>.md`); the SDK
+/// `alibabacloud-ecs20140526` 7.11.8 for dry-run answers. docs/provider-contract.md,
+/// Alibaba §7, lists every code with its class.
 pub fn classify(status: u16, code: &str) -> ErrorKind {
     match code {
-        "DryRunOperation" => return ErrorKind::DryRunOk,
+        // `DRYRUN.SUCCESS` is the dry-run answer of the batch actions
+        // (SDK `StartInstancesRequest.dry_run`, `StopInstancesRequest.dry_run`, ...).
+        "DryRunOperation" | "DRYRUN.SUCCESS" => return ErrorKind::DryRunOk,
+        // Wrong state, re-observe: ModifyInstanceSpec `InvalidInstanceStatus.NotStopped` (400),
+        // `InvalidStatus.ValueNotSupported` (403); ModifyPrepayInstanceSpec
+        // `InvalidStatus.NotStopped` (400), `InvalidInstanceStatus` (403);
+        // ModifyInstanceAttribute `InvalidInstanceStatus.NotRunning`,
+        // `InvalidOperation.InvalidEcsState` (400); ReplaceSystemDisk `IncorrectDiskStatus`,
+        // `OperationDenied.InstanceCreating` (403); StartInstance `InstanceNotReady` (403).
+        "InvalidInstanceStatus.NotStopped"
+        | "InvalidStatus.ValueNotSupported"
+        | "InvalidStatus.NotStopped"
+        | "InvalidInstanceStatus"
+        | "InvalidInstanceStatus.NotRunning"
+        | "InvalidOperation.InvalidEcsState"
+        | "IncorrectDiskStatus"
+        | "OperationDenied.InstanceCreating"
+        | "InstanceNotReady" => return ErrorKind::WrongState,
+        // Retry later: ModifyPrepayInstanceSpec `LastOrderProcessing` (400, the previous
+        // order is still being processed); ReplaceSystemDisk `DiskCreatingSnapshot` (403).
+        "LastOrderProcessing" | "DiskCreatingSnapshot" => return ErrorKind::Transient,
+        // Capacity and billing, terminal until stock or the account changes: RunInstances
+        // `Zone.NotOnSale`, `InvalidResourceType.NotSupported` (403, no stock of the type);
+        // D: `InsufficientBalance`, `Account.Arrearage`, `InvalidAccountStatus.NotEnoughBalance`;
+        // StartInstance `DiskInArrears` (403).
+        "Zone.NotOnSale"
+        | "InvalidResourceType.NotSupported"
+        | "InsufficientBalance"
+        | "Account.Arrearage"
+        | "InvalidAccountStatus.NotEnoughBalance"
+        | "DiskInArrears" => return ErrorKind::Quota,
+        // The account or key may not do this: DescribeRegions `Unauthorized.EmptyRegion`
+        // (403); D: `InvalidUser.Unauthorized`, `InvalidUser.PassRoleForbidden` (403),
+        // `RegionUnauthorized`.
+        "Unauthorized.EmptyRegion"
+        | "InvalidUser.Unauthorized"
+        | "InvalidUser.PassRoleForbidden"
+        | "RegionUnauthorized" => return ErrorKind::Auth,
+        // RunInstances `InvalidRamRole.NotEcsRole` (401) names a parameter (the RAM role),
+        // not the caller's keys: the blanket 401 rule below must not make it Auth.
+        "InvalidRamRole.NotEcsRole" => return ErrorKind::InvalidRequest,
         "Throttling"
         | "Throttling.User"
         | "Throttling.Api"
@@ -149,6 +195,45 @@ mod tests {
             (502, "SomethingNew", ErrorKind::Transient),
         ];
         for (status, code, want) in cases {
+            assert_eq!(classify(status, code), want, "{status} {code}");
+        }
+    }
+
+    /// Codes from the official per-action and common error tables (AlibabaCloudDocs/ecs
+    /// `API Reference`; docs/provider-contract.md, Alibaba §7), issue 14 findings F5/F16.
+    #[test]
+    fn classification_from_the_documented_error_tables() {
+        use ErrorKind::*;
+        for (status, code, want) in [
+            (400, "InvalidInstanceStatus.NotStopped", WrongState),
+            (403, "InvalidStatus.ValueNotSupported", WrongState),
+            (400, "InvalidStatus.NotStopped", WrongState),
+            (403, "InvalidInstanceStatus", WrongState),
+            (400, "InvalidInstanceStatus.NotRunning", WrongState),
+            (400, "InvalidOperation.InvalidEcsState", WrongState),
+            (403, "IncorrectDiskStatus", WrongState),
+            (403, "OperationDenied.InstanceCreating", WrongState),
+            (403, "InstanceNotReady", WrongState),
+            (400, "LastOrderProcessing", Transient),
+            (403, "DiskCreatingSnapshot", Transient),
+            (403, "LastTokenProcessing", Transient),
+            (400, "Zone.NotOnSale", Quota),
+            (403, "InvalidResourceType.NotSupported", Quota),
+            (403, "InsufficientBalance", Quota),
+            (400, "Account.Arrearage", Quota),
+            (403, "InvalidAccountStatus.NotEnoughBalance", Quota),
+            (403, "DiskInArrears", Quota),
+            (403, "Unauthorized.EmptyRegion", Auth),
+            (403, "InvalidUser.Unauthorized", Auth),
+            (403, "InvalidUser.PassRoleForbidden", Auth),
+            (403, "RegionUnauthorized", Auth),
+            (401, "InvalidRamRole.NotEcsRole", InvalidRequest),
+            (401, "SomethingElse", Auth),
+            (400, "DRYRUN.SUCCESS", DryRunOk),
+            (400, "IdempotentParameterMismatch", InvalidRequest),
+            (400, "InvalidClientToken.ValueNotSupported", InvalidRequest),
+            (403, "ChargeTypeViolation", InvalidRequest),
+        ] {
             assert_eq!(classify(status, code), want, "{status} {code}");
         }
     }

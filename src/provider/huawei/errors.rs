@@ -48,6 +48,64 @@ pub fn parse_body(v: &Value) -> (Option<String>, Option<String>, Option<String>)
     (None, None, request_id)
 }
 
+/// The number of an `Ecs.NNNN` code.
+fn ecs_number(code: &str) -> Option<u16> {
+    code.strip_prefix("Ecs.")
+        .filter(|n| n.len() == 4)
+        .and_then(|n| n.parse().ok())
+}
+
+/// Classify an `Ecs.NNNN` code by the ECS error-code table (API reference "Error Codes",
+/// https://support.huaweicloud.com/api-ecs/ecs_07_0002.html; docs/provider-contract.md,
+/// Huawei §17). The page warns that its HTTP statuses "may not be accurate": the code
+/// decides, so these come before any status rule. `None`: not listed here.
+fn classify_ecs(n: u16) -> Option<ErrorKind> {
+    use ErrorKind::*;
+    Some(match n {
+        // The server does not exist.
+        114 | 614 => NotFound,
+        // Status does not allow the operation (0100), server locked (0605), frozen (0030),
+        // system disk being backed up (0073).
+        100 | 605 | 30 | 73 => WrongState,
+        // Quotas (ECS 0001, EIP 0013, EVS 0021, server group 0022) and capacity: flavor sold
+        // out (0018), disk type sold out (0044), not enough capacity of the flavor (0319).
+        1 | 13 | 21 | 22 | 18 | 44 | 319 => Quota,
+        // Account restricted (0003 "账户受限": balance too low, frozen, op_suspended),
+        // not real-name verified / insufficient balance / partner / no payment method /
+        // budget / suspended (0066-0071), order creation failed (7000): a billing state of
+        // the account, not bad keys. Terminal until the account is fixed (Quota's long
+        // back-off), and a credential stays Ready.
+        3 | 66..=71 | 7000 => Quota,
+        // Permission elevation failed (0004), no permission (0110), the project in the URL
+        // is not the token's (0023): the credential's configuration.
+        4 | 110 | 23 => Auth,
+        // "A system exception occurred, try again later" and the "failed to create / query /
+        // release …" family (OpenStack, IAM, VPC, EVS access failures), documented with HTTP
+        // 400: retry with back-off. 0603 (501): another command is running, retry in 1 min;
+        // 0615: internal.
+        2
+        | 101
+        | 102
+        | 106
+        | 201..=227
+        | 301..=323
+        | 401..=405
+        | 501..=503
+        | 507
+        | 603
+        | 610..=612
+        | 615..=618
+        | 701
+        | 702
+        | 1000..=1002
+        | 1100
+        | 1200
+        | 1201
+        | 1300 => Transient,
+        _ => return None,
+    })
+}
+
 /// Classify a Huawei error code with the HTTP status it came with.
 pub fn classify(status: u16, code: &str, message: &str) -> ErrorKind {
     // API Gateway rate limiting (APIGW.0308 "The throttling threshold has been reached").
@@ -56,21 +114,15 @@ pub fn classify(status: u16, code: &str, message: &str) -> ErrorKind {
     }
     // APIGW.03xx: authentication / authorization failures at the gateway
     // (APIGW.0301 "Incorrect IAM authentication information", APIGW.0302 not authorized, ...).
-    if code.starts_with("APIGW.03") || code.starts_with("IAM.") || code == "Ecs.0003" {
+    if code.starts_with("APIGW.03") || code.starts_with("IAM.") {
         return ErrorKind::Auth;
     }
     // APIGW.01xx: the API itself does not exist — a request (or endpoint) problem.
     if code.starts_with("APIGW.01") || code.starts_with("APIGW.02") {
         return ErrorKind::InvalidRequest;
     }
-    match code {
-        // The server does not exist.
-        "Ecs.0114" | "Ecs.0614" => return ErrorKind::NotFound,
-        // "Invalid ECS status. Change the status and try again."
-        "Ecs.0100" => return ErrorKind::WrongState,
-        // ECS / EIP quota.
-        "Ecs.0001" | "Ecs.0013" => return ErrorKind::Quota,
-        _ => {}
+    if let Some(kind) = ecs_number(code).and_then(classify_ecs) {
+        return kind;
     }
     if status >= 500 {
         return ErrorKind::Transient;
@@ -168,12 +220,72 @@ mod tests {
     fn classification_table() {
         assert_eq!(classify(400, "Ecs.0001", ""), ErrorKind::Quota);
         assert_eq!(classify(400, "Ecs.0100", ""), ErrorKind::WrongState);
-        assert_eq!(classify(403, "Ecs.0003", ""), ErrorKind::Auth);
         assert_eq!(classify(404, "APIGW.0101", ""), ErrorKind::InvalidRequest);
         assert_eq!(
             classify(400, "Ecs.0005", "bad json"),
             ErrorKind::InvalidRequest
         );
         assert_eq!(classify(500, "Ecs.0002", ""), ErrorKind::Transient);
+    }
+
+    /// The ECS error-code table, https://support.huaweicloud.com/api-ecs/ecs_07_0002.html,
+    /// with the HTTP statuses it documents (the code decides, not the status).
+    #[test]
+    fn classification_from_the_documented_error_codes() {
+        use ErrorKind::*;
+        for (status, code, kind) in [
+            // Ecs.0003 is an account restriction (balance, frozen), not bad keys.
+            (403, "Ecs.0003", Quota),
+            (403, "Ecs.0066", Quota),
+            (403, "Ecs.0071", Quota),
+            (400, "Ecs.7000", Quota),
+            // "System exception, try again later" codes come with HTTP 400: retryable.
+            (400, "Ecs.0002", Transient),
+            (400, "Ecs.0101", Transient),
+            (400, "Ecs.0106", Transient),
+            (400, "Ecs.0201", Transient),
+            (400, "Ecs.0227", Transient),
+            (400, "Ecs.0301", Transient),
+            (400, "Ecs.0401", Transient),
+            (400, "Ecs.0501", Transient),
+            (400, "Ecs.1000", Transient),
+            (400, "Ecs.1002", Transient),
+            (400, "Ecs.1100", Transient),
+            (400, "Ecs.1200", Transient),
+            (400, "Ecs.1201", Transient),
+            (400, "Ecs.1300", Transient),
+            (501, "Ecs.0603", Transient),
+            (500, "Ecs.0615", Transient),
+            // Capacity and quotas.
+            (400, "Ecs.0013", Quota),
+            (400, "Ecs.0018", Quota),
+            (400, "Ecs.0021", Quota),
+            (400, "Ecs.0022", Quota),
+            (400, "Ecs.0044", Quota),
+            (400, "Ecs.0319", Quota),
+            // Wrong states.
+            (400, "Ecs.0100", WrongState),
+            (409, "Ecs.0100", WrongState),
+            (400, "Ecs.0605", WrongState),
+            (400, "Ecs.0030", WrongState),
+            (400, "Ecs.0073", WrongState),
+            // Credential configuration.
+            (400, "Ecs.0004", Auth),
+            (403, "Ecs.0110", Auth),
+            (400, "Ecs.0023", Auth),
+            // Not found.
+            (404, "Ecs.0114", NotFound),
+            (404, "Ecs.0614", NotFound),
+            // Parameter and idempotency misuse stay terminal.
+            (400, "Ecs.0122", InvalidRequest),
+            (400, "Ecs.0123", InvalidRequest),
+            (400, "Ecs.0124", InvalidRequest),
+            (400, "Ecs.0513", InvalidRequest),
+            (400, "Ecs.0905", InvalidRequest),
+        ] {
+            assert_eq!(classify(status, code, ""), kind, "{code} (HTTP {status})");
+        }
+        assert_eq!(ecs_number("Ecs.12345"), None);
+        assert_eq!(ecs_number("Ecs.00x1"), None);
     }
 }

@@ -9,8 +9,11 @@
 //! - `FailedOperation` (bare, "Operation failed") is Transient: it says nothing about the
 //!   request being wrong, and retries are bounded. Its sub-codes name a concrete, lasting
 //!   condition (e.g. `FailedOperation.PlacementSetNotEmpty`) and are InvalidRequest.
-//! - `ResourceUnavailable*` ("Unavailable resource") is Transient; `ResourceInsufficient*`
-//!   ("Insufficient resources": sold out) is Quota.
+//! - `ResourceUnavailable*` ("Unavailable resource") is Transient, except
+//!   `ResourceUnavailable.InstanceType` (the zone does not sell the type), which is Quota;
+//!   `ResourceInsufficient*` and `ResourcesSoldOut.*` (sold out) are Quota.
+//! - `UnsupportedOperation.InstanceState{Corrupted,Banning,Freezing}` are InvalidRequest
+//!   (terminal): no retry leaves a permanently failed, banned or frozen instance.
 //! - `ResourceInUse*` and `MutexOperation*` ("The same task is running") are WrongState: the
 //!   target is busy, retry after the current operation ends.
 //! - `InvalidPermission`, `AccountQualificationRestrictions` and `UnauthorizedOperation*` are
@@ -18,9 +21,10 @@
 //! - `InvalidAccount.InsufficientBalance`, `InvalidAccount.UnpaidOrder` are Quota (billing
 //!   blocks the purchase until the account is topped up), as are `*QuotaLimitExceeded`,
 //!   `OverQuota`, `LimitExceeded*`, `*.LimitExceeded` outside parameter validation.
-//! - `InvalidInstanceId.NotFound` and `ResourceNotFound*` are NotFound; ids of other things
-//!   that do not exist (image, key, host, project) are InvalidRequest, because for the caller
-//!   "not found" means "the instance is gone".
+//! - `InvalidInstanceId.NotFound` and `ResourceNotFound.InvalidInstanceIdNotFound` are
+//!   NotFound; every other `ResourceNotFound.*` and ids of other things that do not exist
+//!   (image, key, host, project) are InvalidRequest, because for the caller "not found" means
+//!   "the instance is gone".
 //! - Unknown codes default to InvalidRequest (terminal, the provider's code and message are
 //!   shown to the user) unless their category says otherwise.
 //! - The 001 reference was produced by OCR and spells some codes with `ld` for `Id`
@@ -36,10 +40,42 @@ pub fn classify(code: &str) -> ErrorKind {
     let code = normalized.as_str();
     let category = code.split('.').next().unwrap_or(code);
 
-    // Exact codes first.
+    // Exact codes first. Descriptions quoted from `tencentcloud-sdk-python-cvm` 3.1.178
+    // `tencentcloud/cvm/v20170312/errorcodes.py` (PYE); docs/provider-contract.md, Tencent §3.
     match code {
         "DryRunOperation" => return DryRunOk,
         "InvalidInstanceId.NotFound" => return NotFound,
+        // PYE "实例ID未找到" (instance id not found): the one ResourceNotFound.* about the
+        // instance itself.
+        "ResourceNotFound.InvalidInstanceIdNotFound" => return NotFound,
+        // The instance is in a state no retry leaves: PYE "请求不支持永久故障的实例"
+        // (permanently failed), "该子机处于封禁状态，请联系相关人员处理" (banned: contact
+        // support), "操作不支持已冻结的实例" (frozen). Terminal, so the error is shown and
+        // the long back-off applies instead of a wrong-state retry every few seconds.
+        "UnsupportedOperation.InstanceStateCorrupted"
+        | "UnsupportedOperation.InstanceStateBanning"
+        | "UnsupportedOperation.InstanceStateFreezing" => return InvalidRequest,
+        // The zone does not sell the type (PYE "该可用区不售卖此机型"): capacity, not a
+        // transient fault; see DescribeZoneInstanceConfigInfos.
+        "ResourceUnavailable.InstanceType" => return Quota,
+        // Capacity: PYE "子网可用IP已耗尽" (subnet out of IPs), "竞价数量不足" / "竞价失败"
+        // (spot capacity / price).
+        "FailedOperation.NoAvailableIpAddressCountInSubnet"
+        | "InvalidParameterValue.InsufficientOffering"
+        | "InvalidParameterValue.InsufficientPrice" => return Quota,
+        // Billing: PYE "实例存在未支付订单" (the instance has an unpaid order).
+        "UnsupportedOperation.NotSupportUnpaidOrder" => return Quota,
+        // PYE "不支持该账户的操作" (operation not supported for this account).
+        "OperationDenied.AccountNotSupported" => return Auth,
+        // PYE "镜像被其他操作占用，请检查，并稍后重试" (image busy, retry later).
+        "InvalidParameterValue.InvalidImageState" => return Transient,
+        // The target type cannot hold the instance's current ENIs, EIPs or bandwidth (PYE
+        // "需删除部分ENI后重试", "请删除部分EIP后重试", "目标实例规格不支持当前规格的外网带宽上限"):
+        // the request must change, no quota increase helps.
+        "LimitExceeded.EniLimitInstanceType"
+        | "LimitExceeded.EniNumLimit"
+        | "LimitExceeded.EipNumLimit"
+        | "LimitExceeded.InstanceTypeBandwidth" => return InvalidRequest,
         "OperationDenied.InstanceOperationInProgress" => return WrongState,
         "InternalServerError" => return Transient,
         "FailedOperation" => return Transient,
@@ -65,8 +101,14 @@ pub fn classify(code: &str) -> ErrorKind {
         c if c.starts_with("AuthFailure") || c.starts_with("UnauthorizedOperation") => {
             return Auth;
         }
-        "ResourceNotFound" => return NotFound,
-        "ResourceInsufficient" | "LimitExceeded" => return Quota,
+        // ResourceNotFound.* names a key pair, a zone/type pair, a cluster, a placement set or
+        // a disk type (PYE `ResourceNotFound.KeyPairNotFound` "指定密钥对不存在",
+        // `.InvalidZoneInstanceType` "可用区不支持此机型", `.HpcCluster`, `.NoDefaultCbs`,
+        // `.InvalidPlacementSet`): a wrong request, never "the instance is gone".
+        "ResourceNotFound" => return InvalidRequest,
+        // Sold out (PYE `ResourcesSoldOut.SpecifiedInstanceType` "指定的实例类型已售罄",
+        // `.AvailableZone` "该可用区已售罄", `.EipInsufficient` "公网IP已售罄"): capacity.
+        "ResourceInsufficient" | "LimitExceeded" | "ResourcesSoldOut" => return Quota,
         // Parameter validation: includes InvalidParameterValue.LimitExceeded (too many values
         // in one parameter), which is about the request, not the account's quota.
         "InvalidParameter"
@@ -140,7 +182,7 @@ mod tests {
         ("NoSuchVersion", InvalidRequest),
         ("UnsupportedRegion", InvalidRequest),
         ("UnsupportedOperation", InvalidRequest),
-        ("ResourceNotFound", NotFound),
+        ("ResourceNotFound", InvalidRequest),
         ("LimitExceeded", Quota),
         ("ResourceUnavailable", Transient),
         ("ResourceInsufficient", Quota),
@@ -232,7 +274,7 @@ mod tests {
             "RegionAbilityLimit.UnsupportedToImportImage",
             InvalidRequest,
         ),
-        ("ResourceNotFound.InvalidPlacementSet", NotFound),
+        ("ResourceNotFound.InvalidPlacementSet", InvalidRequest),
         ("VpcAddrNotInSubNet", InvalidRequest),
         ("VpcIpsUsed", InvalidRequest),
         // Codes of newer API revisions named in the brief / seen on the live API.
@@ -243,7 +285,7 @@ mod tests {
         ),
         ("RequestLimitExceeded.IPLimitExceeded", Throttled),
         ("InternalError.TradeUnknownError", Transient),
-        ("ResourceUnavailable.InstanceType", Transient),
+        ("ResourceUnavailable.InstanceType", Quota),
         ("ResourceInsufficient.CloudDiskSoldOut", Quota),
         ("ResourceInsufficient.SpecifiedInstanceType", Quota),
         ("LimitExceeded.InstanceQuota", Quota),
@@ -263,6 +305,54 @@ mod tests {
         ("InvalidAccount.NewCode", InvalidRequest),
         ("SomethingNobodyDocumented", InvalidRequest),
     ];
+
+    /// Classifications decided from the official per-code descriptions (issue 14;
+    /// `tencentcloud-sdk-python-cvm` 3.1.178 `errorcodes.py`, `tencentcloud-sdk-go`
+    /// `cvm/v20170312/client.go` per-action lists).
+    #[test]
+    fn classifications_from_the_official_error_lists() {
+        for (code, kind) in [
+            // Permanently failed / banned / frozen: terminal, not a wrong-state retry loop.
+            (
+                "UnsupportedOperation.InstanceStateCorrupted",
+                InvalidRequest,
+            ),
+            ("UnsupportedOperation.InstanceStateBanning", InvalidRequest),
+            ("UnsupportedOperation.InstanceStateFreezing", InvalidRequest),
+            // Ordinary wrong states stay WrongState.
+            ("UnsupportedOperation.InstanceStateRunning", WrongState),
+            ("UnsupportedOperation.InstanceStateStopped", WrongState),
+            // Not sold in the zone, sold out: capacity, not transient.
+            ("ResourceUnavailable.InstanceType", Quota),
+            ("ResourcesSoldOut.SpecifiedInstanceType", Quota),
+            ("ResourcesSoldOut.AvailableZone", Quota),
+            ("ResourcesSoldOut.EipInsufficient", Quota),
+            ("FailedOperation.NoAvailableIpAddressCountInSubnet", Quota),
+            ("InvalidParameterValue.InsufficientOffering", Quota),
+            ("InvalidParameterValue.InsufficientPrice", Quota),
+            ("UnsupportedOperation.NotSupportUnpaidOrder", Quota),
+            // Other ResourceUnavailable codes stay transient.
+            ("ResourceUnavailable", Transient),
+            // ResourceNotFound.* about other things than the instance: not "gone".
+            ("ResourceNotFound.KeyPairNotFound", InvalidRequest),
+            ("ResourceNotFound.InvalidZoneInstanceType", InvalidRequest),
+            ("ResourceNotFound.HpcCluster", InvalidRequest),
+            ("ResourceNotFound.NoDefaultCbs", InvalidRequest),
+            ("ResourceNotFound.NoDefaultCbsWithReason", InvalidRequest),
+            ("ResourceNotFound.InvalidInstanceIdNotFound", NotFound),
+            ("InvalidInstanceId.NotFound", NotFound),
+            // The target type cannot hold what the instance has: change the request.
+            ("LimitExceeded.EniLimitInstanceType", InvalidRequest),
+            ("LimitExceeded.EniNumLimit", InvalidRequest),
+            ("LimitExceeded.EipNumLimit", InvalidRequest),
+            ("LimitExceeded.InstanceTypeBandwidth", InvalidRequest),
+            ("LimitExceeded.InstanceQuota", Quota),
+            ("OperationDenied.AccountNotSupported", Auth),
+            ("InvalidParameterValue.InvalidImageState", Transient),
+        ] {
+            assert_eq!(classify(code), kind, "{code}");
+        }
+    }
 
     #[test]
     fn every_documented_code_is_classified() {
