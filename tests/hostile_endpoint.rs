@@ -311,3 +311,32 @@ async fn endpoints_outside_the_policy_receive_nothing() {
         assert_eq!(srv.requests.load(Ordering::SeqCst), 0, "{kind}");
     }
 }
+
+#[tokio::test]
+async fn a_listing_that_never_ends_is_cut_off() {
+    // every page is full and the total claims a billion instances
+    let set: Vec<serde_json::Value> = (0..100)
+        .map(|i| serde_json::json!({"InstanceId": format!("ins-{i:08}"), "InstanceState": "RUNNING"}))
+        .collect();
+    let body = serde_json::json!({"Response": {"TotalCount": 1_000_000_000u64,
+        "InstanceSet": set, "RequestId": "r-1"}});
+    let srv = serve(Answer::Plain(
+        200,
+        json_headers(),
+        serde_json::to_vec(&body).unwrap(),
+    ))
+    .await;
+    let c = client(ProviderKind::Tencent, &srv.url);
+    let e = tokio::time::timeout(
+        Duration::from_secs(60),
+        c.describe_instances(
+            "ap-guangzhou",
+            &cloudinstance_controller::provider::DescribeFilter::All,
+        ),
+    )
+    .await
+    .expect("bounded")
+    .unwrap_err();
+    assert_eq!(e.code, "TooManyPages", "{e:?}");
+    assert_eq!(srv.requests.load(Ordering::SeqCst), 1000);
+}

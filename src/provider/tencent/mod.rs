@@ -38,6 +38,8 @@ pub const SERVICE: &str = "cvm";
 pub const BATCH_LIMIT: usize = 100;
 /// Page size of the paged Describe* calls (the API maximum).
 const PAGE_SIZE: u32 = 100;
+/// Safety stop for paging loops (100,000 entries).
+const MAX_PAGES: usize = 1000;
 /// ClientToken length limit of RunInstances.
 const MAX_CLIENT_TOKEN_LEN: usize = 64;
 
@@ -210,7 +212,7 @@ impl TencentClient {
         let mut out = Vec::new();
         let mut seen = HashSet::new();
         let mut offset: u32 = 0;
-        loop {
+        for _ in 0..MAX_PAGES {
             let req = DescribeRequest {
                 filters: filters.clone(),
                 offset: Some(offset),
@@ -225,12 +227,23 @@ impl TencentClient {
                     out.push(inst.into_details());
                 }
             }
-            offset += n;
+            offset = offset.saturating_add(n);
             if n == 0 || u64::from(offset) >= page.total_count {
                 return Ok(out);
             }
         }
+        Err(too_many_pages("DescribeInstances"))
     }
+}
+
+/// A listing that does not end within [`MAX_PAGES`] pages (a hostile or broken endpoint
+/// can claim any TotalCount): stop instead of paging and buffering without bound.
+fn too_many_pages(action: &str) -> ProviderError {
+    ProviderError::new(
+        ErrorKind::Transient,
+        "TooManyPages",
+        format!("{action} did not finish within {MAX_PAGES} pages of {PAGE_SIZE}"),
+    )
 }
 
 /// A fresh idempotency token for a create call that came without one, so that retrying
@@ -449,7 +462,7 @@ impl CloudProvider for TencentClient {
         let mut out = Vec::new();
         let mut seen = HashSet::new();
         let mut offset: u32 = 0;
-        loop {
+        for _ in 0..MAX_PAGES {
             let req = DescribeRequest {
                 offset: Some(offset),
                 limit: Some(PAGE_SIZE),
@@ -468,11 +481,12 @@ impl CloudProvider for TencentClient {
                     });
                 }
             }
-            offset += n;
+            offset = offset.saturating_add(n);
             if n == 0 || u64::from(offset) >= page.total_count {
                 return Ok(out);
             }
         }
+        Err(too_many_pages("DescribeImages"))
     }
 
     async fn instance_types(
