@@ -177,7 +177,199 @@ fn fields(v: Value) -> Fields {
     }
 }
 
+/// The parameters of actions whose official request model is checked strictly: every
+/// wire name of the SDK model (`alibabacloud-ecs20140526` 7.11.8, `<Action>Request.to_map`;
+/// lists as `.N`), generated with the recipe in docs/provider-contract.md (Alibaba §9).
+/// None of these models has `RegionId`: the endpoint names the region.
+const STRICT_PARAMS: &[(&str, &[&str])] = &[
+    (
+        "ModifyInstanceAttribute",
+        &[
+            "CpuOptions.Core",
+            "CpuOptions.NestedVirtualization",
+            "CpuOptions.ThreadsPerCore",
+            "CpuOptions.TopologyType",
+            "CreditSpecification",
+            "DeletionProtection",
+            "Description",
+            "EnableJumboFrame",
+            "EnableNetworkEncryption",
+            "HostName",
+            "InstanceId",
+            "InstanceName",
+            "NetworkInterfaceQueueNumber",
+            "OwnerAccount",
+            "OwnerId",
+            "Password",
+            "PrivateDnsNameOptions.EnableInstanceIdDnsAAAARecord",
+            "PrivateDnsNameOptions.EnableInstanceIdDnsARecord",
+            "PrivateDnsNameOptions.EnableIpDnsARecord",
+            "PrivateDnsNameOptions.EnableIpDnsPtrRecord",
+            "PrivateDnsNameOptions.HostnameType",
+            "Recyclable",
+            "RemoteConnectionOptions.Password",
+            "RemoteConnectionOptions.Type",
+            "ResourceOwnerAccount",
+            "ResourceOwnerId",
+            "SecurityGroupIds.N",
+            "UserData",
+        ],
+    ),
+    (
+        "ReplaceSystemDisk",
+        &[
+            "Architecture",
+            "Arn.N.AssumeRoleFor",
+            "Arn.N.RoleType",
+            "Arn.N.Rolearn",
+            "ClientToken",
+            "DiskId",
+            "EncryptAlgorithm",
+            "Encrypted",
+            "ImageId",
+            "InstanceId",
+            "KMSKeyId",
+            "KeyPairName",
+            "OwnerAccount",
+            "OwnerId",
+            "Password",
+            "PasswordInherit",
+            "Platform",
+            "ResourceOwnerAccount",
+            "ResourceOwnerId",
+            "SecurityEnhancementStrategy",
+            "SystemDisk.Size",
+            "UseAdditionalService",
+        ],
+    ),
+    (
+        "ModifyInstanceSpec",
+        &[
+            "AllowMigrateAcrossZone",
+            "Async",
+            "ClientToken",
+            "Disk.N.Category",
+            "Disk.N.DiskId",
+            "Disk.N.PerformanceLevel",
+            "DryRun",
+            "InstanceId",
+            "InstanceType",
+            "InternetMaxBandwidthIn",
+            "InternetMaxBandwidthOut",
+            "ModifyMode",
+            "OwnerAccount",
+            "OwnerId",
+            "ResourceOwnerAccount",
+            "ResourceOwnerId",
+            "SystemDisk.Category",
+            "Temporary.EndTime",
+            "Temporary.InternetMaxBandwidthOut",
+            "Temporary.StartTime",
+        ],
+    ),
+    (
+        "DescribeInstanceTypes",
+        &[
+            "AdditionalAttributes.N",
+            "CpuArchitecture",
+            "CpuArchitectures.N",
+            "GPUSpec",
+            "GpuSpecs.N",
+            "InstanceCategories.N",
+            "InstanceCategory",
+            "InstanceFamilyLevel",
+            "InstanceTypeFamilies.N",
+            "InstanceTypeFamily",
+            "InstanceTypes.N",
+            "LocalStorageCategories.N",
+            "LocalStorageCategory",
+            "MaxResults",
+            "MaximumCpuCoreCount",
+            "MaximumCpuSpeedFrequency",
+            "MaximumCpuTurboFrequency",
+            "MaximumGPUAmount",
+            "MaximumMemorySize",
+            "MinimumBaselineCredit",
+            "MinimumCpuCoreCount",
+            "MinimumCpuSpeedFrequency",
+            "MinimumCpuTurboFrequency",
+            "MinimumDiskQuantity",
+            "MinimumEniIpv6AddressQuantity",
+            "MinimumEniPrivateIpAddressQuantity",
+            "MinimumEniQuantity",
+            "MinimumEriQuantity",
+            "MinimumGPUAmount",
+            "MinimumInitialCredit",
+            "MinimumInstanceBandwidthRx",
+            "MinimumInstanceBandwidthTx",
+            "MinimumInstancePpsRx",
+            "MinimumInstancePpsTx",
+            "MinimumLocalStorageAmount",
+            "MinimumLocalStorageCapacity",
+            "MinimumMemorySize",
+            "MinimumPrimaryEniQueueNumber",
+            "MinimumQueuePairNumber",
+            "MinimumSecondaryEniQueueNumber",
+            "NextToken",
+            "NvmeSupport",
+            "OwnerAccount",
+            "OwnerId",
+            "PhysicalProcessorModel",
+            "PhysicalProcessorModels.N",
+            "ResourceOwnerAccount",
+            "ResourceOwnerId",
+        ],
+    ),
+    (
+        "DescribeRegions",
+        &[
+            "AcceptLanguage",
+            "InstanceChargeType",
+            "OwnerAccount",
+            "OwnerId",
+            "ResourceOwnerAccount",
+            "ResourceOwnerId",
+            "ResourceType",
+        ],
+    ),
+];
+
+/// `name` with every numeric list index written `N` (`Disk.2.Category` → `Disk.N.Category`).
+fn model_name(name: &str) -> String {
+    name.split('.')
+        .map(|part| {
+            if !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()) {
+                "N"
+            } else {
+                part
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// A parameter the action's official request model does not have is `UnsupportedParameter`
+/// (400), common error table (AlibabaCloudDocs/ecs `API Reference/Call methods/Response
+/// results.md`). Checked for the actions of [`STRICT_PARAMS`].
+pub fn check_known_params(action: &str, params: &[(String, String)]) -> AliResult<()> {
+    let Some((_, known)) = STRICT_PARAMS.iter().find(|(a, _)| *a == action) else {
+        return Ok(());
+    };
+    for (name, _) in params {
+        if COMMON.contains(&name.as_str()) || known.contains(&model_name(name).as_str()) {
+            continue;
+        }
+        return Err(AliError::new(
+            400,
+            "UnsupportedParameter",
+            format!("The parameters is unsupported: {action} has no parameter {name}."),
+        ));
+    }
+    Ok(())
+}
+
 pub fn run(action: &str, ctx: &Ctx) -> AliResult<Fields> {
+    check_known_params(action, ctx.params)?;
     match action {
         "RunInstances" => run_instances(ctx),
         "StartInstances" => start_instances(ctx),
@@ -1581,5 +1773,71 @@ mod tests {
         assert!(wildcard("w*1", "web-1"));
         assert!(!wildcard("web*", "db-1"));
         assert!(wildcard("exact", "exact"));
+    }
+}
+
+#[cfg(test)]
+mod strict_params_tests {
+    use super::*;
+
+    fn params(names: &[&str]) -> Vec<(String, String)> {
+        names
+            .iter()
+            .map(|n| (n.to_string(), "v".to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn region_id_is_unsupported_where_the_model_has_none() {
+        for action in [
+            "ModifyInstanceAttribute",
+            "ReplaceSystemDisk",
+            "ModifyInstanceSpec",
+            "DescribeInstanceTypes",
+            "DescribeRegions",
+        ] {
+            let e = check_known_params(action, &params(&["RegionId"])).unwrap_err();
+            assert_eq!((e.status, e.code.as_str()), (400, "UnsupportedParameter"));
+        }
+        // Actions whose model has RegionId (or that are not checked strictly) accept it.
+        for action in ["RunInstances", "DescribeInstances", "StartInstances"] {
+            check_known_params(action, &params(&["RegionId"])).unwrap();
+        }
+    }
+
+    #[test]
+    fn model_parameters_and_list_indexes_are_accepted() {
+        check_known_params(
+            "ModifyInstanceAttribute",
+            &params(&[
+                "InstanceId",
+                "InstanceName",
+                "SecurityGroupIds.1",
+                "SecurityGroupIds.12",
+                "HostName",
+                "Action",
+                "Version",
+                "AccessKeyId",
+                "Signature",
+                "SignatureNonce",
+                "Timestamp",
+            ]),
+        )
+        .unwrap();
+        check_known_params(
+            "ModifyInstanceSpec",
+            &params(&[
+                "InstanceId",
+                "InstanceType",
+                "Disk.2.Category",
+                "ClientToken",
+            ]),
+        )
+        .unwrap();
+        let e =
+            check_known_params("ReplaceSystemDisk", &params(&["SystemDisk.Category"])).unwrap_err();
+        assert_eq!(e.code, "UnsupportedParameter");
+        assert_eq!(model_name("Arn.3.RoleType"), "Arn.N.RoleType");
+        assert_eq!(model_name("SecurityGroupIds"), "SecurityGroupIds");
     }
 }

@@ -63,6 +63,24 @@ fn put_list(p: &mut Params, name: &str, values: &[String]) {
     }
 }
 
+/// Whether the action's official request model has a `RegionId` parameter. Only the
+/// model's parameters may be sent: the common error table lists `UnsupportedParameter`
+/// (400) for others (AlibabaCloudDocs/ecs `API Reference/Call methods/Response results.md`).
+/// These models have no `RegionId` (SDK `alibabacloud-ecs20140526` 7.11.8, field lists of
+/// `ModifyInstanceAttributeRequest`, `ReplaceSystemDiskRequest`, `ModifyInstanceSpecRequest`,
+/// `DescribeInstanceTypesRequest`, `DescribeRegionsRequest`); the region still selects the
+/// endpoint.
+pub fn takes_region_id(action: &str) -> bool {
+    !matches!(
+        action,
+        "ModifyInstanceAttribute"
+            | "ReplaceSystemDisk"
+            | "ModifyInstanceSpec"
+            | "DescribeInstanceTypes"
+            | "DescribeRegions"
+    )
+}
+
 fn put(p: &mut Params, name: &str, value: impl Into<String>) {
     p.insert(name.to_owned(), value.into());
 }
@@ -152,7 +170,9 @@ impl AlibabaClient {
         // A fresh nonce and timestamp on every attempt: the nonce is replay protection.
         put(&mut all, "SignatureNonce", random_hex());
         put(&mut all, "Timestamp", utc_timestamp());
-        if let Some(r) = region.filter(|r| !r.is_empty()) {
+        if let Some(r) = region.filter(|r| !r.is_empty())
+            && takes_region_id(action)
+        {
             all.entry("RegionId".to_owned())
                 .or_insert_with(|| r.to_owned());
         }
@@ -588,8 +608,8 @@ impl CloudProvider for AlibabaClient {
         let mut out = Vec::new();
         let mut token: Option<String> = None;
         for _ in 0..MAX_PAGES {
+            // No RegionId: DescribeInstanceTypesRequest has none (see `takes_region_id`).
             let mut p = Params::new();
-            put(&mut p, "RegionId", region);
             if let Some(t) = &token {
                 put(&mut p, "NextToken", t.clone());
             }
@@ -698,6 +718,34 @@ mod tests {
         r.login.key_ids = vec!["a".into(), "b".into()];
         let e = AlibabaClient::run_params(&r).unwrap_err();
         assert_eq!(e.kind, ErrorKind::InvalidRequest);
+    }
+
+    #[test]
+    fn region_id_only_for_actions_whose_model_has_it() {
+        // SDK alibabacloud-ecs20140526 7.11.8: these request models have no region_id.
+        for a in [
+            "ModifyInstanceAttribute",
+            "ReplaceSystemDisk",
+            "ModifyInstanceSpec",
+            "DescribeInstanceTypes",
+            "DescribeRegions",
+        ] {
+            assert!(!takes_region_id(a), "{a}");
+        }
+        for a in [
+            "RunInstances",
+            "DescribeInstances",
+            "DescribeInstanceStatus",
+            "StartInstances",
+            "StopInstances",
+            "RebootInstances",
+            "DeleteInstances",
+            "DescribeZones",
+            "DescribeImages",
+            "DescribeAvailableResource",
+        ] {
+            assert!(takes_region_id(a), "{a}");
+        }
     }
 
     #[test]
