@@ -161,6 +161,28 @@ async fn full_lifecycle() {
     assert_eq!(e["name"], "it-life-renamed");
     assert_eq!(e["public_ips"], json!(d.public_ips));
 
+    // A name and security groups at once: ModifyInstancesAttribute changes one attribute
+    // per request (the emulator refuses two), so the client sends two requests.
+    let before = emu.call_count("tencent", "ModifyInstancesAttribute").await;
+    c.modify_instance(
+        REGION,
+        &id,
+        &Modification {
+            name: Some("it-life".into()),
+            security_group_ids: Some(vec!["sg-0a1b2c3d".into()]),
+        },
+    )
+    .await
+    .expect("rename and change security groups");
+    assert_eq!(
+        emu.call_count("tencent", "ModifyInstancesAttribute").await,
+        before + 2
+    );
+    assert_eq!(
+        emu.instance(&id).await.expect("instance")["name"],
+        "it-life"
+    );
+
     // Found by its owner tag, and by listing everything.
     let by_tag = c
         .describe_instances(

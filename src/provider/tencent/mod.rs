@@ -398,18 +398,32 @@ impl CloudProvider for TencentClient {
     }
 
     async fn modify_instance(&self, region: &str, id: &str, change: &Modification) -> Result<()> {
-        if change.name.is_none() && change.security_group_ids.is_none() {
-            return Ok(());
-        }
+        // One attribute per request: "每次请求必须指定实例的一种属性用于修改" (each request must
+        // name one attribute of the instance to modify), tencentcloud-sdk-go
+        // cvm/v20170312/client.go ModifyInstancesAttribute doc comment (API/15739);
+        // "modify one attribute of the instance per request",
+        // https://www.tencentcloud.com/document/api/213/33246.
         let ids = [id.to_string()];
-        let req = wire::ModifyInstancesAttributeRequest {
-            instance_ids: &ids,
-            instance_name: change.name.as_deref(),
-            security_groups: change.security_group_ids.as_deref(),
-        };
-        let _: wire::NoContent = self
-            .call("ModifyInstancesAttribute", Some(region), &req)
-            .await?;
+        if let Some(name) = change.name.as_deref() {
+            let req = wire::ModifyInstancesAttributeRequest {
+                instance_ids: &ids,
+                instance_name: Some(name),
+                security_groups: None,
+            };
+            let _: wire::NoContent = self
+                .call("ModifyInstancesAttribute", Some(region), &req)
+                .await?;
+        }
+        if let Some(groups) = change.security_group_ids.as_deref() {
+            let req = wire::ModifyInstancesAttributeRequest {
+                instance_ids: &ids,
+                instance_name: None,
+                security_groups: Some(groups),
+            };
+            let _: wire::NoContent = self
+                .call("ModifyInstancesAttribute", Some(region), &req)
+                .await?;
+        }
         Ok(())
     }
 

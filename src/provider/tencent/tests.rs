@@ -539,13 +539,22 @@ async fn modify_reinstall_resize_and_catalog_calls() {
 
     let calls = srv.calls();
     let bodies: Vec<(&str, &Value)> = calls.iter().map(|c| (c.action(), &c.body)).collect();
+    // One attribute per ModifyInstancesAttribute request (the API's documented rule).
     assert_eq!(
         bodies[0],
         (
             "ModifyInstancesAttribute",
-            &json!({"InstanceIds": ["ins-1"], "InstanceName": "renamed", "SecurityGroups": ["sg-2"]})
+            &json!({"InstanceIds": ["ins-1"], "InstanceName": "renamed"})
         )
     );
+    assert_eq!(
+        bodies[1],
+        (
+            "ModifyInstancesAttribute",
+            &json!({"InstanceIds": ["ins-1"], "SecurityGroups": ["sg-2"]})
+        )
+    );
+    let bodies = &bodies[1..];
     assert_eq!(
         bodies[1],
         (

@@ -812,11 +812,11 @@ mod tests {
         assert_eq!(
             serde_json::to_value(ModifyInstancesAttributeRequest {
                 instance_ids: &ids,
-                instance_name: Some("new"),
+                instance_name: None,
                 security_groups: Some(&sgs),
             })
             .unwrap(),
-            json!({"InstanceIds": ["ins-1"], "InstanceName": "new", "SecurityGroups": ["sg-9"]})
+            json!({"InstanceIds": ["ins-1"], "SecurityGroups": ["sg-9"]})
         );
         assert_eq!(
             serde_json::to_value(DescribeRequest {
