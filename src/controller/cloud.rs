@@ -118,6 +118,11 @@ pub enum CredentialError {
          unmarked Secrets are never read into a request"
     )]
     SecretNotMarked { secret: String, label: &'static str },
+    #[error(
+        "Secret {secret} does not match this controller's --label-selector {selector}: label \
+         it like the credential and instances of this shard"
+    )]
+    SecretNotInShard { secret: String, selector: String },
     #[error("{0}")]
     Client(String),
 }
@@ -131,6 +136,7 @@ impl CredentialError {
             Self::ProjectIdMissing => "ProjectIdMissing",
             Self::EndpointNotAllowed(_) => "EndpointNotAllowed",
             Self::SecretNotMarked { .. } => "SecretNotMarked",
+            Self::SecretNotInShard { .. } => "SecretNotInShard",
             Self::Client(_) => "ClientError",
         }
     }

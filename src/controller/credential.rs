@@ -59,6 +59,15 @@ impl Refusal {
     }
 }
 
+/// Whether Secret `name` matches this shard's `--label-selector` (asked of the apiserver,
+/// which evaluates selectors exactly as the watch does).
+async fn secret_in_shard(secrets: &Api<Secret>, name: &str, selector: &str) -> Result<bool, Error> {
+    let lp = kube::api::ListParams::default()
+        .fields(&format!("metadata.name={name}"))
+        .labels(selector);
+    Ok(!secrets.list_metadata(&lp).await?.items.is_empty())
+}
+
 /// Names of the instances in `ns` that reference credential `name`.
 fn users(ctx: &Context, ns: &str, name: &str) -> Vec<String> {
     let mut v: Vec<String> = ctx
@@ -162,9 +171,17 @@ async fn reconcile_inner(
         if requested {
             tracing::info!("re-verifying keys after an auth failure in a cloud call");
         }
+        let in_shard = match (&ctx.settings.label_selector, &secret_meta) {
+            (Some(selector), Some(_)) => secret_in_shard(&secrets, secret_name, selector).await?,
+            _ => true,
+        };
         let secret = match (&secret_meta, ctx.handles.check_endpoint(&obj)) {
             (_, Err(e)) => Err(e),
             (None, _) => Err(CredentialError::SecretNotFound(secret_name.clone())),
+            (Some(_), _) if !in_shard => Err(CredentialError::SecretNotInShard {
+                secret: secret_name.clone(),
+                selector: ctx.settings.label_selector.clone().unwrap_or_default(),
+            }),
             (Some(m), _) if !is_marked(&m.metadata, CREDENTIAL_SECRET_LABEL) => {
                 Err(CredentialError::SecretNotMarked {
                     secret: secret_name.clone(),

@@ -309,9 +309,16 @@ async fn resolve_handle(
         .credentials
         .get(&ObjectRef::<CloudCredential>::new(cred_name).within(ns))
         .ok_or_else(|| {
+            let shard = match &ctx.settings.label_selector {
+                Some(l) => format!(
+                    " (or it does not match this controller's --label-selector {l}: label the \
+                     credential and its Secret like the instances of this shard)"
+                ),
+                None => String::new(),
+            };
             (
                 "CredentialNotFound".to_string(),
-                format!("CloudCredential {cred_name} not found in namespace {ns}"),
+                format!("CloudCredential {cred_name} not found in namespace {ns}{shard}"),
             )
         })?;
     let cstatus = cred.status.clone().unwrap_or_default();

@@ -232,7 +232,10 @@ pub async fn run(
     };
     let wc = watcher_config(&settings);
 
-    let cred_ctrl = Controller::new(creds.clone(), watcher::Config::default().any_semantic());
+    // A shard (--label-selector) serves the credentials and Secrets labelled like its
+    // instances, and nothing else: two installs sharing a namespace never verify, count or
+    // write the status of each other's credentials.
+    let cred_ctrl = Controller::new(creds.clone(), watcher_config(&settings));
     // The instance cache is the controller's biggest memory user: keep objects without
     // managedFields (never read here), as kube-rs recommends for large caches.
     let (inst_reader, inst_writer) = reflector::store();
@@ -291,10 +294,14 @@ pub async fn run(
     // Secrets are watched as metadata only: their contents never sit in our cache.
     // Only Secrets marked as credential Secrets are watched (the controller never reads
     // unmarked ones); removing the mark is delivered as a deletion and re-verifies.
+    let secret_selector = match &settings.label_selector {
+        Some(l) => format!("{}=true,{l}", cloud::CREDENTIAL_SECRET_LABEL),
+        None => format!("{}=true", cloud::CREDENTIAL_SECRET_LABEL),
+    };
     let secret_changes = watcher(
         secrets,
         watcher::Config::default()
-            .labels(&format!("{}=true", cloud::CREDENTIAL_SECRET_LABEL))
+            .labels(&secret_selector)
             .any_semantic(),
     )
     .touched_objects()
@@ -329,7 +336,7 @@ pub async fn run(
     // Only credential changes that matter to instances re-trigger them: not instanceCount
     // (it changes with every sibling created or deleted, and each re-trigger retries a
     // terminal create error) nor lastVerifiedAt.
-    let cred_changes = watcher(creds, watcher::Config::default().any_semantic())
+    let cred_changes = watcher(creds, watcher_config(&settings))
         .reflect(inst_cred_writer)
         .inspect(move |e| mark_synced(&inst_cred_synced_tx, e))
         .touched_objects()
