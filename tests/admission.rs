@@ -80,6 +80,7 @@ async fn invalid_instances_are_rejected_with_clear_messages() {
 
     let long_user_data = "x".repeat(16_385);
     let many_disks: String = (0..21).map(|_| "\n  - {sizeGb: 10}").collect();
+    let many_tags: String = (0..41).map(|i| format!("\n    t{i}: v")).collect();
     let cases: Vec<(String, &[&str])> = vec![
         (
             with("powerState: Sleeping"),
@@ -150,6 +151,10 @@ async fn invalid_instances_are_rejected_with_clear_messages() {
             with("login: {keyIds: [a, b]}"),
             &["spec.login.keyIds", "must have at most 1 item"],
         ),
+        (
+            with(&format!("tags:{many_tags}")),
+            &["spec.tags", "must have at most 40 items"],
+        ),
     ];
     let n = cases.len();
     for (yaml, expect) in cases {
@@ -218,6 +223,67 @@ async fn invalid_credentials_are_rejected_with_clear_messages() {
         &["spec.secretRef", "Required value"],
     )
     .await;
+    rejected(
+        ns,
+        &cred("huawei", ""),
+        &["projectId is required for provider huawei"],
+    )
+    .await;
+    apply_yaml(
+        Some(ns),
+        &cred("huawei", "  projectId: 0a1b2c3d4e5f60718293a4b5c6d7e8f9\n")
+            .replace("name: c}", "name: hw}"),
+    )
+    .await;
     apply_yaml(Some(ns), &cred("tencent", "")).await;
     rejected(ns, &cred("alibaba", ""), &["provider is immutable"]).await;
+
+    // status is validated too (the conditions' metav1 constraints, one condition per type)
+    let status = |conditions: &str| format!("{{\"status\":{{\"conditions\":{conditions}}}}}");
+    let ok = r#"{"type":"Ready","status":"False","reason":"AuthFailure.SignatureFailure","message":"m","lastTransitionTime":"2026-11-28T10:00:00Z"}"#;
+    for (conditions, expect) in [
+        (format!("[{ok}]"), None),
+        (format!("[{ok},{ok}]"), Some("Duplicate value")),
+        (
+            ok.replace("\"False\"", "\"Maybe\""),
+            Some("Unsupported value: \"Maybe\""),
+        ),
+        (
+            ok.replace("AuthFailure.SignatureFailure", "not a reason!"),
+            Some("should match"),
+        ),
+        (
+            ok.replace("2026-11-28T10:00:00Z", "yesterday"),
+            Some("lastTransitionTime"),
+        ),
+    ] {
+        let conditions = if conditions.starts_with('[') {
+            conditions
+        } else {
+            format!("[{conditions}]")
+        };
+        let out = kubectl_output(
+            &[
+                "patch",
+                "cloudcredentials",
+                "c",
+                "-n",
+                ns,
+                "--subresource=status",
+                "--type=merge",
+                "-p",
+                &status(&conditions),
+            ],
+            None,
+        )
+        .await;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        match expect {
+            None => assert!(out.status.success(), "{conditions}: {stderr}"),
+            Some(e) => {
+                assert!(!out.status.success(), "accepted: {conditions}");
+                assert!(stderr.contains(e), "{conditions}: lacks {e:?}: {stderr}");
+            }
+        }
+    }
 }

@@ -54,7 +54,7 @@ fn crds_have_the_expected_names_and_columns() {
         .iter()
         .map(|c| c.name.clone())
         .collect();
-    assert_eq!(cols, ["ID", "State", "Public-IP", "Ready", "Age"]);
+    assert_eq!(cols, ["ID", "State", "Public-IP", "Ready", "Synced", "Age"]);
     assert_eq!(
         crds[0].spec.names.short_names.as_deref(),
         Some(&["ccred".to_string()][..])

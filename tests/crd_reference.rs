@@ -80,6 +80,23 @@ fn validation(s: &Value) -> String {
             if n == "1" { "" } else { "s" }
         ));
     }
+    if let Some(m) = s.get("maxProperties") {
+        let n = num(m);
+        v.push(format!(
+            "at most {n} entr{}",
+            if n == "1" { "y" } else { "ies" }
+        ));
+    }
+    if let Some(f) = s["format"].as_str().filter(|_| s["type"] == "string") {
+        v.push(format!("format {}", code(f)));
+    }
+    if s["x-kubernetes-list-type"] == "map" {
+        let keys: Vec<String> = s["x-kubernetes-list-map-keys"]
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_str).map(code).collect())
+            .unwrap_or_default();
+        v.push(format!("one item per {}", keys.join(", ")));
+    }
     if let Some(p) = s["pattern"].as_str() {
         v.push(format!("pattern {}", code(p)));
     }
@@ -93,37 +110,13 @@ fn validation(s: &Value) -> String {
     cell(&v.join("; "))
 }
 
-/// Descriptions for fields whose schema has none (written here, not in src/api, so the
-/// CRDs stay as they are).
-fn supplement(path: &str) -> &'static str {
-    match path {
-        "status.conditions[].type" => "`Ready`, or (CloudInstance) `Synced`.",
-        "status.conditions[].lastTransitionTime" => {
-            "When `status` last flipped (RFC 3339); unchanged while only the reason or message changes."
-        }
-        "status.conditions[].observedGeneration" | "status.observedGeneration" => {
-            "The `metadata.generation` this was computed for; behind `metadata.generation` while the controller has not acted on the latest spec."
-        }
-        "spec.credentialRef.name" => "Name of the CloudCredential in the same namespace.",
-        "spec.login.passwordSecretRef.name" => "Name of the Secret in the same namespace.",
-        "spec.login.passwordSecretRef.key" => "Key of the Secret holding the password.",
-        "status.createdAt" => "Creation time as the cloud reports it.",
-        "status.privateIPs" => "Private IPv4 addresses.",
-        "status.publicIPs" => "Public IPv4 addresses (empty without a public IP).",
-        "status.zone" => "Availability zone as the cloud reports it.",
-        _ => "",
-    }
-}
-
 fn rows(out: &mut String, path: &str, s: &Value, required: bool) {
     let default = s
         .get("default")
         .map(|d| code(&d.to_string()))
         .unwrap_or_default();
-    let desc = s["description"]
-        .as_str()
-        .filter(|d| !d.is_empty())
-        .unwrap_or_else(|| supplement(path));
+    // tests/explain.rs makes sure every field has one
+    let desc = s["description"].as_str().unwrap_or("");
     writeln!(
         out,
         "| {} | {} | {} | {} | {} | {} |",
@@ -253,6 +246,17 @@ For what the condition reasons mean and what to do about them, see
             let s = &schema["properties"][part];
             writeln!(out, "\n### {kind} {part}\n").unwrap();
             writeln!(out, "{}\n", cell(s["description"].as_str().unwrap_or(""))).unwrap();
+            if let Some(rules) = s["x-kubernetes-validations"].as_array() {
+                for r in rules {
+                    writeln!(
+                        out,
+                        "Rule on the whole {part}: {}: {}\n",
+                        code(r["rule"].as_str().unwrap_or("")),
+                        cell(r["message"].as_str().unwrap_or(""))
+                    )
+                    .unwrap();
+                }
+            }
             writeln!(
                 out,
                 "| Field | Type | Required | Default | Validation | Description |\n|---|---|---|---|---|---|"

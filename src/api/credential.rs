@@ -55,6 +55,7 @@ impl From<Provider> for crate::provider::ProviderKind {
     )
 )]
 #[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("self.provider != 'huawei' || has(self.projectId)").message("projectId is required for provider huawei: the 32-hex-character project id of the region (Huawei Cloud console, My Credentials)"))]
 pub struct CloudCredentialSpec {
     /// Which cloud these keys belong to: tencent, alibaba or huawei. Immutable.
     #[x_kube(validation = Rule::new("self == oldSelf").message("provider is immutable: create a new CloudCredential for another cloud"))]
@@ -116,14 +117,17 @@ pub struct RateLimits {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CloudCredentialStatus {
-    /// `Ready` is True when the keys were verified by an authenticated call.
+    /// `Ready` is True when the keys were verified by an authenticated call, False with the
+    /// cloud's error code when they were rejected, Unknown until the cloud could be asked.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]
     pub conditions: Vec<Condition>,
     /// Regions the account can use, as reported by the cloud.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub regions: Vec<String>,
     /// When the keys were last checked (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("format" = "date-time"))]
     pub last_verified_at: Option<String>,
     /// resourceVersion of the Secret that was verified; a change triggers re-verification.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -131,6 +135,7 @@ pub struct CloudCredentialStatus {
     /// Number of CloudInstances referencing this credential.
     #[serde(default)]
     pub instance_count: i32,
+    /// metadata.generation of the spec the status describes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
 }

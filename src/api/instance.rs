@@ -32,6 +32,11 @@ use super::conditions::Condition;
         json_path = ".status.conditions[?(@.type==\"Ready\")].status"
     ),
     printcolumn(
+        name = "Synced",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Synced\")].status"
+    ),
+    printcolumn(
         name = "Age",
         type_ = "date",
         json_path = ".metadata.creationTimestamp"
@@ -98,7 +103,7 @@ pub struct CloudInstanceSpec {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[x_kube(validation = Rule::new("self.all(k, !k.startsWith('cloudinstance-'))").message("tag keys starting with cloudinstance- are reserved for the controller (it tags instances with cloudinstance-uid, -name, -namespace, -incarnation)"))]
     #[x_kube(validation = Rule::new("self.all(k, size(k) <= 127 && size(self[k]) <= 255)").message("tag keys are at most 127 characters and values at most 255"))]
-    #[schemars(length(max = 40))]
+    #[schemars(extend("maxProperties" = 40))]
     pub tags: BTreeMap<String, String>,
     /// Cloud-init / user data, plain text (the controller base64-encodes it). At most 16 KiB.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -131,6 +136,7 @@ pub struct CloudInstanceSpec {
 /// Reference to an object in the same namespace.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct LocalRef {
+    /// Name of the object in the same namespace.
     #[schemars(length(min = 1, max = 253))]
     pub name: String,
 }
@@ -248,8 +254,10 @@ pub struct LoginSpec {
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct SecretKeyRef {
+    /// Name of the Secret in the instance's namespace.
     #[schemars(length(min = 1, max = 253))]
     pub name: String,
+    /// Key of the Secret holding the value.
     #[serde(default = "default_password_key")]
     pub key: String,
 }
@@ -289,10 +297,13 @@ pub struct CloudInstanceStatus {
     /// The cloud's own state string.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider_state: Option<String>,
+    /// Private (VPC) IPv4 addresses, as the cloud reports them.
     #[serde(default, rename = "privateIPs", skip_serializing_if = "Vec::is_empty")]
     pub private_ips: Vec<String>,
+    /// Public IPv4 addresses, as the cloud reports them (empty without a public IP).
     #[serde(default, rename = "publicIPs", skip_serializing_if = "Vec::is_empty")]
     pub public_ips: Vec<String>,
+    /// Availability zone the instance runs in, as the cloud reports it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub zone: Option<String>,
     /// Current instance type as the cloud reports it.
@@ -301,10 +312,14 @@ pub struct CloudInstanceStatus {
     /// Current image as the cloud reports it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_id: Option<String>,
+    /// When the cloud created the instance, as the cloud reports it (RFC 3339 for all
+    /// three clouds; not format-checked, so an odd value from a cloud cannot block status
+    /// writes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
     /// Last time the controller saw the cloud's view change (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("format" = "date-time"))]
     pub last_synced_at: Option<String>,
     /// The spec.rebootRequestedAt value that has been acted on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -316,16 +331,20 @@ pub struct CloudInstanceStatus {
     /// written before the request, so a deletion knows an instance may exist in the cloud
     /// even when the controller died before it could record the id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("format" = "date-time"))]
     pub create_requested_at: Option<String>,
     /// When the pending stop was requested without force (RFC 3339), cleared once the
     /// instance is stopped. A guest that has not shut down after `--soft-stop-grace` is
     /// stopped by force (`stopMode: SoftThenHard`) or asked again (`Soft`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("format" = "date-time"))]
     pub soft_stop_requested_at: Option<String>,
+    /// metadata.generation of the spec the status describes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
     /// `Ready`: the instance exists and is in the desired power state with the spec applied.
     /// `Synced`: the last reconciliation succeeded (False carries the cloud's error code).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]
     pub conditions: Vec<Condition>,
 }
