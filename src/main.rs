@@ -17,7 +17,8 @@ use cloudinstance_controller::provider::{
 #[command(
     name = "cloudinstance-controller",
     version,
-    about = "Kubernetes controller for virtual machines on Tencent Cloud, Alibaba Cloud and Huawei Cloud"
+    about = "Kubernetes controller for virtual machines on Tencent Cloud, Alibaba Cloud and Huawei Cloud",
+    after_help = "Durations take the forms 90s, 1m30s, 2m, 1h, 500ms (a bare number is seconds)."
 )]
 struct Cli {
     /// Log format.
@@ -29,16 +30,23 @@ struct Cli {
         env = "LOG_FORMAT"
     )]
     log_format: LogFormat,
-    /// Log filter (tracing EnvFilter syntax), e.g. `info` or `cloudinstance_controller=debug`.
-    #[arg(long, global = true, default_value = "info", env = "LOG_LEVEL")]
-    log_level: String,
+    /// Log filter, e.g. `debug` or `info,cloudinstance_controller=debug` [default: RUST_LOG,
+    /// else info].
+    ///
+    /// tracing's EnvFilter syntax: a level (trace, debug, info, warn, error, off) and/or
+    /// `target=level` directives, comma-separated. Takes precedence over RUST_LOG, which is
+    /// used when neither this flag nor LOG_LEVEL is set. An invalid filter is an error.
+    #[arg(long, global = true, env = "LOG_LEVEL")]
+    log_level: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
 enum LogFormat {
+    /// Human-readable lines.
     Text,
+    /// One JSON object per line, with the per-object span fields.
     Json,
 }
 
@@ -59,6 +67,7 @@ enum Command {
     Instances {
         #[command(flatten)]
         cloud: CloudArgs,
+        /// Region to list, e.g. ap-guangzhou, cn-hangzhou, cn-north-4.
         #[arg(long)]
         region: String,
         /// Only the instance created for the CloudInstance with this UID.
@@ -67,6 +76,17 @@ enum Command {
         /// Only instances whose name contains this text (case-insensitive).
         #[arg(long)]
         name_contains: Option<String>,
+    },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    ///
+    /// Subcommands, flags and their values complete, e.g. `--provider <TAB>`. Install, for
+    /// bash: `cloudinstance-controller completions bash >
+    /// /etc/bash_completion.d/cloudinstance-controller`; for zsh: into a directory of
+    /// `$fpath` as `_cloudinstance-controller`.
+    Completions {
+        /// The shell to complete in.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
     },
 }
 
@@ -129,11 +149,32 @@ struct RunArgs {
     provider_timeout: Duration,
 }
 
+/// The clouds, as the command line names them.
+#[derive(Clone, Copy, ValueEnum)]
+enum Cloud {
+    /// Tencent Cloud CVM (API 3.0, TC3-HMAC-SHA256).
+    Tencent,
+    /// Alibaba Cloud ECS (RPC API 2014-05-26).
+    Alibaba,
+    /// Huawei Cloud ECS (needs --project-id).
+    Huawei,
+}
+
+impl From<Cloud> for ProviderKind {
+    fn from(c: Cloud) -> Self {
+        match c {
+            Cloud::Tencent => ProviderKind::Tencent,
+            Cloud::Alibaba => ProviderKind::Alibaba,
+            Cloud::Huawei => ProviderKind::Huawei,
+        }
+    }
+}
+
 #[derive(Args, Clone)]
 struct CloudArgs {
-    /// tencent, alibaba or huawei.
-    #[arg(long)]
-    provider: ProviderKind,
+    /// Which cloud to ask.
+    #[arg(long, value_enum, ignore_case = true)]
+    provider: Cloud,
     /// API base URL override (e.g. the local emulator, http://127.0.0.1:PORT).
     #[arg(long, env = "CIC_ENDPOINT")]
     endpoint: Option<String>,
@@ -141,57 +182,115 @@ struct CloudArgs {
     /// stays out of shell history and process lists).
     #[arg(long, env = "CIC_ACCESS_KEY_ID")]
     access_key_id: String,
-    /// Huawei project id.
+    /// Huawei project id (of the region; required for huawei).
     #[arg(long, env = "CIC_PROJECT_ID")]
     project_id: Option<String>,
 }
 
 #[derive(Subcommand)]
 enum CatalogWhat {
+    /// Regions the account can use.
     Regions {
         #[command(flatten)]
         cloud: CloudArgs,
     },
+    /// Availability zones of a region.
     Zones {
         #[command(flatten)]
         cloud: CloudArgs,
+        /// Region whose zones to list.
         #[arg(long)]
         region: String,
     },
+    /// Images (public and the account's own) usable in a region.
     Images {
         #[command(flatten)]
         cloud: CloudArgs,
+        /// Region whose images to list.
         #[arg(long)]
         region: String,
     },
+    /// Instance types offered in a region (or one zone of it).
     InstanceTypes {
         #[command(flatten)]
         cloud: CloudArgs,
+        /// Region whose instance types to list.
         #[arg(long)]
         region: String,
+        /// Only the types sold in this zone.
         #[arg(long)]
         zone: Option<String>,
     },
 }
 
+/// A duration: one or more `<number><unit>` parts (units ms, s, m, h), e.g. `90s`,
+/// `1m30s`, `1h`, `500ms`; a bare number is seconds.
 fn parse_duration(s: &str) -> Result<Duration, String> {
-    let (num, unit) = s
-        .find(|c: char| !c.is_ascii_digit())
-        .map(|i| s.split_at(i))
-        .unwrap_or((s, "s"));
-    let n: u64 = num.parse().map_err(|_| format!("invalid duration {s:?}"))?;
-    match unit {
-        "ms" => Ok(Duration::from_millis(n)),
-        "s" => Ok(Duration::from_secs(n)),
-        "m" => Ok(Duration::from_secs(n * 60)),
-        "h" => Ok(Duration::from_secs(n * 3600)),
-        _ => Err(format!("invalid duration unit in {s:?}: use ms, s, m or h")),
+    let invalid = || format!("invalid duration {s:?}: use e.g. 90s, 1m30s, 2m, 1h or 500ms");
+    let t = s.trim();
+    if t.is_empty() {
+        return Err(invalid());
     }
+    if t.chars().all(|c| c.is_ascii_digit()) {
+        return t.parse().map(Duration::from_secs).map_err(|_| invalid());
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = t;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        if digits == 0 {
+            return Err(invalid());
+        }
+        let n: u64 = rest[..digits].parse().map_err(|_| invalid())?;
+        rest = &rest[digits..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let part = match &rest[..unit_len] {
+            "ms" => Duration::from_millis(n),
+            "s" => Duration::from_secs(n),
+            "m" => Duration::from_secs(n.checked_mul(60).ok_or_else(invalid)?),
+            "h" => Duration::from_secs(n.checked_mul(3600).ok_or_else(invalid)?),
+            _ => return Err(invalid()),
+        };
+        rest = &rest[unit_len..];
+        total = total.checked_add(part).ok_or_else(invalid)?;
+    }
+    Ok(total)
 }
 
-fn init_logging(format: LogFormat, level: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_new(level)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+const LEVELS: [&str; 6] = ["trace", "debug", "info", "warn", "error", "off"];
+
+/// The log filter: --log-level / LOG_LEVEL, else RUST_LOG, else `info`. Errors name the
+/// source. Stricter than EnvFilter in one way: a bare word must be a level (EnvFilter
+/// would take `verbose` as a target name and silently log nothing of ours).
+fn log_filter(flag: Option<&str>) -> Result<tracing_subscriber::EnvFilter, String> {
+    let rust_log = std::env::var("RUST_LOG")
+        .ok()
+        .filter(|v| !v.trim().is_empty());
+    let (spec, source) = match (flag, rust_log.as_deref()) {
+        (Some(f), _) => (f, "--log-level / LOG_LEVEL"),
+        (None, Some(r)) => (r, "RUST_LOG"),
+        (None, None) => ("info", "the default"),
+    };
+    for directive in spec.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+        let bare = !directive.contains(['=', ':', '[']);
+        if bare && !LEVELS.contains(&directive.to_ascii_lowercase().as_str()) {
+            return Err(format!(
+                "invalid log filter {spec:?} from {source}: {directive:?} is not a level \
+                 ({}); for a target write `{directive}=debug`",
+                LEVELS.join(", ")
+            ));
+        }
+    }
+    tracing_subscriber::EnvFilter::builder()
+        .parse(spec)
+        .map_err(|e| format!("invalid log filter {spec:?} from {source}: {e}"))
+}
+
+fn init_logging(format: LogFormat, filter: tracing_subscriber::EnvFilter) {
     let b = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -214,7 +313,7 @@ fn provider_from(args: &CloudArgs) -> Result<AnyProvider, String> {
     if let Some(e) = &args.endpoint {
         cfg.trust_endpoint(e.clone());
     }
-    AnyProvider::new(args.provider, cfg).map_err(|e| e.to_string())
+    AnyProvider::new(args.provider.into(), cfg).map_err(|e| e.to_string())
 }
 
 /// Print rows as an aligned table.
@@ -402,8 +501,25 @@ async fn run(args: RunArgs) -> Result<(), String> {
 #[tokio::main]
 async fn main() {
     let cli = Cli::parse();
-    init_logging(cli.log_format, &cli.log_level);
+    if let Command::Completions { shell } = cli.command {
+        let mut cmd = <Cli as clap::CommandFactory>::command();
+        clap_complete::generate(
+            shell,
+            &mut cmd,
+            "cloudinstance-controller",
+            &mut std::io::stdout(),
+        );
+        return;
+    }
+    match log_filter(cli.log_level.as_deref()) {
+        Ok(filter) => init_logging(cli.log_format, filter),
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(2);
+        }
+    }
     let r = match cli.command {
+        Command::Completions { .. } => Ok(()),
         Command::Crd => {
             print!("{}", cloudinstance_controller::api::crds_yaml());
             Ok(())
@@ -416,7 +532,7 @@ async fn main() {
                 Ok(r) => {
                     println!(
                         "ok: keys accepted by {}; {} regions available",
-                        cloud.provider,
+                        ProviderKind::from(cloud.provider),
                         r.len()
                     );
                     Ok(())
@@ -484,5 +600,80 @@ async fn main() {
     if let Err(e) = r {
         eprintln!("error: {e}");
         std::process::exit(1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn durations_take_the_usual_forms() {
+        let secs = |s: &str| parse_duration(s).map(|d| d.as_millis());
+        assert_eq!(secs("90s"), Ok(90_000));
+        assert_eq!(secs("1m30s"), Ok(90_000));
+        assert_eq!(secs("90"), Ok(90_000));
+        assert_eq!(secs("2m"), Ok(120_000));
+        assert_eq!(secs("1h2m3s"), Ok(3_723_000));
+        assert_eq!(secs("1s500ms"), Ok(1_500));
+        assert_eq!(secs("500ms"), Ok(500));
+        for bad in [
+            "",
+            "s",
+            "1x",
+            "1.5s",
+            "m1",
+            "-1s",
+            "1m 30s",
+            "99999999999999999999h",
+        ] {
+            assert!(parse_duration(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn log_filters_are_checked() {
+        for ok in [
+            "info",
+            "DEBUG",
+            "warn,cloudinstance_controller=debug",
+            "kube=trace",
+            "off",
+        ] {
+            assert!(log_filter(Some(ok)).is_ok(), "{ok}");
+        }
+        for bad in ["verbose", "info,debg", "kube=loud", "=x=y"] {
+            let e = log_filter(Some(bad)).expect_err(bad);
+            assert!(e.contains("--log-level"), "{e}");
+        }
+    }
+
+    /// Every subcommand has an about text and every argument a help text (what
+    /// `--help` shows; tests/cli_help.rs checks the printed help too).
+    #[test]
+    fn every_subcommand_and_argument_is_documented() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in cmd.get_arguments() {
+                let id = arg.get_id().as_str();
+                if id == "help" || id == "version" {
+                    continue;
+                }
+                if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                    missing.push(format!("{path} {id}"));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                let p = format!("{path} {}", sub.get_name());
+                if sub.get_about().is_none() && sub.get_name() != "help" {
+                    missing.push(p.clone());
+                }
+                walk(sub, &p, missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&Cli::command(), "cloudinstance-controller", &mut missing);
+        assert!(missing.is_empty(), "undocumented: {missing:#?}");
+        Cli::command().debug_assert();
     }
 }
