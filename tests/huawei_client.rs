@@ -286,12 +286,33 @@ async fn create_is_idempotent_and_adopts_earlier_servers() {
     assert_eq!(again, sorted);
     assert_eq!(emu.instances_of("huawei").await.len(), 4);
 
+    // The controller's informational tags may be longer than Huawei's 43-character limit
+    // (an object name has up to 253): they are shortened, the create goes through.
+    let mut req = run_request("long-name");
+    req.tags
+        .insert("cloudinstance-name".into(), "n".repeat(253));
+    req.client_token = Some("cic-it-token-0003".into());
+    let ids = c
+        .run_instances(&req)
+        .await
+        .expect("create with a long name tag");
+    let inst = emu.instance(&ids[0]).await.unwrap();
+    assert_eq!(
+        inst["tags"]["cloudinstance-name"]
+            .as_str()
+            .unwrap()
+            .chars()
+            .count(),
+        43
+    );
+    assert_eq!(emu.instances_of("huawei").await.len(), 5);
+
     // Dry run: HTTP 202, nothing created.
     let mut req = run_request("dry");
     req.dry_run = true;
     let e = c.run_instances(&req).await.unwrap_err();
     assert_eq!(e.kind, ErrorKind::DryRunOk, "{e}");
-    assert_eq!(emu.instances_of("huawei").await.len(), 4);
+    assert_eq!(emu.instances_of("huawei").await.len(), 5);
 }
 
 #[tokio::test]

@@ -124,6 +124,36 @@ pub fn renewed_token(token: &str, now: std::time::SystemTime) -> String {
     token::uuid_for(&format!("{token}#renewed-{}", secs / (4 * 3600)))
 }
 
+/// Server tags per create: at most 10 (`Ecs.0905`), values of at most 43 characters.
+/// Sources: SDK `huaweicloudsdkecs` 3.1.219 `v2/model/post_paid_server.py` `server_tags`,
+/// `v2/model/post_paid_server_tag.py` (`value`: 0-43 characters); ECS error codes
+/// https://support.huaweicloud.com/api-ecs/ecs_07_0002.html.
+const MAX_SERVER_TAGS: usize = 10;
+const MAX_TAG_VALUE_CHARS: usize = 43;
+/// Keys of the tags the controller puts on every instance (`cloudinstance-uid`, `-name`,
+/// `-namespace`, `-incarnation`; reserved for it by the CRD).
+const OWN_TAG_PREFIX: &str = "cloudinstance-";
+
+/// A tag value Huawei accepts. The controller's own informational tags (the object's name
+/// can have 253 characters) are shortened to 34 characters, `-` and 8 hex digits of their
+/// SHA-256 (43 in all); a user's value that is too long is an error before any call.
+pub fn fit_tag_value(key: &str, value: &str) -> Result<String> {
+    if value.chars().count() <= MAX_TAG_VALUE_CHARS {
+        return Ok(value.to_owned());
+    }
+    if key.starts_with(OWN_TAG_PREFIX) {
+        let head: String = value.chars().take(MAX_TAG_VALUE_CHARS - 9).collect();
+        let digest = hex::encode(Sha256::digest(value.as_bytes()));
+        return Ok(format!("{head}-{}", &digest[..8]));
+    }
+    Err(invalid(
+        "InvalidTagValue",
+        format!(
+            "tag {key}: Huawei ECS accepts tag values of at most {MAX_TAG_VALUE_CHARS} characters"
+        ),
+    ))
+}
+
 /// The value of [`TOKEN_TAG`] for a client token: 40 hex digits of its SHA-256.
 pub fn token_tag_value(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))[..40].to_owned()
@@ -457,15 +487,31 @@ impl HuaweiClient {
             .tags
             .iter()
             .filter(|(k, _)| k.as_str() != TOKEN_TAG)
-            .map(|(k, v)| wire::Tag {
-                key: k.clone(),
-                value: v.clone(),
+            .map(|(k, v)| {
+                Ok(wire::Tag {
+                    key: k.clone(),
+                    value: fit_tag_value(k, v)?,
+                })
             })
-            .collect();
+            .collect::<Result<_>>()?;
         tags.push(wire::Tag {
             key: TOKEN_TAG.into(),
             value: token_tag_value(token),
         });
+        if tags.len() > MAX_SERVER_TAGS {
+            let ours = tags
+                .iter()
+                .filter(|t| t.key.starts_with(OWN_TAG_PREFIX) || t.key == TOKEN_TAG)
+                .count();
+            return Err(invalid(
+                "TooManyTags",
+                format!(
+                    "Huawei ECS accepts at most {MAX_SERVER_TAGS} tags per server (Ecs.0905) and \
+                     {ours} of them are the controller's: at most {} user tags",
+                    MAX_SERVER_TAGS.saturating_sub(ours)
+                ),
+            ));
+        }
         let prepaid = req.charge_type == ChargeType::Prepaid;
         let extendparam = match req.charge_type {
             ChargeType::OnDemand => wire::ExtendParam {
@@ -1119,6 +1165,53 @@ mod tests {
             c.create_body(&req, "tok").unwrap_err().code,
             "MissingNetwork"
         );
+    }
+
+    #[test]
+    fn tag_values_fit_the_43_character_limit() {
+        let long = "a".repeat(253);
+        let v = fit_tag_value("cloudinstance-name", &long).unwrap();
+        assert_eq!(v.chars().count(), 43, "{v}");
+        assert!(v.starts_with(&"a".repeat(34)));
+        assert_ne!(
+            v,
+            fit_tag_value("cloudinstance-name", &format!("{long}b")).unwrap()
+        );
+        let cjk = "名".repeat(50);
+        assert_eq!(
+            fit_tag_value("cloudinstance-namespace", &cjk)
+                .unwrap()
+                .chars()
+                .count(),
+            43
+        );
+        assert_eq!(fit_tag_value("team", "short").unwrap(), "short");
+        let e = fit_tag_value("team", &"x".repeat(44)).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidRequest);
+    }
+
+    #[test]
+    fn at_most_ten_server_tags() {
+        let c = client();
+        let mut req = RunRequest {
+            region: "cn-north-4".into(),
+            zone: "cn-north-4a".into(),
+            image_id: "img".into(),
+            instance_type: "s6.small.1".into(),
+            network: Network {
+                vpc_id: Some("vpc".into()),
+                subnet_id: Some("subnet".into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        for i in 0..9 {
+            req.tags.insert(format!("k{i}"), "v".into());
+        }
+        assert!(c.create_body(&req, "tok").is_ok(), "9 tags + the token tag");
+        req.tags.insert("k9".into(), "v".into());
+        let e = c.create_body(&req, "tok").unwrap_err();
+        assert_eq!(e.code, "TooManyTags", "{e}");
     }
 
     #[test]

@@ -280,6 +280,16 @@ impl CloudProvider for TencentClient {
         }
         let resp: wire::RunInstancesResponse =
             self.call("RunInstances", Some(&req.region), &body).await?;
+        if req.dry_run && resp.instance_id_set.is_empty() {
+            // A passing dry run "返回RequestId" (answers with only a RequestId):
+            // tencentcloud-sdk-python-cvm 3.1.178 `RunInstancesRequest.DryRun`; the older
+            // reference answers with the error `DryRunOperation` (classified DryRunOk too).
+            return Err(ProviderError::new(
+                ErrorKind::DryRunOk,
+                "DryRunOperation",
+                "request validation passed with DryRun set (the answer carried no instance)",
+            ));
+        }
         Ok(resp.instance_id_set)
     }
 

@@ -470,6 +470,24 @@ async fn dry_run_answer_is_dry_run_ok() {
     assert_eq!(calls[0].body["DryRun"], true);
 }
 
+/// The SDK documents a passing dry run as an answer with only a RequestId
+/// (`RunInstancesRequest.DryRun`: "如果检查通过，则返回RequestId"): also DryRunOk, never an
+/// empty create.
+#[tokio::test]
+async fn dry_run_plain_success_is_dry_run_ok() {
+    let srv = Server::start(Duration::ZERO, |_, _| ok(json!({}))).await;
+    let c = client(&srv.url, fast_retry());
+    let req = RunRequest {
+        region: "ap-guangzhou".into(),
+        zone: "ap-guangzhou-3".into(),
+        image_id: "img-1".into(),
+        dry_run: true,
+        ..Default::default()
+    };
+    let e = c.run_instances(&req).await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::DryRunOk, "{e}");
+}
+
 #[tokio::test]
 async fn modify_reinstall_resize_and_catalog_calls() {
     let srv = Server::start(Duration::ZERO, |_, rec| match rec.action() {
