@@ -9,3 +9,5 @@ echo "wrote crds/crds.yaml and charts/cloudinstance-controller/crds/crds.yaml"
 # docs/crd-reference.md is generated from the same CRDs (tests/crd_reference.rs checks it)
 CIC_UPDATE_DOCS=1 cargo test -q --test crd_reference >/dev/null
 echo "wrote docs/crd-reference.md"
+# deploy/install.yaml includes the CRDs (tests/packaging.rs checks it)
+"$(dirname "$0")/gen-install.sh"
