@@ -71,6 +71,10 @@ async fn official_python_sdk_drives_the_emulator() {
         "{calls}"
     );
     assert_eq!(a["StopInstances"]["ok"], 1, "{calls}");
+    assert_eq!(
+        a["StopInstances"]["error_codes"]["DRYRUN.SUCCESS"], 1,
+        "{calls}"
+    );
     assert_eq!(a["StartInstances"]["ok"], 1, "{calls}");
     assert_eq!(
         a["StartInstances"]["error_codes"]["IncorrectInstanceStatus"], 1,

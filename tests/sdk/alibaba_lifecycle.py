@@ -133,6 +133,10 @@ def main():
     step("DescribeInstanceStatus until Running")
     wait_for(c, iid, "Running")
 
+    # Batch actions answer a passing dry run with DRYRUN.SUCCESS (StopInstancesRequest.dry_run).
+    step("StopInstances DryRun=true: DRYRUN.SUCCESS")
+    expect_error(lambda: c.stop_instances(ecs.StopInstancesRequest(region_id=REGION, instance_id=[iid], dry_run=True)), "DRYRUN.SUCCESS")
+
     step("DescribeInstances")
     r = c.describe_instances(ecs.DescribeInstancesRequest(region_id=REGION, instance_ids=json.dumps([iid])))
     inst = r.body.instances.instance

@@ -1035,7 +1035,15 @@ where
         return Err(e.clone());
     }
     if dry_run {
-        return Err(dry_run_ok());
+        // The batch actions answer a passing dry run with `DRYRUN.SUCCESS`, not
+        // `DryRunOperation` (SDK alibabacloud-ecs20140526 7.11.8 `StartInstancesRequest.dry_run`,
+        // `StopInstancesRequest.dry_run`, `RebootInstancesRequest.dry_run`,
+        // `DeleteInstancesRequest.dry_run`).
+        return Err(AliError::new(
+            400,
+            "DRYRUN.SUCCESS",
+            "This request is a dryrun request with successful result.",
+        ));
     }
     let mut responses = vec![];
     for id in &ids {
