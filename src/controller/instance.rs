@@ -82,6 +82,9 @@ async fn reconcile_inner(
     let uid = obj.uid().unwrap_or_default();
     let deleting = obj.meta().deletion_timestamp.is_some();
     let has_finalizer = obj.finalizers().iter().any(|f| f == FINALIZER);
+    if deleting && let Ok(mut m) = ctx.refused_creates.lock() {
+        m.remove(&uid);
+    }
     let old_status = obj.status.clone();
     let mut status = old_status.clone().unwrap_or_default();
     let spec = &obj.spec;
@@ -170,6 +173,12 @@ async fn reconcile_inner(
         soft_stop_age: status.soft_stop_requested_at.as_deref().and_then(age_of),
         soft_stop_grace: ctx.settings.soft_stop_grace,
         cloud_forces_stop: handle.provider.stops_soft_then_hard(),
+        create_refused: conditions::find(&status.conditions, conditions::READY).is_some_and(|r| {
+            r.reason == plan::CREATE_REFUSED && r.observed_generation == obj.metadata.generation
+        }) || ctx
+            .refused_creates
+            .lock()
+            .is_ok_and(|m| m.get(&uid) == Some(&obj.metadata.generation)),
     };
     let step = plan::plan(&input);
     tracing::debug!(step = plan::step_name(&step), "planned");
@@ -190,6 +199,28 @@ async fn reconcile_inner(
         return Ok(Action::await_change());
     }
 
+    // A create the cloud refused as invalid is recorded in status: this generation is not
+    // sent again (not on our own status write, not after a restart); a fixed spec is.
+    if step == Step::Create
+        && let Some(e) = outcome
+            .error
+            .as_ref()
+            .filter(|e| e.kind == ErrorKind::InvalidRequest)
+    {
+        if let Ok(mut m) = ctx.refused_creates.lock() {
+            m.insert(uid.clone(), obj.metadata.generation);
+        }
+        ready = Condition::new(
+            conditions::READY,
+            false,
+            plan::CREATE_REFUSED,
+            format!(
+                "the cloud refused the create request ({}); fix the spec: the next change \
+                 of the spec is tried again",
+                e.summary()
+            ),
+        );
+    }
     if outcome.dry_run_ok {
         ready = Condition::new(
             conditions::READY,
@@ -255,10 +286,17 @@ async fn reconcile_inner(
         .error
         .as_ref()
         .map(|e| (e.code.clone(), e.summary()));
+    // Waiting for a fixed spec: the refusal stays what Synced reports.
+    let refusal = (step == Step::AwaitSpecChange)
+        .then(|| conditions::find(&status.conditions, SYNCED))
+        .flatten()
+        .filter(|c| !c.is_true())
+        .map(|c| (c.reason.clone(), c.message.clone()));
     let problem = outcome
         .problem
         .clone()
         .or(error)
+        .or(refusal)
         .or_else(|| ctx.poller.poll_problem(&group));
     let synced = plan::synced_condition(
         &Input {
@@ -294,7 +332,9 @@ async fn reconcile_inner(
     }
     // The poller triggers us on every observed change; this is only a safety net.
     Ok(match step {
-        Step::InSync | Step::ReportLost => Action::requeue(ctx.settings.resync),
+        Step::InSync | Step::ReportLost | Step::AwaitSpecChange => {
+            Action::requeue(ctx.settings.resync)
+        }
         _ => Action::requeue(Duration::from_secs(30)),
     })
 }
@@ -564,7 +604,10 @@ async fn execute(
         oref: &oref,
     };
     let result: Result<(), ProviderError> = match step {
-        Step::InSync | Step::AwaitObservation | Step::AwaitTransition(_) => Ok(()),
+        Step::InSync
+        | Step::AwaitObservation
+        | Step::AwaitTransition(_)
+        | Step::AwaitSpecChange => Ok(()),
         Step::ReportLost => {
             if status.state.as_deref() != Some("Terminated")
                 && status.state.as_deref() != Some("Failed")

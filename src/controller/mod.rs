@@ -119,6 +119,10 @@ pub struct Context {
     pub rechecks: Arc<recheck::Rechecks>,
     /// Last re-creation per object uid (rate limit).
     pub recreations: recreate::Recreations,
+    /// Read-your-own-writes for refused creates: uid → the generation whose create the
+    /// cloud refused. The cache can still hold the object from before the status write
+    /// that recorded the refusal; this makes the next reconcile see it anyway.
+    pub refused_creates: Mutex<HashMap<String, Option<i64>>>,
     /// Consecutive failures per object uid, for backoff.
     backoff: Mutex<HashMap<String, u32>>,
 }
@@ -288,6 +292,7 @@ pub async fn run(
         recorder: events::Events::new(client.clone()),
         rechecks,
         recreations: Default::default(),
+        refused_creates: Mutex::new(HashMap::new()),
         backoff: Mutex::new(HashMap::new()),
     });
 

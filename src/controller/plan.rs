@@ -1,7 +1,7 @@
 //! What should happen next to one CloudInstance: a pure function of the spec, the last
 //! written status and the poller's latest observation of the cloud. No I/O here.
 
-use crate::api::conditions::{Condition, READY, SYNCED};
+use crate::api::conditions::{self, Condition, READY, SYNCED};
 use crate::api::instance::{
     CloudInstanceSpec, CloudInstanceStatus, DeletionPolicy, PowerState, RecreatePolicy,
     ReinstallPolicy,
@@ -54,6 +54,8 @@ pub enum Step {
     Recreate,
     /// Out-of-band deletion with recreatePolicy Never, or a launch failure: report and stop.
     ReportLost,
+    /// The cloud refused this generation's create: nothing to do until the spec changes.
+    AwaitSpecChange,
     /// Everything matches.
     InSync,
 }
@@ -88,7 +90,15 @@ pub struct Input<'a> {
     pub soft_stop_grace: Duration,
     /// The cloud forces a stop the guest ignores by itself (Tencent SOFT_FIRST).
     pub cloud_forces_stop: bool,
+    /// The cloud refused the create request of this generation (recorded in status as
+    /// `Ready=False`, reason [`CREATE_REFUSED`], with this `observedGeneration`).
+    pub create_refused: bool,
 }
+
+/// `Ready` reason recording that the cloud refused this generation's create request. It
+/// lives in status, so neither the controller's own status writes nor a restart send the
+/// same refused request again; a new generation (a fixed spec) does.
+pub const CREATE_REFUSED: &str = "CreateRefused";
 
 /// Decide the next step.
 pub fn plan(i: &Input<'_>) -> Step {
@@ -119,6 +129,9 @@ pub fn plan(i: &Input<'_>) -> Step {
         return Step::AddFinalizer;
     }
     if id.is_none() {
+        if i.create_refused {
+            return Step::AwaitSpecChange;
+        }
         return Step::Create;
     }
 
@@ -223,6 +236,16 @@ pub fn ready_condition(i: &Input<'_>, step: &Step) -> Condition {
         return c(false, "Deleting", "the object is being deleted".into());
     }
     match (i.observation, step) {
+        (_, Step::AwaitSpecChange) => conditions::find(&i.status.conditions, READY)
+            .filter(|r| r.reason == CREATE_REFUSED)
+            .cloned()
+            .unwrap_or_else(|| {
+                c(
+                    false,
+                    CREATE_REFUSED,
+                    "the cloud refused the create request; fix the spec".into(),
+                )
+            }),
         (_, Step::AddFinalizer | Step::Create) => {
             c(false, "Provisioning", "creating the cloud instance".into())
         }
@@ -373,6 +396,7 @@ pub fn step_name(step: &Step) -> &'static str {
         Step::RemoveFinalizer => "RemoveFinalizer",
         Step::Recreate => "Recreate",
         Step::ReportLost => "ReportLost",
+        Step::AwaitSpecChange => "AwaitSpecChange",
         Step::InSync => "InSync",
     }
 }
@@ -429,6 +453,7 @@ mod tests {
             soft_stop_age: None,
             soft_stop_grace: Duration::from_secs(60),
             cloud_forces_stop: false,
+            create_refused: false,
         }
     }
 
@@ -562,6 +587,28 @@ mod tests {
         );
         s.recreate_policy = RecreatePolicy::OnCloudDeletion;
         assert_eq!(run(&s, &st, &Observation::Missing), Step::Recreate);
+    }
+
+    #[test]
+    fn a_refused_create_waits_for_a_new_generation() {
+        let s = spec();
+        let st = CloudInstanceStatus {
+            conditions: vec![Condition::new(READY, false, CREATE_REFUSED, "bad image")],
+            ..Default::default()
+        };
+        let refused = Input {
+            create_refused: true,
+            ..given(&s, &st, &Observation::Unknown)
+        };
+        assert_eq!(plan(&refused), Step::AwaitSpecChange);
+        // the recorded refusal is what Ready keeps saying
+        let r = ready_condition(&refused, &Step::AwaitSpecChange);
+        assert_eq!(
+            (r.reason.as_str(), r.message.as_str()),
+            (CREATE_REFUSED, "bad image")
+        );
+        // another generation (create_refused false) is tried
+        assert_eq!(run(&s, &st, &Observation::Unknown), Step::Create);
     }
 
     #[test]
