@@ -59,6 +59,11 @@ struct ServeArgs {
     /// Maximum number of live instances per account and cloud.
     #[arg(long)]
     instance_quota: Option<u64>,
+    /// Seed of the fault schedule: a fault rule's `probability` is then rolled from this
+    /// seed and the per-action call sequence instead of a random generator, so the same
+    /// seed and the same calls fail the same calls (replays of a test campaign).
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
     /// Log filter (RUST_LOG syntax) when RUST_LOG is not set.
     #[arg(long, default_value = "info")]
     log_level: String,
@@ -114,6 +119,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         store,
         args.state_file.clone(),
     ));
+    app.faults().set_seed(args.seed);
 
     let listener = TcpListener::bind(&args.addr)
         .await
@@ -128,6 +134,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     }
     tracing::info!(
         instances = loaded,
+        fault_seed = ?args.seed,
         accounts = app.accounts.all().len(),
         "serving Tencent CVM 2017-03-12 and the /_emulator/ control API"
     );
