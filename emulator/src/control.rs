@@ -27,6 +27,7 @@ pub fn routes() -> Router<Shared> {
         .route("/instances/{id}/status-listing", post(set_status_listing))
         .route("/calls", get(get_calls))
         .route("/calls/reset", post(reset_calls))
+        .route("/requests", get(get_requests).delete(clear_requests))
         .route(
             "/faults",
             get(list_faults).post(add_fault).delete(clear_faults),
@@ -252,6 +253,28 @@ async fn get_calls(State(app): State<Shared>) -> Json<Value> {
 async fn reset_calls(State(app): State<Shared>) -> Json<Value> {
     app.calls().clear();
     Json(json!({"reset": true}))
+}
+
+/// The cloud API requests received, oldest first (`?provider=` for one cloud), secrets
+/// removed (see `calls::RecordedRequest`).
+async fn get_requests(
+    State(app): State<Shared>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let provider = match q.get("provider") {
+        Some(p) => match Provider::parse(p) {
+            Some(p) => Some(p),
+            None => return bad_request(format!("unknown provider `{p}`")),
+        },
+        None => None,
+    };
+    let calls = app.calls();
+    Json(serde_json::to_value(calls.requests.list(provider)).unwrap_or_default()).into_response()
+}
+
+async fn clear_requests(State(app): State<Shared>) -> Json<Value> {
+    app.calls().requests.clear();
+    Json(json!({"cleared": true}))
 }
 
 async fn list_faults(State(app): State<Shared>) -> Json<Value> {

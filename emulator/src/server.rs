@@ -106,12 +106,72 @@ async fn dispatch(State(app): State<Shared>, req: Request) -> Response {
                 .into_response();
         }
     };
-    match classify(&parts, &body) {
+    let route = classify(&parts, &body);
+    record_request(&app, route, &parts, &body);
+    match route {
         Route::Tencent => tencent::handle(app, parts, body).await,
         Route::Alibaba => alibaba::handle(app, parts, body).await,
         Route::Huawei => huawei::handle(app, parts, body).await,
         Route::Unknown => not_found(&parts, &body),
     }
+}
+
+/// Add a cloud API request to the request log (`GET /_emulator/requests`), secrets removed.
+fn record_request(app: &Shared, route: Route, parts: &Parts, body: &[u8]) {
+    let query: Vec<(String, String)> = parts
+        .uri
+        .query()
+        .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .unwrap_or_default();
+    let form: Vec<(String, String)> = if is_form(parts) {
+        form_urlencoded::parse(body).into_owned().collect()
+    } else {
+        Vec::new()
+    };
+    let param = |name: &str| {
+        query
+            .iter()
+            .chain(form.iter())
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    let header = |name: &str| {
+        parts
+            .headers
+            .get(name)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+    };
+    let (cloud, action) = match route {
+        Route::Tencent => (
+            Provider::Tencent,
+            header("x-tc-action").or_else(|| param("Action")),
+        ),
+        Route::Alibaba => (
+            Provider::Alibaba,
+            header("x-acs-action").or_else(|| param("Action")),
+        ),
+        Route::Huawei => (
+            Provider::Huawei,
+            huawei::resolve(&parts.method, parts.uri.path(), body).map(|r| r.action),
+        ),
+        Route::Unknown => return,
+    };
+    let json = if body.is_empty() || is_form(parts) {
+        None
+    } else {
+        serde_json::from_slice(body).ok()
+    };
+    let entry = crate::calls::RecordedRequest::new(
+        cloud,
+        &action.unwrap_or_default(),
+        parts.method.as_str(),
+        parts.uri.path(),
+        query,
+        form,
+        json,
+        &parts.headers,
+    );
+    app.calls().requests.push(entry);
 }
 
 fn not_found(parts: &Parts, _body: &Bytes) -> Response {
