@@ -17,8 +17,8 @@
 #    already listens there, e.g. your own demo) is left running for the whole run, the
 #    demo's "port taken" message is checked against it, and the suite's own demo runs on
 #    ports chosen free at run time (CIC_TEST_USER_DEMO=0 skips the user's demo),
-# 7. runs `cargo test --workspace -- --test-threads=${CIC_TEST_THREADS:-4}` and exits
-#    with its status.
+# 7. runs `cargo test --workspace --no-fail-fast -- --test-threads=${CIC_TEST_THREADS:-4}`
+#    and exits with its status.
 #
 # Ctrl-C or SIGTERM stops everything it started (cargo, the test binaries and what they
 # run, the demos, the control plane): long steps run in their own process group, which
@@ -136,6 +136,9 @@ control_plane() {
 }
 
 run_tests() {
+  # every test binary runs even after one fails, so a failure never hides the others'
+  # results (the exit status is still non-zero)
+  if [[ " $* " != *" --no-fail-fast "* ]]; then set -- --no-fail-fast "$@"; fi
   log "cargo test --workspace $* -- --test-threads=${CIC_TEST_THREADS:-4}"
   TEST_LOG="$(mktemp "${TMPDIR:-/tmp}/cic-test-log.XXXXXX")"
   local status=0
