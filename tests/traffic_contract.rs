@@ -412,6 +412,11 @@ async fn validator_rejects_made_up_fields() {
         String::from_utf8_lossy(&out.stdout)
     );
 
+    let mut no_flavor = hw(uuid, json!({"subnet_id": "s"}));
+    no_flavor["json"]["server"]
+        .as_object_mut()
+        .unwrap()
+        .remove("flavorRef");
     for (what, bad, needle) in [
         (
             "tencent nested",
@@ -434,6 +439,7 @@ async fn validator_rejects_made_up_fields() {
             hw(uuid, json!({"subnet_id": "s", "subnetId": "s"})),
             "$.server.nics[0].subnetId",
         ),
+        ("huawei required", no_flavor, "$.server.flavorRef"),
         (
             "huawei token",
             hw("uid-1", json!({"subnet_id": "s"})),

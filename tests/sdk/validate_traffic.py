@@ -17,7 +17,9 @@ Only the official SDKs decide (our emulator's routing is never trusted):
 * Huawei (huaweicloudsdkecs / ims / and any other installed huaweicloudsdk* v2/v3 client):
   method + path match a `_<op>_http_info` method + resource path template of an SDK client;
   query names and headers are the op's; the JSON body's names at every depth are in the body
-  models' `attribute_map`, with their `openapi_types`; `X-Client-Token` is an 8-4-4-4-12 UUID.
+  models' `attribute_map`, with their `openapi_types`, and carries every attribute the model
+  requires (the generated `__init__` assigns it without `if x is not None`);
+  `X-Client-Token` is an 8-4-4-4-12 UUID.
 
 Prints every violation, one per line, and exits 1 if there is any (2 on bad input).
 """
@@ -301,6 +303,26 @@ def hw_type_ok(t, v):
     return True  # object, date, models (walked separately)
 
 
+_hw_required = {}
+
+
+def hw_required(cls):
+    """Attributes the model requires: its generated `__init__` assigns them unconditionally
+    (optional ones are guarded by `if x is not None:`)."""
+    if cls not in _hw_required:
+        src = inspect.getsource(cls.__init__)
+        lines = src.splitlines()
+        req = set()
+        for i, line in enumerate(lines):
+            m = re.fullmatch(r"\s*self\.(\w+) = (\w+)\s*", line)
+            if m and m.group(1) == m.group(2) and m.group(1) in cls.attribute_map:
+                prev = lines[i - 1].strip() if i else ""
+                if not prev.startswith("if "):
+                    req.add(m.group(1))
+        _hw_required[cls] = req
+    return _hw_required[cls]
+
+
 def hw_body_errors(pkg, name, data, path):
     cls = getattr(pkg, name, None)
     if cls is None:
@@ -308,7 +330,11 @@ def hw_body_errors(pkg, name, data, path):
     if not isinstance(data, dict):
         return [f"{path}: expected an object for {pkg.__name__}.{name}, got {data!r}"]
     rev = {js: py for py, js in cls.attribute_map.items()}
-    errs = []
+    errs = [
+        f"{path}.{cls.attribute_map[a]}: required by {pkg.__name__}.{name}, missing"
+        for a in sorted(hw_required(cls))
+        if data.get(cls.attribute_map[a]) is None
+    ]
     for k, v in data.items():
         if k not in rev:
             errs.append(f"{path}.{k}: not in {pkg.__name__}.{name}.attribute_map")
