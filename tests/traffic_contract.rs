@@ -1,7 +1,8 @@
 //! Our traffic checked against the vendors' models (issue 14, part 3).
 //!
 //! For each cloud the controller runs the whole instance lifecycle on the real control plane
-//! against the emulator (create with a login password Secret and user data, stop, start,
+//! against the emulator (create with a login password Secret, user data, a host name and
+//! system and data disks, stop, start,
 //! reboot, rename, security groups, reinstall with `reinstallPolicy: OnImageChange`, resize,
 //! delete). The emulator records every cloud API request it received
 //! (`GET /_emulator/requests`, secrets removed), and `tests/sdk/validate_traffic.py` checks
@@ -100,6 +101,15 @@ fn other_security_groups(provider: &str) -> Vec<&'static str> {
         "tencent" => vec!["sg-aaaa1111", "sg-bbbb2222"],
         "alibaba" => vec!["sg-bp1demo00000000000", "sg-bp1demo00000000001"],
         _ => vec!["5e6f7081-0000-4000-8000-0000000000aa"],
+    }
+}
+
+/// A disk category the cloud documents.
+fn disk_type(provider: &str) -> &'static str {
+    match provider {
+        "tencent" => "CLOUD_PREMIUM",
+        "alibaba" => "cloud_essd",
+        _ => "SSD",
     }
 }
 
@@ -204,6 +214,9 @@ async fn traffic(cloud: Cloud) {
             json!({
                 "login": {"passwordSecretRef": {"name": "login"}},
                 "userData": "#!/bin/sh\necho traffic-check\n",
+                "hostname": "vm-host",
+                "systemDisk": {"diskType": disk_type(cloud.provider), "sizeGb": 50},
+                "dataDisks": [{"diskType": disk_type(cloud.provider), "sizeGb": 100}],
             }),
         ),
     )
