@@ -162,6 +162,11 @@ async fn reconcile_inner(
     };
 
     let snapshot = status.clone();
+    let remembered: Option<RefusedCreate> = ctx.refused_creates.lock().ok().and_then(|m| {
+        m.get(&uid)
+            .filter(|r| r.generation == obj.metadata.generation)
+            .cloned()
+    });
     let input = Input {
         object_name: &name,
         spec,
@@ -175,10 +180,7 @@ async fn reconcile_inner(
         cloud_forces_stop: handle.provider.stops_soft_then_hard(),
         create_refused: conditions::find(&status.conditions, conditions::READY).is_some_and(|r| {
             r.reason == plan::CREATE_REFUSED && r.observed_generation == obj.metadata.generation
-        }) || ctx
-            .refused_creates
-            .lock()
-            .is_ok_and(|m| m.get(&uid) == Some(&obj.metadata.generation)),
+        }) || remembered.is_some(),
     };
     let step = plan::plan(&input);
     tracing::debug!(step = plan::step_name(&step), "planned");
@@ -207,9 +209,6 @@ async fn reconcile_inner(
             .as_ref()
             .filter(|e| e.kind == ErrorKind::InvalidRequest)
     {
-        if let Ok(mut m) = ctx.refused_creates.lock() {
-            m.insert(uid.clone(), obj.metadata.generation);
-        }
         ready = Condition::new(
             conditions::READY,
             false,
@@ -220,6 +219,23 @@ async fn reconcile_inner(
                 e.summary()
             ),
         );
+        if let Ok(mut m) = ctx.refused_creates.lock() {
+            m.insert(
+                uid.clone(),
+                RefusedCreate {
+                    generation: obj.metadata.generation,
+                    ready: ready.clone(),
+                    synced: (e.code.clone(), e.summary()),
+                },
+            );
+        }
+    }
+    // Waiting for a fixed spec with a cache that may predate the status write recording
+    // the refusal: what we wrote is what we report.
+    if step == Step::AwaitSpecChange
+        && let Some(r) = &remembered
+    {
+        ready = r.ready.clone();
     }
     if outcome.dry_run_ok {
         ready = Condition::new(
@@ -286,12 +302,17 @@ async fn reconcile_inner(
         .error
         .as_ref()
         .map(|e| (e.code.clone(), e.summary()));
-    // Waiting for a fixed spec: the refusal stays what Synced reports.
+    // Waiting for a fixed spec: the refusal stays what Synced reports (what we wrote, or
+    // after a restart what status says).
     let refusal = (step == Step::AwaitSpecChange)
-        .then(|| conditions::find(&status.conditions, SYNCED))
-        .flatten()
-        .filter(|c| !c.is_true())
-        .map(|c| (c.reason.clone(), c.message.clone()));
+        .then(|| {
+            remembered.as_ref().map(|r| r.synced.clone()).or_else(|| {
+                conditions::find(&status.conditions, SYNCED)
+                    .filter(|c| !c.is_true())
+                    .map(|c| (c.reason.clone(), c.message.clone()))
+            })
+        })
+        .flatten();
     let problem = outcome
         .problem
         .clone()
@@ -840,6 +861,16 @@ async fn execute(
             })
         }
     }
+}
+
+/// A create the cloud refused, as this controller recorded it in status (read-your-own-
+/// writes: the cache may still hold the object from before that status write).
+#[derive(Clone, Debug)]
+pub struct RefusedCreate {
+    pub generation: Option<i64>,
+    pub ready: Condition,
+    /// Synced (reason, message).
+    pub synced: (String, String),
 }
 
 /// Least time between two re-creations of one object (a cloud that keeps losing or failing

@@ -122,7 +122,7 @@ pub struct Context {
     /// Read-your-own-writes for refused creates: uid → the generation whose create the
     /// cloud refused. The cache can still hold the object from before the status write
     /// that recorded the refusal; this makes the next reconcile see it anyway.
-    pub refused_creates: Mutex<HashMap<String, Option<i64>>>,
+    pub refused_creates: Mutex<HashMap<String, instance::RefusedCreate>>,
     /// Consecutive failures per object uid, for backoff.
     backoff: Mutex<HashMap<String, u32>>,
 }
