@@ -43,8 +43,19 @@
 //!
 //! Each campaign prints its figures (`--nocapture`): convergence times, calls per object,
 //! outage and recovery times. Randomised campaigns print their seed;
-//! `CIC_CAMPAIGN_SEED=<seed>` replays the same schedule of operations and kill points
-//! (wall-clock timing still varies).
+//! `CIC_CAMPAIGN_SEED=<seed>` replays the same schedule of operations and kill points, and
+//! the crash and fault campaigns pass it to the emulator (`--seed`), whose fault schedule
+//! (which call of each action fails) is then the same too. Wall-clock timing still varies:
+//! how many polls and retries the controller makes, and which object's call is the k-th
+//! call of an action when several run concurrently, so a replay repeats the schedule, not
+//! necessarily the interleaving.
+//!
+//! `hack/soak.sh` runs the crash and fault campaigns over and over with a fresh seed each
+//! run and stops at the first failure. A failed invariant prints the history of every
+//! object and instance it names: the campaign's operations on the object, each change of
+//! the object seen by a watch (status writes, finalizers, deletion), the emulator's record
+//! of the instances, the cloud requests naming them (when the emulator keeps a request
+//! log), and the lines of every controller incarnation's log that mention them.
 
 mod support;
 
@@ -119,12 +130,21 @@ fn scale() -> Scale {
 }
 
 fn campaign_rng(name: &str) -> StdRng {
-    let seed = std::env::var("CIC_CAMPAIGN_SEED")
-        .ok()
-        .and_then(|s| s.parse::<u64>().ok())
-        .unwrap_or_else(rand::random::<u64>);
+    campaign_seed(name).1
+}
+
+/// The campaign's seed (`CIC_CAMPAIGN_SEED`, random when unset) and a generator seeded
+/// with it.
+fn campaign_seed(name: &str) -> (u64, StdRng) {
+    let seed = match std::env::var("CIC_CAMPAIGN_SEED") {
+        Ok(s) if !s.trim().is_empty() => s
+            .trim()
+            .parse::<u64>()
+            .unwrap_or_else(|_| panic!("CIC_CAMPAIGN_SEED={s:?} is not a u64")),
+        _ => rand::random::<u64>(),
+    };
     eprintln!("[{name}] seed {seed} (CIC_CAMPAIGN_SEED={seed} replays this schedule)");
-    StdRng::seed_from_u64(seed)
+    (seed, StdRng::seed_from_u64(seed))
 }
 
 async fn pause(rng: &mut StdRng, ms: std::ops::Range<u64>) {
@@ -155,6 +175,22 @@ struct Fleet {
     /// What was done to which object, and when (printed when an invariant fails).
     history: Vec<(Instant, String)>,
     born: Instant,
+    /// Every change of the fleet's objects seen by a watch (status writes included).
+    changes: Changes,
+    watch: tokio::task::JoinHandle<()>,
+    /// Logs of controllers that are gone (killed), and the log file of the running one.
+    old_logs: Vec<(String, String)>,
+    log_file: Option<PathBuf>,
+    /// `CIC_CAMPAIGN_SEED` of the campaign and the test's name, for the replay hint.
+    seed: Option<(u64, &'static str)>,
+    /// The emulator's URL (its control API), for the histories.
+    emulator: Option<String>,
+}
+
+impl Drop for Fleet {
+    fn drop(&mut self) {
+        self.watch.abort();
+    }
 }
 
 impl Fleet {
@@ -171,7 +207,29 @@ impl Fleet {
             renames: 0,
             history: Vec::new(),
             born: Instant::now(),
+            changes: Changes::default(),
+            watch: tokio::spawn(async {}),
+            old_logs: Vec::new(),
+            log_file: None,
+            seed: None,
+            emulator: None,
         }
+        .watched()
+    }
+
+    fn watched(mut self) -> Fleet {
+        self.watch = tokio::spawn(record_changes(self.api(), self.changes.clone()));
+        self
+    }
+
+    /// Follow the log of this controller (the one running now).
+    fn follow(&mut self, controller: &ControllerProcess) {
+        self.log_file = Some(controller.log.clone());
+    }
+
+    /// Keep the log of a controller that is gone (its log file goes with it).
+    fn keep_log(&mut self, label: String, text: String) {
+        self.old_logs.push((label, text));
     }
 
     fn note(&mut self, what: String) {
@@ -279,6 +337,291 @@ impl Fleet {
 }
 
 // ------------------------------------------------------------------------------------
+// forensics: the history of the objects and instances an invariant failure names
+// ------------------------------------------------------------------------------------
+
+/// Changes of the fleet's objects as a watch saw them: (time, object name, summary).
+type Changes = std::sync::Arc<std::sync::Mutex<Vec<(Instant, String, String)>>>;
+
+/// What of an object a history shows: metadata the controller touches (finalizers,
+/// deletion) and its status (instance id, state, the create marker, conditions).
+fn change_summary(o: &CloudInstance) -> String {
+    let st = serde_json::to_value(&o.status).unwrap_or(Value::Null);
+    let conds: Vec<String> = st["conditions"]
+        .as_array()
+        .map(|cs| {
+            cs.iter()
+                .map(|c| {
+                    format!(
+                        "{}={}/{}@{}",
+                        c["type"].as_str().unwrap_or("?"),
+                        c["status"].as_str().unwrap_or("?"),
+                        c["reason"].as_str().unwrap_or("?"),
+                        c["observedGeneration"]
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    format!(
+        "uid {} gen {} deleting {} finalizers {:?} | status instanceId {} state {} observedGeneration {} \
+         createRequestedAt {} incarnation {} conditions [{}]",
+        o.uid().unwrap_or_default(),
+        o.metadata.generation.unwrap_or(0),
+        o.metadata.deletion_timestamp.is_some(),
+        o.finalizers(),
+        st["instanceId"],
+        st["state"],
+        st["observedGeneration"],
+        st["createRequestedAt"],
+        st["incarnation"],
+        conds.join(" ")
+    )
+}
+
+/// Record every change of the objects `api` lists (until aborted). Consecutive identical
+/// summaries of an object are recorded once; resourceVersion is shown, not compared.
+async fn record_changes(api: Api<CloudInstance>, changes: Changes) {
+    use futures::StreamExt as _;
+    use kube::runtime::{WatchStreamExt as _, watcher};
+    let mut last: HashMap<String, String> = HashMap::new();
+    let mut events = std::pin::pin!(watcher(api, watcher::Config::default()).default_backoff());
+    while let Some(ev) = events.next().await {
+        let (obj, gone) = match ev {
+            Ok(watcher::Event::Apply(o)) | Ok(watcher::Event::InitApply(o)) => (o, false),
+            Ok(watcher::Event::Delete(o)) => (o, true),
+            Ok(_) => continue,
+            Err(e) => {
+                let mut c = changes.lock().unwrap_or_else(|p| p.into_inner());
+                c.push((Instant::now(), String::new(), format!("watch error: {e}")));
+                continue;
+            }
+        };
+        let name = obj.name_any();
+        let summary = if gone {
+            "DELETED from the API".to_string()
+        } else {
+            change_summary(&obj)
+        };
+        if last.get(&name) == Some(&summary) {
+            continue;
+        }
+        last.insert(name.clone(), summary.clone());
+        let rv = obj.resource_version().unwrap_or_default();
+        changes.lock().unwrap_or_else(|p| p.into_inner()).push((
+            Instant::now(),
+            name,
+            format!("rv {rv} {summary}"),
+        ));
+    }
+}
+
+/// The object names (`vm-NNNN`), Tencent instance ids (`ins-xxxxxxxx`) and UIDs a text
+/// mentions.
+fn mentioned(text: &str) -> (Vec<String>, Vec<String>, Vec<String>) {
+    let (mut names, mut ids, mut uids) = (Vec::new(), Vec::new(), Vec::new());
+    let tokens = text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'));
+    for t in tokens {
+        let push = |v: &mut Vec<String>, x: &str| {
+            if !v.iter().any(|y| y == x) {
+                v.push(x.to_string());
+            }
+        };
+        if let Some(rest) = t.strip_prefix("vm-")
+            && rest.len() >= 4
+            && rest[..4].bytes().all(|b| b.is_ascii_digit())
+        {
+            push(&mut names, &t[..7]);
+        } else if t.len() == 12
+            && t.starts_with("ins-")
+            && t[4..].bytes().all(|b| b.is_ascii_alphanumeric())
+        {
+            push(&mut ids, t);
+        } else if t.len() == 36
+            && t.bytes().enumerate().all(|(i, b)| {
+                if [8, 13, 18, 23].contains(&i) {
+                    b == b'-'
+                } else {
+                    b.is_ascii_hexdigit()
+                }
+            })
+        {
+            push(&mut uids, t);
+        }
+    }
+    (names, ids, uids)
+}
+
+/// The emulator's request log (`GET /_emulator/requests`), `None` when it has none.
+async fn emulator_requests(ctl: &Control) -> Option<Vec<Value>> {
+    let r = reqwest::get(format!("{}/requests", ctl.base)).await.ok()?;
+    if !r.status().is_success() {
+        return None;
+    }
+    match r.json::<Value>().await.ok()? {
+        Value::Array(a) => Some(a),
+        _ => None,
+    }
+}
+
+/// `text` without ANSI colour sequences (the controller colours its log).
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' && chars.peek() == Some(&'[') {
+            chars.next();
+            for d in chars.by_ref() {
+                if ('@'..='~').contains(&d) {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// At most the last `n` of `lines`, with a note of how many were left out.
+fn last_lines(lines: Vec<&str>, n: usize) -> String {
+    let skip = lines.len().saturating_sub(n);
+    let mut out = String::new();
+    if skip > 0 {
+        out.push_str(&format!("    ... {skip} earlier line(s) left out\n"));
+    }
+    for l in &lines[skip..] {
+        out.push_str("    ");
+        out.push_str(l);
+        out.push('\n');
+    }
+    out
+}
+
+impl Fleet {
+    /// The history of every object and instance that `problems` name: the campaign's
+    /// operations, the watched changes of the objects (status writes included), the
+    /// emulator's record of the instances, the cloud requests that name them (when the
+    /// emulator keeps a request log), and the controllers' log lines about them.
+    async fn histories(&self, problems: &[String], ctl: Option<&Control>) -> String {
+        let text = problems.join(" ");
+        let (mut names, mut ids, mut uids) = mentioned(&text);
+        // widen: the objects' uids and instance ids, the instances' owners
+        if let Ok(list) = self.api().list(&ListParams::default()).await {
+            for o in list.items.iter().filter(|o| names.contains(&o.name_any())) {
+                uids.extend(o.uid());
+                if let Some(id) = o.status.as_ref().and_then(|s| s.instance_id.clone()) {
+                    ids.push(id);
+                }
+            }
+        }
+        {
+            let changes = self.changes.lock().unwrap_or_else(|p| p.into_inner());
+            for (_, name, what) in changes.iter() {
+                if names.contains(name) {
+                    let (_, i, u) = mentioned(what);
+                    ids.extend(i);
+                    uids.extend(u);
+                }
+            }
+        }
+        let instances = match ctl {
+            Some(c) => c.instances().await,
+            None => Vec::new(),
+        };
+        let mut tokens = Vec::new();
+        for i in &instances {
+            let id = i["id"].as_str().unwrap_or_default().to_string();
+            let uid = i["tags"]["cloudinstance-uid"].as_str().unwrap_or_default();
+            let name = i["tags"]["cloudinstance-name"].as_str().unwrap_or_default();
+            if ids.contains(&id) || uids.iter().any(|u| u == uid) || names.iter().any(|n| n == name)
+            {
+                ids.push(id);
+                uids.push(uid.to_string());
+                if !names.iter().any(|n| n == name) && !name.is_empty() {
+                    names.push(name.to_string());
+                }
+                tokens.extend(i["client_token"].as_str().map(str::to_string));
+            }
+        }
+        for v in [&mut names, &mut ids, &mut uids, &mut tokens] {
+            v.retain(|x| !x.is_empty());
+            v.sort();
+            v.dedup();
+        }
+        let keys: Vec<&String> = names
+            .iter()
+            .chain(&ids)
+            .chain(&uids)
+            .chain(&tokens)
+            .collect();
+        let hit = |line: &str| keys.iter().any(|k| line.contains(k.as_str()));
+        let t = |at: &Instant| at.saturating_duration_since(self.born).as_secs_f64();
+
+        let mut out = String::new();
+        out.push_str(&format!(
+            "==== histories of objects {names:?}, instances {ids:?}, uids {uids:?} ====\n"
+        ));
+        if let Some((seed, test)) = self.seed {
+            out.push_str(&format!(
+                "replay: CIC_CAMPAIGN_SEED={seed} cargo test --test reliability {test} -- --nocapture\n"
+            ));
+        }
+        out.push_str("-- campaign operations --\n");
+        out.push_str(&self.history_for(&names.join(" ")));
+        out.push_str(
+            "\n-- object changes seen by a watch (status writes, finalizers, deletion) --\n",
+        );
+        {
+            let changes = self.changes.lock().unwrap_or_else(|p| p.into_inner());
+            for (at, name, what) in changes.iter() {
+                if names.contains(name) || (name.is_empty() && !what.is_empty()) {
+                    out.push_str(&format!("  +{:.3}s {name} {what}\n", t(at)));
+                }
+            }
+        }
+        out.push_str("-- the emulator's record of the instances --\n");
+        for i in instances
+            .iter()
+            .filter(|i| ids.iter().any(|id| i["id"].as_str() == Some(id.as_str())))
+        {
+            out.push_str(&format!("  {i}\n"));
+        }
+        if let Some(c) = ctl {
+            out.push_str("-- cloud requests naming them (emulator request log) --\n");
+            match emulator_requests(c).await {
+                Some(reqs) => {
+                    let lines: Vec<String> = reqs
+                        .iter()
+                        .map(|r| r.to_string())
+                        .filter(|r| hit(r))
+                        .collect();
+                    out.push_str(&last_lines(lines.iter().map(String::as_str).collect(), 200));
+                }
+                None => out.push_str("    (this emulator keeps no request log)\n"),
+            }
+        }
+        let mut logs = self.old_logs.clone();
+        if let Some(f) = &self.log_file {
+            logs.push((
+                "the running controller".to_string(),
+                std::fs::read_to_string(f).unwrap_or_default(),
+            ));
+        }
+        for (label, text) in &logs {
+            let text = strip_ansi(text);
+            let lines: Vec<&str> = text.lines().filter(|l| hit(l)).collect();
+            out.push_str(&format!(
+                "-- controller log, {label}: {} line(s) about them --\n",
+                lines.len()
+            ));
+            out.push_str(&last_lines(lines, 300));
+        }
+        out
+    }
+}
+
+// ------------------------------------------------------------------------------------
 // invariants
 // ------------------------------------------------------------------------------------
 
@@ -346,17 +689,17 @@ async fn wait_converged(client: &Client, ns: &str, fleet: &Fleet, timeout: Durat
             return start.elapsed();
         }
         if start.elapsed() > timeout {
+            let ctl = fleet.emulator.as_deref().map(Control::new);
             panic!(
-                "fleet not converged after {timeout:?}; {} problem(s):\n{}",
+                "fleet not converged after {timeout:?}; {} problem(s):\n{}\n{}",
                 problems.len(),
                 problems
                     .iter()
                     .take(15)
                     .cloned()
                     .collect::<Vec<_>>()
-                    .join("\n")
-                    + "\nhistory:\n"
-                    + &fleet.history_for(&problems.join(" "))
+                    .join("\n"),
+                fleet.histories(&problems, ctl.as_ref()).await
             );
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -451,12 +794,13 @@ async fn assert_no_leaks(
         match leak_problems(client, ns, ctl).await {
             Ok(a) => return a,
             Err(p) if start.elapsed() > Duration::from_secs(30) => {
+                let histories = match fleet {
+                    Some(f) => f.histories(&p, Some(ctl)).await,
+                    None => String::new(),
+                };
                 panic!(
-                    "cloud does not match the objects:\n{}\nhistory:\n{}",
-                    p.join("\n"),
-                    fleet
-                        .map(|f| f.history_for(&p.join(" ")))
-                        .unwrap_or_default()
+                    "cloud does not match the objects:\n{}\n{histories}",
+                    p.join("\n")
                 )
             }
             Err(_) => tokio::time::sleep(Duration::from_millis(500)).await,
@@ -668,6 +1012,84 @@ async fn assert_alive(controller: &ControllerProcess) {
     );
 }
 
+/// What an invariant failure prints: the history of the objects and instances it names
+/// (the soak stops at a failure and shows this, so it must name the object's status
+/// writes, the emulator's record and requests, and every controller incarnation's lines).
+#[tokio::test]
+async fn audit_failure_prints_the_history_of_what_it_names() {
+    assert_eq!(
+        mentioned(
+            "LEAK: live instances [\"ins-1a2b3c4d (vm-0007-renamed, \\\"running\\\")\"] tagged with uid 0f8fad5b-d9cb-469f-a165-70867728950e of no existing object; vm-0012: missing"
+        ),
+        (
+            vec!["vm-0007".to_string(), "vm-0012".to_string()],
+            vec!["ins-1a2b3c4d".to_string()],
+            vec!["0f8fad5b-d9cb-469f-a165-70867728950e".to_string()]
+        )
+    );
+    let client = admin_client().await;
+    install_crds(&client).await;
+    let ns = TestNamespace::new(&client, "rel-forensics").await;
+    let ns = ns.name().to_string();
+    let emu = Emulator::start(&["--transition-delay-ms", "100", "--seed", "1"]).await;
+    let ctl = Control::new(emu.url());
+    let cloud = TENCENT;
+    let mut first = ControllerProcess::start(&ns, &[]).await;
+    apply_credential(&client, &ns, "cred", &cloud, emu.url(), cloud.secret).await;
+    let mut fleet = Fleet::new(&client, &ns, "cred", cloud);
+    fleet.seed = Some((1, "audit_failure_prints_the_history_of_what_it_names"));
+    fleet.emulator = Some(emu.url().to_string());
+    let name = fleet.create().await;
+    fleet.create().await;
+    let id = wait_for(T, "an instance id", || async {
+        instance_status(&client, &ns, &name).await["instanceId"]
+            .as_str()
+            .map(str::to_string)
+    })
+    .await;
+    first.kill().await;
+    fleet.keep_log("incarnation 1".into(), first.logs());
+    let second = ControllerProcess::start(&ns, &[]).await;
+    fleet.follow(&second);
+    wait_converged(&client, &ns, &fleet, T).await;
+    // a made-up problem naming the instance only
+    let h = fleet
+        .histories(
+            &[format!("LEAK: live instances [\"{id} (x)\"]")],
+            Some(&ctl),
+        )
+        .await;
+    eprintln!("{h}");
+    assert!(h.contains(&format!("objects [\"{name}\"]")), "{h}");
+    assert!(
+        h.contains("CIC_CAMPAIGN_SEED=1 cargo test --test reliability"),
+        "{h}"
+    );
+    assert!(
+        h.contains(&format!("create {name}")),
+        "campaign operations: {h}"
+    );
+    assert!(
+        h.contains(&format!("instanceId \"{id}\"")),
+        "status writes: {h}"
+    );
+    assert!(
+        h.contains(&format!("\"id\":\"{id}\"")),
+        "emulator record: {h}"
+    );
+    assert!(!h.contains("vm-0001"), "only what the problem names: {h}");
+    for label in ["incarnation 1", "the running controller"] {
+        let section = h
+            .split(&format!("-- controller log, {label}: "))
+            .nth(1)
+            .unwrap_or_else(|| panic!("no section for {label}: {h}"));
+        assert!(
+            !section.starts_with("0 line"),
+            "{label}: no line about {name}: {h}"
+        );
+    }
+}
+
 // ------------------------------------------------------------------------------------
 // 1. controller crashes
 // ------------------------------------------------------------------------------------
@@ -679,19 +1101,30 @@ async fn assert_alive(controller: &ControllerProcess) {
 #[tokio::test]
 async fn crash_campaign_converges_without_leaks_or_duplicates() {
     let sc = scale();
-    let mut rng = campaign_rng("crash");
+    let (seed, mut rng) = campaign_seed("crash");
     let mut kill_rng = StdRng::seed_from_u64(rng.random());
     let client = admin_client().await;
     install_crds(&client).await;
     let ns = TestNamespace::new(&client, "rel-crash").await;
     let ns = ns.name().to_string();
-    let emu = Emulator::start(&["--transition-delay-ms", "300", "--delay", "shutdown=1000"]).await;
+    let emu_seed = seed.to_string();
+    let emu = Emulator::start(&[
+        "--transition-delay-ms",
+        "300",
+        "--delay",
+        "shutdown=1000",
+        "--seed",
+        &emu_seed,
+    ])
+    .await;
     let ctl = Control::new(emu.url());
     let cloud = TENCENT;
     let args = ["--concurrency", "16", "--poll-slow", "3s"];
     let mut controller = ControllerProcess::start(&ns, &args).await;
     apply_credential(&client, &ns, "cred", &cloud, emu.url(), cloud.secret).await;
     let mut fleet = Fleet::new(&client, &ns, "cred", cloud);
+    fleet.seed = Some((seed, "crash_campaign_converges_without_leaks_or_duplicates"));
+    fleet.emulator = Some(emu.url().to_string());
     for _ in 0..sc.crash_objects / 3 {
         fleet.create().await;
     }
@@ -706,10 +1139,19 @@ async fn crash_campaign_converges_without_leaks_or_duplicates() {
             pause(&mut rng, 50..400).await;
         }
     };
+    let mut killed_logs = Vec::new();
     let killer = async {
-        for _ in 0..sc.crash_kills {
+        for k in 0..sc.crash_kills {
             pause(&mut kill_rng, 1500..5000).await;
             controller.kill().await;
+            killed_logs.push((
+                format!(
+                    "incarnation {} (SIGKILLed {:.3}s after the start)",
+                    k + 1,
+                    started.elapsed().as_secs_f64()
+                ),
+                controller.logs(),
+            ));
             // sometimes restart at once, sometimes after a while (work piles up)
             pause(&mut kill_rng, 0..1500).await;
             controller = ControllerProcess::start(&ns, &args).await;
@@ -718,6 +1160,10 @@ async fn crash_campaign_converges_without_leaks_or_duplicates() {
     };
     tokio::join!(churn, killer);
     let churn_time = started.elapsed();
+    for (label, text) in killed_logs {
+        fleet.keep_log(label, text);
+    }
+    fleet.follow(&controller);
 
     let converge = wait_converged(&client, &ns, &fleet, sc.converge).await;
     let audit = assert_no_leaks(&client, &ns, &ctl, Some(&fleet)).await;
@@ -878,13 +1324,15 @@ async fn deletion_with_broken_credential_waits_instead_of_leaking() {
 #[tokio::test]
 async fn fault_campaign_converges_with_bounded_calls() {
     let sc = scale();
-    let mut rng = campaign_rng("faults");
+    let (seed, mut rng) = campaign_seed("faults");
     let client = admin_client().await;
     install_crds(&client).await;
     let ns = TestNamespace::new(&client, "rel-faults").await;
     let ns = ns.name().to_string();
-    // rate limits stay on: real throttling comes on top of the injected one
-    let emu = Emulator::start(&["--transition-delay-ms", "300"]).await;
+    // rate limits stay on: real throttling comes on top of the injected one; the fault
+    // schedule follows the campaign's seed
+    let emu_seed = seed.to_string();
+    let emu = Emulator::start(&["--transition-delay-ms", "300", "--seed", &emu_seed]).await;
     let ctl = Control::new(emu.url());
     let cloud = TENCENT;
     let controller = ControllerProcess::start(&ns, &[]).await;
@@ -905,6 +1353,9 @@ async fn fault_campaign_converges_with_bounded_calls() {
     let started = Instant::now();
     apply_credential(&client, &ns, "cred", &cloud, emu.url(), cloud.secret).await;
     let mut fleet = Fleet::new(&client, &ns, "cred", cloud);
+    fleet.seed = Some((seed, "fault_campaign_converges_with_bounded_calls"));
+    fleet.emulator = Some(emu.url().to_string());
+    fleet.follow(&controller);
     for _ in 0..sc.fault_objects {
         fleet.create().await;
     }
