@@ -205,3 +205,96 @@ async fn a_leader_whose_apiserver_hangs_stops_mutating_before_its_lease_expires(
     );
     ns.delete().await;
 }
+
+/// client-go semantics: a follower judges the holder's lease by when it saw the record
+/// change, on its own clock. A holder whose clock is an hour behind (its renewTime looks
+/// ancient) but that keeps renewing is not overthrown; once it stops, the follower takes
+/// over after the lease duration.
+#[tokio::test]
+async fn a_holder_with_a_skewed_clock_keeps_its_lease_while_it_renews() {
+    use k8s_openapi::api::coordination::v1::LeaseSpec;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
+    use kube::api::PostParams;
+
+    let admin = admin_client().await;
+    let ns = TestNamespace::new(&admin, "skew").await;
+    let namespace = ns.name().to_string();
+    let leases: Api<Lease> = Api::namespaced(admin.clone(), &namespace);
+    let skewed = || MicroTime(jiff::Timestamp::now() - jiff::SignedDuration::from_secs(3600));
+    let lease: Lease = serde_json::from_value(json!({
+        "metadata": {"name": "skew-test"},
+    }))
+    .unwrap();
+    let mut lease = lease;
+    lease.spec = Some(LeaseSpec {
+        holder_identity: Some("other".into()),
+        lease_duration_seconds: Some(3),
+        renew_time: Some(skewed()),
+        ..Default::default()
+    });
+    leases
+        .create(&PostParams::default(), &lease)
+        .await
+        .expect("create lease");
+    // the skewed holder renews every 500 ms
+    let stop = Arc::new(AtomicBool::new(false));
+    let renewer = {
+        let (leases, stop) = (leases.clone(), stop.clone());
+        tokio::spawn(async move {
+            while !stop.load(Ordering::SeqCst) {
+                if let Ok(mut l) = leases.get("skew-test").await {
+                    if let Some(s) = l.spec.as_mut() {
+                        s.renew_time = Some(skewed());
+                    }
+                    let _ = leases
+                        .replace("skew-test", &PostParams::default(), &l)
+                        .await;
+                }
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        })
+    };
+    let me = Elector::new(
+        admin.clone(),
+        LeaseConfig::new(
+            namespace.clone(),
+            "skew-test".into(),
+            "me".into(),
+            Duration::from_secs(3),
+        ),
+    );
+    // 6 s (two lease durations) of attempts: never taken from a renewing holder
+    let until = Instant::now() + Duration::from_secs(6);
+    while Instant::now() < until {
+        assert!(
+            !me.try_acquire_or_renew().await.expect("lease round"),
+            "took over a live lease because the holder's clock is behind"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    // the holder stops renewing: taken over after the lease duration (on our clock)
+    stop.store(true, Ordering::SeqCst);
+    renewer.await.unwrap();
+    let stopped = Instant::now();
+    loop {
+        if me.try_acquire_or_renew().await.expect("lease round") {
+            break;
+        }
+        assert!(
+            stopped.elapsed() < Duration::from_secs(10),
+            "never took over an abandoned lease"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    assert!(
+        stopped.elapsed() >= Duration::from_secs(3),
+        "took over before the lease duration: {:?}",
+        stopped.elapsed()
+    );
+    let held = leases.get("skew-test").await.unwrap();
+    assert_eq!(
+        held.spec.and_then(|s| s.holder_identity).as_deref(),
+        Some("me")
+    );
+    ns.delete().await;
+}

@@ -65,11 +65,15 @@ pub enum Decision {
     Wait { holder: String },
 }
 
-/// Pure decision from the current lease spec.
+/// Pure decision from the current lease spec and how long ago this replica last saw the
+/// lease record change (`unchanged_for`), as client-go does: expiry is judged on the local
+/// clock from the moment the change was observed, never by comparing the holder's
+/// `renewTime` (written with the holder's clock) with ours, so clock skew between
+/// replicas can neither steal a live lease nor keep a dead one.
 pub fn decide(
     spec: Option<&LeaseSpec>,
     me: &str,
-    now: jiff::Timestamp,
+    unchanged_for: Duration,
     default_duration: Duration,
 ) -> Decision {
     let Some(spec) = spec else {
@@ -86,14 +90,7 @@ pub fn decide(
         .lease_duration_seconds
         .map(|s| Duration::from_secs(s.max(0) as u64))
         .unwrap_or(default_duration);
-    let expired = match &spec.renew_time {
-        None => true,
-        Some(MicroTime(t)) => {
-            let age = now.duration_since(*t);
-            age.is_positive() && age.unsigned_abs() > duration
-        }
-    };
-    if expired {
+    if unchanged_for > duration {
         Decision::TakeOver
     } else {
         Decision::Wait { holder }
@@ -161,6 +158,8 @@ pub struct Elector {
     api: Api<Lease>,
     cfg: LeaseConfig,
     fence: Fence,
+    /// The lease record last seen (resourceVersion) and when this replica saw it change.
+    observed: Mutex<Option<(String, Instant)>>,
 }
 
 impl Elector {
@@ -169,12 +168,31 @@ impl Elector {
             api: Api::namespaced(client, &cfg.namespace),
             cfg,
             fence: Fence::closed(),
+            observed: Mutex::new(None),
         }
     }
 
     /// The fence cloud mutations check (see [`Fence`]).
     pub fn fence(&self) -> Fence {
         self.fence.clone()
+    }
+
+    /// How long the lease record has been unchanged as far as this replica knows (zero when
+    /// it changed since the last look, or is seen for the first time).
+    fn unchanged_for(&self, lease: Option<&Lease>) -> Duration {
+        let rv = lease
+            .and_then(|l| l.metadata.resource_version.clone())
+            .unwrap_or_default();
+        let Ok(mut seen) = self.observed.lock() else {
+            return Duration::ZERO;
+        };
+        match &*seen {
+            Some((last, at)) if *last == rv => at.elapsed(),
+            _ => {
+                *seen = Some((rv, Instant::now()));
+                Duration::ZERO
+            }
+        }
     }
 
     /// One round with a deadline (a hung apiserver connection must not hold the loop).
@@ -214,10 +232,11 @@ impl Elector {
     pub async fn try_acquire_or_renew(&self) -> Result<bool, kube::Error> {
         let now = jiff::Timestamp::now();
         let current = self.api.get_opt(&self.cfg.name).await?;
+        let unchanged_for = self.unchanged_for(current.as_ref());
         let decision = decide(
             current.as_ref().and_then(|l| l.spec.as_ref()),
             &self.cfg.identity,
-            now,
+            unchanged_for,
             self.cfg.lease_duration,
         );
         let result = match (decision, current) {
@@ -360,30 +379,37 @@ mod tests {
     }
 
     #[test]
-    fn decisions() {
-        let now = jiff::Timestamp::from_second(1_800_000_000).unwrap();
+    fn decisions_judge_expiry_by_when_the_change_was_observed() {
         let d = Duration::from_secs(15);
-        assert_eq!(decide(None, "a", now, d), Decision::Create);
+        let secs = Duration::from_secs;
+        assert_eq!(decide(None, "a", secs(0), d), Decision::Create);
         assert_eq!(
-            decide(Some(&spec("a", 100, 15)), "a", now, d),
+            decide(Some(&spec("a", 100, 15)), "a", secs(100), d),
             Decision::Renew
         );
         assert_eq!(
-            decide(Some(&spec("b", 5, 15)), "a", now, d),
+            decide(Some(&spec("b", 5, 15)), "a", secs(5), d),
             Decision::Wait { holder: "b".into() }
         );
         assert_eq!(
-            decide(Some(&spec("b", 16, 15)), "a", now, d),
+            decide(Some(&spec("b", 16, 15)), "a", secs(16), d),
             Decision::TakeOver
         );
         assert_eq!(
-            decide(Some(&spec("", 1, 15)), "a", now, d),
+            decide(Some(&spec("", 1, 15)), "a", secs(1), d),
             Decision::TakeOver
         );
-        // a renew time in the future (clock skew) is not expired
+        // The holder's clock is an hour behind: its renewTime looks ancient, but we just
+        // saw the record change, so the lease is live.
         assert_eq!(
-            decide(Some(&spec("b", -30, 15)), "a", now, d),
+            decide(Some(&spec("b", 3600, 15)), "a", secs(1), d),
             Decision::Wait { holder: "b".into() }
+        );
+        // The holder's clock is ahead: its renewTime is in our future, but the record has
+        // not changed for longer than the lease: it is expired.
+        assert_eq!(
+            decide(Some(&spec("b", -3600, 15)), "a", secs(16), d),
+            Decision::TakeOver
         );
     }
 }
