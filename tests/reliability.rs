@@ -1412,7 +1412,7 @@ async fn fault_campaign_converges_with_bounded_calls() {
         metric(
             &m,
             "cloudinstance_provider_throttled_total",
-            &[("kind", "tencent")]
+            &[("cloud", "tencent")]
         ),
         metric(&m, "cloudinstance_reconcile_total", &[("result", "error")]),
         audit.live,
@@ -1527,7 +1527,7 @@ async fn fault_campaign_converges_with_bounded_calls() {
         metric(
             &m,
             "cloudinstance_provider_throttled_total",
-            &[("kind", "tencent")]
+            &[("cloud", "tencent")]
         ) > 0.0,
         "throttling visible in cloudinstance_provider_throttled_total"
     );

@@ -36,6 +36,19 @@ pub struct AttemptLabels {
     pub result: String,
 }
 
+/// The cloud (`tencent`, `alibaba`, `huawei`): the one label name for it on every metric.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CloudLabels {
+    pub cloud: String,
+}
+
+/// Call durations: by cloud and action.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CallDurationLabels {
+    pub cloud: String,
+    pub action: String,
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct StateLabels {
     pub state: String,
@@ -48,8 +61,8 @@ pub struct Metrics {
     pub reconcile_duration: Family<KindLabels, Histogram>,
     pub provider_calls: Family<CallLabels, Counter>,
     pub provider_attempts: Family<AttemptLabels, Counter>,
-    pub provider_call_duration: Family<KindLabels, Histogram>,
-    pub throttled: Family<KindLabels, Counter>,
+    pub provider_call_duration: Family<CallDurationLabels, Histogram>,
+    pub throttled: Family<CloudLabels, Counter>,
     pub instances: Family<StateLabels, Gauge>,
     pub status_writes: Family<KindLabels, Counter>,
     pub poll_rounds: Counter,
@@ -66,10 +79,11 @@ impl Default for Metrics {
         });
         let provider_calls = Family::<CallLabels, Counter>::default();
         let provider_attempts = Family::<AttemptLabels, Counter>::default();
-        let provider_call_duration = Family::<KindLabels, Histogram>::new_with_constructor(|| {
-            Histogram::new(exponential_buckets(0.005, 2.0, 14))
-        });
-        let throttled = Family::<KindLabels, Counter>::default();
+        let provider_call_duration =
+            Family::<CallDurationLabels, Histogram>::new_with_constructor(|| {
+                Histogram::new(exponential_buckets(0.005, 2.0, 14))
+            });
+        let throttled = Family::<CloudLabels, Counter>::default();
         let instances = Family::<StateLabels, Gauge>::default();
         let status_writes = Family::<KindLabels, Counter>::default();
         let poll_rounds = Counter::default();
@@ -162,7 +176,10 @@ impl Metrics {
             })
             .inc();
         self.provider_call_duration
-            .get_or_create(&KindLabels { kind: cloud.into() })
+            .get_or_create(&CallDurationLabels {
+                cloud: cloud.into(),
+                action: action.into(),
+            })
             .observe(took.as_secs_f64());
     }
 
@@ -176,7 +193,9 @@ impl Metrics {
             .inc();
         if result == "Throttled" {
             self.throttled
-                .get_or_create(&KindLabels { kind: cloud.into() })
+                .get_or_create(&CloudLabels {
+                    cloud: cloud.into(),
+                })
                 .inc();
         }
     }
@@ -219,6 +238,27 @@ mod tests {
     use crate::provider::{ErrorKind, ProviderError};
     use std::sync::Arc;
 
+    #[test]
+    fn every_per_cloud_metric_labels_the_cloud_cloud() {
+        let m = Metrics::default();
+        m.provider_call("alibaba", "StopInstances", "ok", Duration::from_millis(3));
+        m.provider_attempt("alibaba", "Throttled");
+        let text = m.encode();
+        for line in text
+            .lines()
+            .filter(|l| l.starts_with("cloudinstance_provider"))
+        {
+            assert!(line.contains("cloud=\"alibaba\""), "{line}");
+            assert!(!line.contains("kind="), "{line}");
+        }
+        assert!(
+            text.contains(
+                "cloudinstance_provider_call_duration_seconds_count{cloud=\"alibaba\",action=\"StopInstances\"} 1"
+            ),
+            "{text}"
+        );
+    }
+
     #[tokio::test(start_paused = true)]
     async fn retried_throttling_is_counted_per_attempt() {
         let metrics = Arc::new(Metrics::default());
@@ -250,7 +290,7 @@ mod tests {
         for line in [
             r#"cloudinstance_provider_attempts_total{cloud="tencent",result="Throttled"} 2"#,
             r#"cloudinstance_provider_attempts_total{cloud="tencent",result="ok"} 1"#,
-            r#"cloudinstance_provider_throttled_total{kind="tencent"} 2"#,
+            r#"cloudinstance_provider_throttled_total{cloud="tencent"} 2"#,
             r#"cloudinstance_provider_calls_total{cloud="tencent",action="DescribeInstancesStatus",result="ok"} 1"#,
         ] {
             assert!(text.contains(line), "missing {line} in\n{text}");
