@@ -340,3 +340,145 @@ async fn a_listing_that_never_ends_is_cut_off() {
     assert_eq!(e.code, "TooManyPages", "{e:?}");
     assert_eq!(srv.requests.load(Ordering::SeqCst), 1000);
 }
+
+/// A private endpoint behind a corporate CA: untrusted without the credential's caBundle,
+/// trusted with it. (The server is `openssl s_server -www`; it answers a Huawei GET with an
+/// HTML page, so a trusted call fails later, on the answer, not at the TLS handshake.)
+#[tokio::test]
+async fn a_credential_ca_bundle_is_trusted_for_a_private_endpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let sh = |args: &[&str]| {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(d)
+            .output()
+            .expect("openssl");
+        assert!(
+            out.status.success(),
+            "{:?}: {}",
+            args,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    sh(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=corp-test-ca",
+    ]);
+    sh(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "srv.key",
+        "-out",
+        "srv.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+    ]);
+    std::fs::write(d.join("ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+    sh(&[
+        "x509",
+        "-req",
+        "-in",
+        "srv.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "srv.pem",
+        "-days",
+        "1",
+        "-extfile",
+        "ext",
+    ]);
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut server = tokio::process::Command::new("openssl")
+        .args([
+            "s_server",
+            "-accept",
+            &format!("127.0.0.1:{port}"),
+            "-cert",
+            "srv.pem",
+            "-key",
+            "srv.key",
+            "-www",
+            "-quiet",
+        ])
+        .current_dir(d)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("openssl s_server");
+    let url = format!("https://127.0.0.1:{port}");
+    let start = Instant::now();
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "s_server did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let ca = std::fs::read_to_string(d.join("ca.pem")).unwrap();
+    let call = |bundle: Option<String>| {
+        let url = url.clone();
+        async move {
+            let mut cfg = ClientConfig::new(Credentials {
+                access_key_id: "AKIDtls".into(),
+                secret: SecretString::new("tls-test-secret"),
+                project_id: Some("0123456789abcdef0123456789abcdef".into()),
+            });
+            cfg.trust_endpoint(url);
+            cfg.timeout = Duration::from_secs(3);
+            cfg.retry = RetryPolicy {
+                max_attempts: 1,
+                ..RetryPolicy::default()
+            };
+            cfg.ca_bundle = bundle;
+            match AnyProvider::new(ProviderKind::Huawei, cfg) {
+                Err(e) => e,
+                Ok(c) => c
+                    .describe_status("cn-north-4", &["i-1".to_string()])
+                    .await
+                    .unwrap_err(),
+            }
+        }
+    };
+    let untrusted = call(None).await;
+    assert_eq!(untrusted.code, "ConnectionFailed", "{untrusted:?}");
+    let trusted = call(Some(ca)).await;
+    assert!(
+        !matches!(
+            trusted.code.as_str(),
+            "ConnectionFailed" | "Timeout" | "Transport"
+        ),
+        "the CA bundle was not trusted: {trusted:?}"
+    );
+    let bad = call(Some(
+        "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n".into(),
+    ))
+    .await;
+    assert_eq!(bad.code, "InvalidCABundle", "{bad:?}");
+    server.kill().await.ok();
+}

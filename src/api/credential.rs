@@ -67,6 +67,13 @@ pub struct CloudCredentialSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^https?://[^\s/]+(/.*)?$"))]
     pub endpoint: Option<String>,
+    /// Extra PEM certificate authorities to trust for this credential's endpoint (a
+    /// private/VPC endpoint behind a corporate CA), in addition to the platform's trust
+    /// store and the public web roots. Certificates only, never keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 65536))]
+    #[x_kube(validation = Rule::new("self.contains('-----BEGIN CERTIFICATE-----') && !self.contains('PRIVATE KEY')").message("caBundle must hold PEM certificates (-----BEGIN CERTIFICATE-----) and no private key"))]
+    pub ca_bundle: Option<String>,
     /// Huawei Cloud project id (32 hex characters). Required for huawei, ignored elsewhere.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^[0-9a-f]{32}$"))]

@@ -282,6 +282,7 @@ impl Handles {
         config.endpoint = spec.endpoint.clone();
         config.timeout = self.timeout;
         config.policy = self.policy.clone();
+        config.ca_bundle = spec.ca_bundle.clone();
         config.observer = Observer::new(Arc::new(AttemptMetrics {
             metrics: self.metrics.clone(),
             cloud: kind.to_string(),

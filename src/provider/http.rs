@@ -16,13 +16,33 @@ pub const MAX_HEADER_VALUE: usize = 128;
 /// Longest server-suggested wait honoured.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 
-/// The HTTP client every provider uses: rustls with the webpki roots,
-/// no redirects (a redirect would carry a signed request somewhere else), bounded
-/// connect time and a total deadline per request (which also bounds slow-drip bodies).
-pub fn client(timeout: Duration) -> Result<reqwest::Client> {
-    reqwest::Client::builder()
-        .use_rustls_tls()
-        .redirect(reqwest::redirect::Policy::none())
+/// The HTTP client every provider uses: rustls trusting the platform's trust store (so
+/// private/VPC endpoints behind a corporate CA installed on the node work), the public web
+/// roots, and the credential's own `ca_bundle`; no redirects (a redirect would carry a
+/// signed request somewhere else), bounded connect time and a total deadline per request
+/// (which also bounds slow-drip bodies).
+pub fn client(timeout: Duration, ca_bundle: Option<&str>) -> Result<reqwest::Client> {
+    let mut b = reqwest::Client::builder().use_rustls_tls();
+    if let Some(pem) = ca_bundle.filter(|p| !p.trim().is_empty()) {
+        let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes()).map_err(|_| {
+            ProviderError::new(
+                ErrorKind::InvalidRequest,
+                "InvalidCABundle",
+                "spec.caBundle holds no valid PEM certificate",
+            )
+        })?;
+        if certs.is_empty() {
+            return Err(ProviderError::new(
+                ErrorKind::InvalidRequest,
+                "InvalidCABundle",
+                "spec.caBundle holds no PEM certificate",
+            ));
+        }
+        for c in certs {
+            b = b.add_root_certificate(c);
+        }
+    }
+    b.redirect(reqwest::redirect::Policy::none())
         .timeout(timeout)
         .connect_timeout(timeout.min(Duration::from_secs(10)))
         .user_agent(concat!(

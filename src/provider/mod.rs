@@ -89,6 +89,8 @@ pub struct ClientConfig {
     pub observer: retry::Observer,
     /// Where requests may go (checked before every request is sent).
     pub policy: endpoint::EndpointPolicy,
+    /// Extra PEM CAs to trust besides the platform's trust store and the web roots.
+    pub ca_bundle: Option<String>,
 }
 
 impl ClientConfig {
@@ -100,6 +102,7 @@ impl ClientConfig {
             retry: retry::RetryPolicy::default(),
             observer: retry::Observer::default(),
             policy: endpoint::EndpointPolicy::official_only(),
+            ca_bundle: None,
         }
     }
 }

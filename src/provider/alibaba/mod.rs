@@ -126,7 +126,7 @@ impl AlibabaClient {
         if let Some(e) = &config.endpoint {
             config.policy.check_str(ProviderKind::Alibaba, e)?;
         }
-        let http = http::client(config.timeout)?;
+        let http = http::client(config.timeout, config.ca_bundle.as_deref())?;
         Ok(Self { config, http })
     }
 

@@ -216,7 +216,7 @@ impl HuaweiClient {
         if let Some(e) = &config.endpoint {
             config.policy.check_str(ProviderKind::Huawei, e)?;
         }
-        let http = super::http::client(config.timeout)?;
+        let http = super::http::client(config.timeout, config.ca_bundle.as_deref())?;
         Ok(Self {
             config,
             http,

@@ -101,7 +101,7 @@ impl TencentClient {
             None => host.to_ascii_lowercase(),
         };
         config.policy.check(ProviderKind::Tencent, &url)?;
-        let http = super::http::client(config.timeout)?;
+        let http = super::http::client(config.timeout, config.ca_bundle.as_deref())?;
         Ok(Self {
             http,
             url,
