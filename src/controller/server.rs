@@ -32,7 +32,16 @@ async fn metrics(
     )
 }
 
-async fn healthz() -> &'static str {
+/// `ok`, with the process id in `X-Process-Id` so a script or test waiting for this
+/// endpoint can tell it reached the process it started, not another one on the port.
+async fn healthz() -> impl axum::response::IntoResponse {
+    (
+        [("x-process-id", std::process::id().to_string())],
+        healthz_body().await,
+    )
+}
+
+async fn healthz_body() -> &'static str {
     "ok"
 }
 

@@ -120,12 +120,17 @@ impl ControllerProcess {
             log,
             _dir: dir,
         };
-        // wait for the HTTP endpoints
+        // wait for the HTTP endpoints of THIS process (the port was free when chosen, but
+        // another process could have taken it since): /healthz names its process id
         let health = format!("http://{metrics_addr}/healthz");
+        let pid = me.pid().to_string();
         wait_until(Duration::from_secs(30), "controller /healthz", || async {
-            reqwest::get(&health)
-                .await
-                .is_ok_and(|r| r.status().is_success())
+            reqwest::get(&health).await.is_ok_and(|r| {
+                r.status().is_success()
+                    && r.headers()
+                        .get("x-process-id")
+                        .is_some_and(|v| v.as_bytes() == pid.as_bytes())
+            })
         })
         .await;
         me
