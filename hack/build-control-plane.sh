@@ -16,6 +16,30 @@ mkdir -p "${CACHE}"
 
 log() { echo "[build-control-plane] $*" >&2; }
 
+# Run a long, silent step ("$1" names it) with a progress line every 30 s: elapsed time and
+# how many Go packages the build cache holds (it grows while the compiler works). The
+# ticker is this script's child and ends with the step (and on Ctrl-C/SIGTERM).
+with_progress() {
+  local what="$1" start=${SECONDS} ticker status=0
+  shift
+  (
+    while sleep 30; do
+      local n
+      n="$(find "$(go env GOCACHE 2>/dev/null || echo /nonexistent)" -name '*-d' 2>/dev/null | wc -l)"
+      echo "[build-control-plane]   ... ${what}: $((SECONDS - start)) s, ${n} compiled units cached" >&2
+    done
+  ) &
+  ticker=$!
+  trap 'kill "${ticker}" 2>/dev/null' EXIT
+  trap 'kill "${ticker}" 2>/dev/null; exit 130' INT TERM
+  "$@" || status=$?
+  kill "${ticker}" 2>/dev/null || true
+  wait "${ticker}" 2>/dev/null || true
+  trap - EXIT INT TERM
+  log "${what}: done in $((SECONDS - start)) s"
+  return "${status}"
+}
+
 need_go() {
   if ! command -v go >/dev/null 2>&1; then
     if [[ -x /usr/local/go/bin/go ]]; then
@@ -70,11 +94,11 @@ EOF
     go mod tidy >/dev/null 2>&1 || go mod tidy
     local ldflags="-s -w -X k8s.io/component-base/version.gitVersion=${KUBE_VERSION} -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$(echo "${KUBE_VERSION}" | cut -d. -f2) -X k8s.io/component-base/version.gitTreeState=clean -X k8s.io/client-go/pkg/version.gitVersion=${KUBE_VERSION} -X k8s.io/client-go/pkg/version.gitMajor=1 -X k8s.io/client-go/pkg/version.gitMinor=$(echo "${KUBE_VERSION}" | cut -d. -f2)"
     log "building etcd"
-    go build -trimpath -ldflags "-s -w" -o "${ETCD_DIR}/etcd.tmp" go.etcd.io/etcd/server/v3 && mv "${ETCD_DIR}/etcd.tmp" "${ETCD_DIR}/etcd"
+    with_progress "etcd" go build -trimpath -ldflags "-s -w" -o "${ETCD_DIR}/etcd.tmp" go.etcd.io/etcd/server/v3 && mv "${ETCD_DIR}/etcd.tmp" "${ETCD_DIR}/etcd"
     log "building kube-apiserver (several minutes on 2 cores on a cold cache)"
-    go build -trimpath -ldflags "${ldflags}" -o "${KUBE_DIR}/kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver && mv "${KUBE_DIR}/kube-apiserver.tmp" "${KUBE_DIR}/kube-apiserver"
+    with_progress "kube-apiserver" go build -trimpath -ldflags "${ldflags}" -o "${KUBE_DIR}/kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver && mv "${KUBE_DIR}/kube-apiserver.tmp" "${KUBE_DIR}/kube-apiserver"
     log "building kubectl"
-    go build -trimpath -ldflags "${ldflags}" -o "${KUBE_DIR}/kubectl.tmp" k8s.io/kubernetes/cmd/kubectl && mv "${KUBE_DIR}/kubectl.tmp" "${KUBE_DIR}/kubectl"
+    with_progress "kubectl" go build -trimpath -ldflags "${ldflags}" -o "${KUBE_DIR}/kubectl.tmp" k8s.io/kubernetes/cmd/kubectl && mv "${KUBE_DIR}/kubectl.tmp" "${KUBE_DIR}/kubectl"
   )
 }
 
@@ -99,7 +123,7 @@ import _ "helm.sh/helm/v3/cmd/helm"
 EOF
     go mod tidy >/dev/null 2>&1 || go mod tidy
     log "building helm ${HELM_VERSION}"
-    go build -trimpath -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=${HELM_VERSION}" -o "${HELM_DIR}/helm.tmp" helm.sh/helm/v3/cmd/helm && mv "${HELM_DIR}/helm.tmp" "${HELM_DIR}/helm"
+    with_progress "helm" go build -trimpath -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=${HELM_VERSION}" -o "${HELM_DIR}/helm.tmp" helm.sh/helm/v3/cmd/helm && mv "${HELM_DIR}/helm.tmp" "${HELM_DIR}/helm"
   )
 }
 
