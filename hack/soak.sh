@@ -7,6 +7,7 @@
 #   hack/soak.sh --runs 500               # at most 500 runs
 #   hack/soak.sh --duration 30m           # start no run after 30 minutes (also 1h, 90s, 1h30m)
 #   hack/soak.sh --campaign crash         # crash | fault | both (default both)
+#   hack/soak.sh --source tree            # the working tree instead of HEAD (see below)
 #   CIC_CAMPAIGN_SCALE=full hack/soak.sh  # the full size (default small)
 #
 # Every run's seed and outcome is appended to target/soak/soak.log (CIC_SOAK_DIR moves
@@ -16,13 +17,17 @@
 # (campaign operations, status writes seen by a watch, the emulator's record and
 # requests, every controller incarnation's log lines about them).
 #
-# One run executes the test binary directly (built once at the start, so the soak does
-# not wait for other builds of the tree nor pick up half-done edits of the test or the
-# emulator, whose binary is copied); with --campaign both the two campaigns run side by
-# side (CIC_SOAK_THREADS=1 runs them one after the other). The controller binary is the
-# one the test binary names (<target>/debug/cloudinstance-controller): its sha256 is
-# logged with every run so a rebuild in between is visible; set CARGO_TARGET_DIR to a
-# directory of your own to soak an isolated build.
+# What is soaked (--source):
+#   head (default)  the committed HEAD, exported (git archive) to <soak dir>/src and built
+#                   there with its own target dir: edits and rebuilds of the working tree
+#                   by anyone during the soak change nothing (the first build is a full
+#                   one; later ones rebuild only this workspace's crates);
+#   tree            the working tree as it is, built in the usual target dir; the test
+#                   binary and the emulator are copied, but the controller binary is the
+#                   one the test names (<target>/debug/cloudinstance-controller), which a
+#                   rebuild of the tree replaces: its sha256 is logged with every run.
+# One run executes the test binary directly (no cargo in the loop); with --campaign both
+# the two campaigns run side by side (CIC_SOAK_THREADS=1 runs them one after the other).
 #
 # The control plane: if KUBECONFIG is exported and that cluster answers /readyz = ok it is
 # used and left running, else one is started (hack/start-control-plane.sh) and stopped at
@@ -54,6 +59,7 @@ usage() {
 RUNS=0
 DURATION=""
 CAMPAIGN=both
+SOURCE=head
 while (( $# > 0 )); do
   case "$1" in
     --runs) RUNS="${2:?--runs N}"; shift 2 ;;
@@ -62,11 +68,14 @@ while (( $# > 0 )); do
     --duration=*) DURATION="${1#*=}"; shift ;;
     --campaign) CAMPAIGN="${2:?--campaign crash|fault|both}"; shift 2 ;;
     --campaign=*) CAMPAIGN="${1#*=}"; shift ;;
+    --source) SOURCE="${2:?--source head|tree}"; shift 2 ;;
+    --source=*) SOURCE="${1#*=}"; shift ;;
     -h|--help) usage; exit 0 ;;
     *) log "unknown argument: $1"; usage >&2; exit 2 ;;
   esac
 done
 [[ "${RUNS}" =~ ^[0-9]+$ ]] || { log "--runs takes a number, not ${RUNS}"; exit 2; }
+[[ "${SOURCE}" == head || "${SOURCE}" == tree ]] || { log "--source takes head or tree, not ${SOURCE}"; exit 2; }
 
 # seconds of "1h30m", "30m", "90s", "2h", "45" (seconds)
 seconds_of() {
@@ -138,10 +147,29 @@ control_plane() {
 }
 
 TEST_BIN=""
+SRC="${ROOT}"
+COMMIT=""
 build() {
+  COMMIT="$(git -C "${ROOT}" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  if [[ "${SOURCE}" == head ]]; then
+    # HEAD only, in a directory of its own; cargo rebuilds what changed since the last soak
+    SRC="${SOAK_DIR}/src"
+    TARGET="${SRC}/target"
+    export CARGO_TARGET_DIR="${TARGET}"
+    export CIC_BIN_DIR="${TARGET}/debug"
+    mkdir -p "${SRC}"
+    # replace the sources, keep target/; files get the current time (tar -m), so cargo
+    # rebuilds this workspace's crates (not the dependencies) and never takes an older
+    # build for the new sources
+    find "${SRC}" -mindepth 1 -maxdepth 1 ! -name target -exec rm -rf {} +
+    git -C "${ROOT}" archive HEAD | tar -x -m -C "${SRC}"
+    log "soaking HEAD ${COMMIT} (exported to ${SRC}, target ${TARGET})"
+  else
+    log "soaking the working tree (commit ${COMMIT} plus uncommitted edits)"
+  fi
   log "building the reliability test, the controller and the emulator"
   local out="${SOAK_DIR}/build.json"
-  run_child cargo test --manifest-path "${ROOT}/Cargo.toml" --test reliability --no-run \
+  run_child cargo test --manifest-path "${SRC}/Cargo.toml" --test reliability --no-run \
     --message-format=json-render-diagnostics >"${out}"
   local bin
   bin="$(python3 -c '
@@ -155,7 +183,7 @@ for line in open(sys.argv[1]):
         print(m["executable"])
 ' "${out}" | tail -n 1)"
   [[ -n "${bin}" && -x "${bin}" ]] || { log "cannot find the reliability test binary in ${out}"; exit 1; }
-  run_child cargo build --manifest-path "${ROOT}/Cargo.toml" -p cloud-emulator --bin cloud-emulator
+  run_child cargo build --manifest-path "${SRC}/Cargo.toml" -p cloud-emulator --bin cloud-emulator
   # snapshots: edits and rebuilds of the tree during the soak do not change what runs
   cp -f "${bin}" "${SOAK_DIR}/bin/reliability"
   cp -f "${TARGET}/debug/cloud-emulator" "${SOAK_DIR}/bin/cloud-emulator"
@@ -184,10 +212,13 @@ show_failure() {
 main() {
   control_plane
   build
-  local commit dirty
-  commit="$(git -C "${ROOT}" rev-parse --short HEAD 2>/dev/null || echo unknown)"
-  dirty="$(git -C "${ROOT}" status --porcelain --untracked-files=no 2>/dev/null | wc -l)"
-  echo "# $(date -u +%FT%TZ) soak start: campaign ${CAMPAIGN}, scale ${CIC_CAMPAIGN_SCALE}, threads ${THREADS}, commit ${commit} (${dirty} modified file(s)), runs ${RUNS:-0} (0 = unlimited), duration ${DURATION:-unlimited}" >>"${SOAK_LOG}"
+  local what
+  if [[ "${SOURCE}" == head ]]; then
+    what="HEAD ${COMMIT}"
+  else
+    what="working tree at ${COMMIT} with $(git -C "${ROOT}" status --porcelain --untracked-files=no 2>/dev/null | wc -l) modified file(s)"
+  fi
+  echo "# $(date -u +%FT%TZ) soak start: campaign ${CAMPAIGN}, scale ${CIC_CAMPAIGN_SCALE}, threads ${THREADS}, ${what}, runs ${RUNS:-0} (0 = unlimited), duration ${DURATION:-unlimited}" >>"${SOAK_LOG}"
   local run=0 passed=0 start=${SECONDS}
   while :; do
     if (( RUNS > 0 && run >= RUNS )); then break; fi
