@@ -238,17 +238,23 @@ async fn a_holder_with_a_skewed_clock_keeps_its_lease_while_it_renews() {
         .expect("create lease");
     // the skewed holder renews every 500 ms
     let stop = Arc::new(AtomicBool::new(false));
+    // when the holder's last renewal was written (on our clock)
+    let last_renewal = Arc::new(std::sync::Mutex::new(Instant::now()));
     let renewer = {
-        let (leases, stop) = (leases.clone(), stop.clone());
+        let (leases, stop, last) = (leases.clone(), stop.clone(), last_renewal.clone());
         tokio::spawn(async move {
             while !stop.load(Ordering::SeqCst) {
                 if let Ok(mut l) = leases.get("skew-test").await {
                     if let Some(s) = l.spec.as_mut() {
                         s.renew_time = Some(skewed());
                     }
-                    let _ = leases
+                    if leases
                         .replace("skew-test", &PostParams::default(), &l)
-                        .await;
+                        .await
+                        .is_ok()
+                    {
+                        *last.lock().unwrap() = Instant::now();
+                    }
                 }
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
@@ -286,10 +292,12 @@ async fn a_holder_with_a_skewed_clock_keeps_its_lease_while_it_renews() {
         );
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
+    // not before a whole lease duration after the last renewal (which this replica can
+    // only have seen after it was written)
+    let since_renewal = last_renewal.lock().unwrap().elapsed();
     assert!(
-        stopped.elapsed() >= Duration::from_secs(3),
-        "took over before the lease duration: {:?}",
-        stopped.elapsed()
+        since_renewal >= Duration::from_secs(3),
+        "took over {since_renewal:?} after the holder's last renewal, before the lease duration"
     );
     let held = leases.get("skew-test").await.unwrap();
     assert_eq!(
