@@ -19,6 +19,8 @@ set -euo pipefail
 HACK_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=hack/versions.env
 source "${HACK_DIR}/versions.env"
+# shellcheck source=hack/lib.sh
+source "${HACK_DIR}/lib.sh" # free_ports
 
 CACHE="${CIC_CACHE_DIR:-${HOME}/.cache/cloudinstance-controller}"
 STATE="${CIC_STATE_DIR:-${CACHE}/run}"
@@ -129,19 +131,6 @@ if [[ ! -s "${PKI}/sa.pub" ]]; then
   log "generating CA, serving, admin client and service-account keys in ${PKI}"
   gen_pki
 fi
-
-free_ports() {
-  # Bind all at once so the ports are distinct; the kernel picks free ones.
-  python3 - "$1" <<'EOF'
-import socket, sys
-socks = []
-for _ in range(int(sys.argv[1])):
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    socks.append(s)
-print(" ".join(str(s.getsockname()[1]) for s in socks))
-EOF
-}
 
 write_kubeconfig() {
   local port="$1"
