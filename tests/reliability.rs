@@ -997,21 +997,6 @@ async fn settle(controller: &ControllerProcess) {
     .await;
 }
 
-/// The controller still runs and answers (it was never restarted).
-async fn assert_alive(controller: &ControllerProcess) {
-    let r = reqwest::get(controller.metrics_url.replace("/metrics", "/healthz")).await;
-    assert!(
-        r.is_ok_and(|r| r.status().is_success()),
-        "controller is not alive any more; log:\n{}",
-        controller.logs()
-    );
-    assert!(
-        !controller.logs().contains("panicked"),
-        "controller panicked:\n{}",
-        controller.logs()
-    );
-}
-
 /// What an invariant failure prints: the history of the objects and instances it names
 /// (the soak stops at a failure and shows this, so it must name the object's status
 /// writes, the emulator's record and requests, and every controller incarnation's lines).
@@ -1750,7 +1735,7 @@ async fn emulator_restart_during_churn_is_survived() {
             back.elapsed().as_secs_f64()
         );
     }
-    assert_alive(&controller).await;
+    controller.assert_alive().await;
     let audit = assert_no_leaks(&client, &ns, &ctl, Some(&fleet)).await;
     let m = controller.metrics().await;
     eprintln!(
@@ -2076,7 +2061,7 @@ async fn apiserver_restart_during_churn_is_survived() {
             back.elapsed().as_secs_f64()
         );
     }
-    assert_alive(&controller).await;
+    controller.assert_alive().await;
     let audit = assert_no_leaks(&client, &ns, &ctl, Some(&fleet)).await;
     let m = controller.metrics().await;
     eprintln!(
@@ -2735,7 +2720,7 @@ async fn hostile_inputs_get_clear_conditions_and_never_leak_secrets() {
         ids.len() + 1,
         "exactly the valid instances exist"
     );
-    assert_alive(&controller).await;
+    controller.assert_alive().await;
     // nothing loops on the broken objects: terminal problems wait for a change
     settle(&controller).await;
     let before = ctl.calls().await;

@@ -147,21 +147,6 @@ async fn statuses_text(client: &Client, ns: &str) -> String {
     )
 }
 
-async fn assert_alive(controller: &ControllerProcess, pid: u32) {
-    assert_eq!(controller.pid(), pid, "the controller was restarted");
-    let r = reqwest::get(controller.metrics_url.replace("/metrics", "/healthz")).await;
-    assert!(
-        r.is_ok_and(|r| r.status().is_success()),
-        "controller is not alive; log:\n{}",
-        controller.logs()
-    );
-    assert!(
-        !controller.logs().contains("panicked"),
-        "controller panicked:\n{}",
-        controller.logs()
-    );
-}
-
 #[tokio::test]
 async fn tenant_endpoints_and_unmarked_secrets_are_refused_without_a_request() {
     let client = admin_client().await;
@@ -292,7 +277,8 @@ async fn tenant_endpoints_and_unmarked_secrets_are_refused_without_a_request() {
         !everything.contains(&token),
         "the unrelated Secret's value leaked"
     );
-    assert_alive(&controller, pid).await;
+    assert_eq!(controller.pid(), pid, "the controller was restarted");
+    controller.assert_alive().await;
     eprintln!("[tenant] refused {refused} hostile setups; tenant server requests: 0; restarts: 0");
     drop(controller);
     ns_delete(ns_name).await;
@@ -365,7 +351,8 @@ async fn a_long_chinese_cloud_error_does_not_crash_the_controller() {
         },
     )
     .await;
-    assert_alive(&controller, pid).await;
+    assert_eq!(controller.pid(), pid, "the controller was restarted");
+    controller.assert_alive().await;
     // the cloud recovers: the same objects converge (nothing was lost to a crash loop)
     emu.clear_faults().await;
     for shift in 0..3 {
@@ -383,7 +370,8 @@ async fn a_long_chinese_cloud_error_does_not_crash_the_controller() {
         })
         .await;
     }
-    assert_alive(&controller, pid).await;
+    assert_eq!(controller.pid(), pid, "the controller was restarted");
+    controller.assert_alive().await;
     drop(controller);
     ns_delete(ns_name).await;
 }
@@ -567,7 +555,8 @@ async fn transport_failures_on_every_mutating_call_never_leak_secrets() {
             || everything.contains("Timeout"),
         "no transport failure was reported at all"
     );
-    assert_alive(&controller, pid).await;
+    assert_eq!(controller.pid(), pid, "the controller was restarted");
+    controller.assert_alive().await;
     eprintln!(
         "[tenant] {faults} transport faults injected on 21 mutating actions; 0 secrets leaked"
     );

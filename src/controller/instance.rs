@@ -900,14 +900,21 @@ async fn guard_irreversible(
     }
     let acts_on_missing = matches!(step, Step::RemoveFinalizer | Step::Recreate)
         && matches!(observation, Observation::Missing);
-    if !acts_on_missing {
-        if *step == Step::Recreate {
-            ctx.recreations.record(&uid);
-        }
-        return None;
+    let wait = if acts_on_missing {
+        confirm_gone(handle, &obj.spec.region, &id).await
+    } else {
+        None
+    };
+    if wait.is_none() && *step == Step::Recreate {
+        ctx.recreations.record(&uid);
     }
-    let region = &obj.spec.region;
-    let filter = DescribeFilter::Ids(vec![id.clone()]);
+    wait
+}
+
+/// None when a describe by id does not find instance `id` alive; otherwise how long to
+/// wait before looking again.
+async fn confirm_gone(handle: &CloudHandle, region: &str, id: &str) -> Option<Duration> {
+    let filter = DescribeFilter::Ids(vec![id.to_owned()]);
     let found = handle
         .call(
             ActionClass::Describe,
@@ -917,24 +924,16 @@ async fn guard_irreversible(
         .await;
     match found {
         Ok(list) => {
-            let alive: Vec<_> = list
+            let alive = list
                 .iter()
-                .filter(|d| d.id == id && d.state != InstanceState::Terminated)
-                .collect();
-            if alive.is_empty() {
-                if *step == Step::Recreate {
-                    ctx.recreations.record(&uid);
-                }
-                None
-            } else {
-                tracing::warn!(
-                    id,
-                    state = %alive[0].provider_state,
-                    "the status poll did not list the instance, but a describe by id finds it; \
-                     not acting on 'missing'"
-                );
-                Some(Duration::from_secs(2))
-            }
+                .find(|d| d.id == id && d.state != InstanceState::Terminated)?;
+            tracing::warn!(
+                id,
+                state = %alive.provider_state,
+                "the status poll did not list the instance, but a describe by id finds it; \
+                 not acting on 'missing'"
+            );
+            Some(Duration::from_secs(2))
         }
         Err(e) => {
             tracing::warn!(id, error = %e, "cannot confirm that the instance is gone; waiting");

@@ -136,6 +136,21 @@ impl ControllerProcess {
         me
     }
 
+    /// The controller still runs, answers /healthz and never panicked.
+    pub async fn assert_alive(&self) {
+        let r = reqwest::get(self.metrics_url.replace("/metrics", "/healthz")).await;
+        assert!(
+            r.is_ok_and(|r| r.status().is_success()),
+            "controller is not alive any more; log:\n{}",
+            self.logs()
+        );
+        assert!(
+            !self.logs().contains("panicked"),
+            "controller panicked:\n{}",
+            self.logs()
+        );
+    }
+
     /// OS process id.
     pub fn pid(&self) -> u32 {
         self.child
