@@ -493,3 +493,158 @@ async fn catalog() {
     assert!(all.iter().any(|t| t.family == "ecs.t6"));
     assert!(in_k.len() < all.len());
 }
+
+/// The form pairs of every recorded request of `action`.
+async fn sent(emu: &Emulator, action: &str) -> Vec<Vec<(String, String)>> {
+    let log = emu.get_json("requests?provider=alibaba").await;
+    log.as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|r| r["action"] == action)
+        .map(|r| {
+            let mut pairs: Vec<(String, String)> =
+                serde_json::from_value(r["form"].clone()).unwrap_or_default();
+            let q: Vec<(String, String)> =
+                serde_json::from_value(r["query"].clone()).unwrap_or_default();
+            pairs.extend(q);
+            pairs
+        })
+        .collect()
+}
+
+fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// Subscription instances: created with AutoRenew, resized with ModifyPrepayInstanceSpec
+/// (OperatorType by the types' sizes), released through ModifyInstanceChargeType (the
+/// emulator refuses DeleteInstances on an unexpired PrePaid with ChargeTypeViolation).
+#[tokio::test]
+async fn prepaid_resize_and_release() {
+    let emu = emulator().await;
+    let c = client(&emu);
+    let mut req = run_request("prepaid");
+    req.charge_type = ChargeType::Prepaid;
+    let id = c.run_instances(&req).await.unwrap().remove(0);
+    let run = sent(&emu, "RunInstances").await;
+    assert_eq!(param(&run[0], "InstanceChargeType"), Some("PrePaid"));
+    assert_eq!(param(&run[0], "AutoRenew"), Some("true"));
+    assert_eq!(param(&run[0], "AutoRenewPeriod"), Some("1"));
+    wait_state(&c, &id, InstanceState::Running).await;
+
+    // Upgrade while running, then downgrade once stopped.
+    c.resize(REGION, &id, "ecs.g7.xlarge").await.unwrap();
+    c.stop_instances(REGION, std::slice::from_ref(&id), StopMode::Hard)
+        .await
+        .unwrap();
+    wait_state(&c, &id, InstanceState::Stopped).await;
+    c.resize(REGION, &id, INSTANCE_TYPE).await.unwrap();
+    let modify = sent(&emu, "ModifyPrepayInstanceSpec").await;
+    assert_eq!(modify.len(), 2, "{modify:?}");
+    assert_eq!(param(&modify[0], "OperatorType"), Some("upgrade"));
+    assert_eq!(param(&modify[1], "OperatorType"), Some("downgrade"));
+    assert_eq!(param(&modify[1], "RegionId"), Some(REGION));
+    assert!(sent(&emu, "ModifyInstanceSpec").await.is_empty());
+    let d = c
+        .describe_instances(REGION, &DescribeFilter::Ids(vec![id.clone()]))
+        .await
+        .unwrap();
+    assert_eq!(d[0].instance_type, INSTANCE_TYPE);
+    // StoppedMode is explicit.
+    let stop = sent(&emu, "StopInstances").await;
+    assert_eq!(param(&stop[0], "StoppedMode"), Some("KeepCharging"));
+
+    // Release: changed to PostPaid first, then DeleteInstances.
+    c.terminate_instances(REGION, std::slice::from_ref(&id))
+        .await
+        .unwrap();
+    let change = sent(&emu, "ModifyInstanceChargeType").await;
+    assert_eq!(change.len(), 1);
+    assert_eq!(param(&change[0], "InstanceChargeType"), Some("PostPaid"));
+    assert_eq!(
+        param(&change[0], "InstanceIds"),
+        Some(serde_json::to_string(&[&id]).unwrap().as_str())
+    );
+    let deadline = Instant::now() + WAIT;
+    while emu.instance(&id).await.is_some() {
+        assert!(Instant::now() < deadline, "{id} not released");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(emu.call_count("alibaba", "DeleteInstances").await, 1);
+
+    // A PostPaid instance is released directly; its resize stays ModifyInstanceSpec.
+    let post = c
+        .run_instances(&run_request("postpaid"))
+        .await
+        .unwrap()
+        .remove(0);
+    wait_state(&c, &post, InstanceState::Running).await;
+    c.stop_instances(REGION, std::slice::from_ref(&post), StopMode::Hard)
+        .await
+        .unwrap();
+    wait_state(&c, &post, InstanceState::Stopped).await;
+    c.resize(REGION, &post, "ecs.g7.xlarge").await.unwrap();
+    assert_eq!(sent(&emu, "ModifyInstanceSpec").await.len(), 1);
+    c.terminate_instances(REGION, std::slice::from_ref(&post))
+        .await
+        .unwrap();
+    assert_eq!(sent(&emu, "ModifyInstanceChargeType").await.len(), 1);
+}
+
+/// A refused change of billing keeps the cloud's code and says what to do.
+#[tokio::test]
+async fn prepaid_release_refused_names_the_ways_out() {
+    let emu = emulator().await;
+    let c = client(&emu);
+    let mut req = run_request("refused");
+    req.charge_type = ChargeType::Prepaid;
+    let id = c.run_instances(&req).await.unwrap().remove(0);
+    wait_state(&c, &id, InstanceState::Running).await;
+    emu.inject_fault(json!({
+        "provider": "alibaba",
+        "action": "ModifyInstanceChargeType",
+        "code": "QuotaExceed.RufundVcpu",
+        "message": "The maximum number of refund vcpu is exceeded: 0",
+        "http_status": 400,
+    }))
+    .await;
+    let e = c
+        .terminate_instances(REGION, std::slice::from_ref(&id))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, "QuotaExceed.RufundVcpu", "{e}");
+    assert!(!e.kind.is_retryable(), "{e}");
+    assert!(e.message.contains(&id), "{e}");
+    assert!(e.message.contains("deletionPolicy: Orphan"), "{e}");
+    assert!(sent(&emu, "DeleteInstances").await.is_empty());
+    assert!(emu.instance(&id).await.is_some());
+}
+
+/// DescribeInstances pages with NextToken/MaxResults (PageNumber/PageSize are "about to be
+/// deprecated", SDK `DescribeInstancesRequest.page_number`).
+#[tokio::test]
+async fn describe_pages_with_next_token() {
+    let emu = emulator().await;
+    let c = client(&emu);
+    let mut req = run_request("paged");
+    req.count = 100;
+    c.run_instances(&req).await.unwrap();
+    req.count = 30;
+    req.client_token = Some("second-batch".into());
+    c.run_instances(&req).await.unwrap();
+    let all = c
+        .describe_instances(REGION, &DescribeFilter::All)
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 130);
+    let pages = sent(&emu, "DescribeInstances").await;
+    assert_eq!(pages.len(), 2, "{pages:?}");
+    assert_eq!(param(&pages[0], "MaxResults"), Some("100"));
+    assert_eq!(param(&pages[0], "NextToken"), None);
+    assert!(param(&pages[1], "NextToken").is_some());
+    assert!(pages.iter().all(|p| param(p, "PageNumber").is_none()));
+}

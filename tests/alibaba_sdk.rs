@@ -90,3 +90,66 @@ async fn official_python_sdk_drives_the_emulator() {
     // The ClientToken retry created nothing, and the instance is gone.
     assert!(emu.instances_of("alibaba").await.is_empty());
 }
+
+/// Subscription instances (ModifyPrepayInstanceSpec, ModifyInstanceChargeType, release
+/// rules) and the single-instance actions (StartInstance, StopInstance, RebootInstance,
+/// DeleteInstance), driven by the official SDK: `tests/sdk/alibaba_prepaid.py`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn official_python_sdk_prepaid_and_single_instance_actions() {
+    let python = tokio::task::spawn_blocking(|| sdk::sdk_venv(SDK_PACKAGES, "Alibaba Cloud"))
+        .await
+        .expect("virtualenv task");
+    let emu = Emulator::start(&["--transition-delay-ms", "300"]).await;
+    let output = sdk::run_script(
+        python,
+        "alibaba_prepaid.py",
+        vec![
+            (
+                "ALIBABA_CLOUD_ACCESS_KEY_ID",
+                ALIBABA_ACCESS_KEY_ID.to_string(),
+            ),
+            (
+                "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+                ALIBABA_ACCESS_KEY_SECRET.to_string(),
+            ),
+            ("ECS_ENDPOINT", emu.addr().to_string()),
+            ("ECS_REGION", "cn-hangzhou".to_string()),
+            ("ECS_WAIT_SECONDS", "60".to_string()),
+        ],
+    )
+    .await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "alibaba_prepaid.py failed ({}); emulator log:\n{}",
+        output.status,
+        emu.log()
+    );
+    assert!(stdout.contains("OK: Alibaba ECS prepaid and single-instance actions passed"));
+
+    let calls = emu.calls().await;
+    let a = &calls["alibaba"];
+    assert_eq!(a["ModifyPrepayInstanceSpec"]["ok"], 3, "{calls}");
+    assert_eq!(
+        a["ModifyPrepayInstanceSpec"]["error_codes"]["InvalidStatus.NotStopped"], 1,
+        "{calls}"
+    );
+    assert_eq!(
+        a["ModifyInstanceSpec"]["error_codes"]["ChargeTypeViolation"], 1,
+        "{calls}"
+    );
+    assert_eq!(
+        a["DeleteInstances"]["error_codes"]["ChargeTypeViolation"], 1,
+        "{calls}"
+    );
+    assert_eq!(a["ModifyInstanceChargeType"]["ok"], 1, "{calls}");
+    for action in [
+        "StartInstance",
+        "StopInstance",
+        "RebootInstance",
+        "DeleteInstance",
+    ] {
+        assert_eq!(a[action]["ok"], 1, "{action}: {calls}");
+    }
+    assert!(emu.instances_of("alibaba").await.is_empty());
+}

@@ -23,7 +23,7 @@ pub struct Ctx<'a> {
     pub launch_failed: bool,
 }
 
-type Fields = Map<String, Value>;
+pub(super) type Fields = Map<String, Value>;
 
 /// Parameters that belong to signing and routing rather than to an action.
 const COMMON: &[&str] = &[
@@ -43,22 +43,22 @@ const COMMON: &[&str] = &[
 ];
 
 impl Ctx<'_> {
-    fn get(&self, name: &str) -> Option<&str> {
+    pub(super) fn get(&self, name: &str) -> Option<&str> {
         self.params
             .iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     }
 
-    fn opt(&self, name: &str) -> Option<String> {
+    pub(super) fn opt(&self, name: &str) -> Option<String> {
         self.get(name).filter(|v| !v.is_empty()).map(str::to_string)
     }
 
-    fn req(&self, name: &str) -> AliResult<String> {
+    pub(super) fn req(&self, name: &str) -> AliResult<String> {
         self.opt(name).ok_or_else(|| AliError::missing(name))
     }
 
-    fn boolean(&self, name: &str) -> AliResult<Option<bool>> {
+    pub(super) fn boolean(&self, name: &str) -> AliResult<Option<bool>> {
         match self.get(name) {
             None | Some("") => Ok(None),
             Some(v) if v.eq_ignore_ascii_case("true") => Ok(Some(true)),
@@ -67,7 +67,7 @@ impl Ctx<'_> {
         }
     }
 
-    fn int(&self, name: &str) -> AliResult<Option<i64>> {
+    pub(super) fn int(&self, name: &str) -> AliResult<Option<i64>> {
         match self.get(name) {
             None | Some("") => Ok(None),
             Some(v) => v
@@ -78,7 +78,7 @@ impl Ctx<'_> {
         }
     }
 
-    fn int_in(&self, name: &str, default: i64, lo: i64, hi: i64) -> AliResult<i64> {
+    pub(super) fn int_in(&self, name: &str, default: i64, lo: i64, hi: i64) -> AliResult<i64> {
         let v = self.int(name)?.unwrap_or(default);
         if !(lo..=hi).contains(&v) {
             return Err(AliError::invalid(
@@ -90,7 +90,7 @@ impl Ctx<'_> {
     }
 
     /// `Name.1`, `Name.2`, ... in index order.
-    fn list(&self, name: &str) -> Vec<String> {
+    pub(super) fn list(&self, name: &str) -> Vec<String> {
         let prefix = format!("{name}.");
         let mut items: Vec<(u32, String)> = self
             .params
@@ -105,7 +105,7 @@ impl Ctx<'_> {
     }
 
     /// `Tag.N.Key` / `Tag.N.Value` pairs in index order.
-    fn tags(&self) -> AliResult<Vec<(String, Option<String>)>> {
+    pub(super) fn tags(&self) -> AliResult<Vec<(String, Option<String>)>> {
         let mut by_n: BTreeMap<u32, (Option<String>, Option<String>)> = BTreeMap::new();
         for (k, v) in self.params {
             let Some(rest) = k.strip_prefix("Tag.") else {
@@ -134,7 +134,7 @@ impl Ctx<'_> {
         Ok(out)
     }
 
-    fn region(&self) -> AliResult<&'static RegionInfo> {
+    pub(super) fn region(&self) -> AliResult<&'static RegionInfo> {
         let r = self.opt("RegionId").ok_or_else(|| {
             AliError::new(
                 400,
@@ -152,7 +152,7 @@ impl Ctx<'_> {
     }
 
     /// Digest of the action's own parameters (idempotency checks).
-    fn params_digest(&self) -> String {
+    pub(super) fn params_digest(&self) -> String {
         let mut p: Vec<&(String, String)> = self
             .params
             .iter()
@@ -170,7 +170,7 @@ impl Ctx<'_> {
     }
 }
 
-fn fields(v: Value) -> Fields {
+pub(super) fn fields(v: Value) -> Fields {
     match v {
         Value::Object(m) => m,
         _ => Map::new(),
@@ -332,6 +332,49 @@ const STRICT_PARAMS: &[(&str, &[&str])] = &[
             "ResourceType",
         ],
     ),
+    (
+        "ModifyPrepayInstanceSpec",
+        &[
+            "AutoPay",
+            "ClientToken",
+            "Disk.N.Category",
+            "Disk.N.DiskId",
+            "Disk.N.PerformanceLevel",
+            "EndTime",
+            "InstanceId",
+            "InstanceType",
+            "MigrateAcrossZone",
+            "ModifyMode",
+            "OperatorType",
+            "OwnerAccount",
+            "OwnerId",
+            "RebootTime",
+            "RebootWhenFinished",
+            "RegionId",
+            "ResourceOwnerAccount",
+            "ResourceOwnerId",
+            "SystemDisk.Category",
+        ],
+    ),
+    (
+        "ModifyInstanceChargeType",
+        &[
+            "AutoPay",
+            "ClientToken",
+            "DryRun",
+            "IncludeDataDisks",
+            "InstanceChargeType",
+            "InstanceIds",
+            "IsDetailFee",
+            "OwnerAccount",
+            "OwnerId",
+            "Period",
+            "PeriodUnit",
+            "RegionId",
+            "ResourceOwnerAccount",
+            "ResourceOwnerId",
+        ],
+    ),
 ];
 
 /// `name` with every numeric list index written `N` (`Disk.2.Category` → `Disk.N.Category`).
@@ -352,11 +395,27 @@ fn model_name(name: &str) -> String {
 /// (400), common error table (AlibabaCloudDocs/ecs `API Reference/Call methods/Response
 /// results.md`). Checked for the actions of [`STRICT_PARAMS`].
 pub fn check_known_params(action: &str, params: &[(String, String)]) -> AliResult<()> {
-    let Some((_, known)) = STRICT_PARAMS.iter().find(|(a, _)| *a == action) else {
-        return Ok(());
+    // The single-instance models (`super::single::PARAMS`) also carry the four owner
+    // fields every ECS request model has.
+    const OWNER: &[&str] = &[
+        "OwnerAccount",
+        "OwnerId",
+        "ResourceOwnerAccount",
+        "ResourceOwnerId",
+    ];
+    let (known, owner): (&[&str], bool) = match STRICT_PARAMS.iter().find(|(a, _)| *a == action) {
+        Some((_, k)) => (k, false),
+        None => match super::single::PARAMS.iter().find(|(a, _)| *a == action) {
+            Some((_, k)) => (k, true),
+            None => return Ok(()),
+        },
     };
     for (name, _) in params {
-        if COMMON.contains(&name.as_str()) || known.contains(&model_name(name).as_str()) {
+        let model = model_name(name);
+        if COMMON.contains(&name.as_str())
+            || known.contains(&model.as_str())
+            || (owner && OWNER.contains(&model.as_str()))
+        {
             continue;
         }
         return Err(AliError::new(
@@ -381,6 +440,12 @@ pub fn run(action: &str, ctx: &Ctx) -> AliResult<Fields> {
         "ModifyInstanceAttribute" => modify_instance_attribute(ctx),
         "ReplaceSystemDisk" => replace_system_disk(ctx),
         "ModifyInstanceSpec" => modify_instance_spec(ctx),
+        "ModifyPrepayInstanceSpec" => super::billing::modify_prepay_instance_spec(ctx),
+        "ModifyInstanceChargeType" => super::billing::modify_instance_charge_type(ctx),
+        "StartInstance" => super::single::start_instance(ctx),
+        "StopInstance" => super::single::stop_instance(ctx),
+        "RebootInstance" => super::single::reboot_instance(ctx),
+        "DeleteInstance" => super::single::delete_instance(ctx),
         "DescribeRegions" => describe_regions(ctx),
         "DescribeZones" => describe_zones(ctx),
         "DescribeImages" => describe_images(ctx),
@@ -394,7 +459,7 @@ pub fn run(action: &str, ctx: &Ctx) -> AliResult<Fields> {
     }
 }
 
-fn dry_run_ok() -> AliError {
+pub(super) fn dry_run_ok() -> AliError {
     AliError::new(
         400,
         "DryRunOperation",
@@ -402,7 +467,7 @@ fn dry_run_ok() -> AliError {
     )
 }
 
-fn not_found(id: &str) -> AliError {
+pub(super) fn not_found(id: &str) -> AliError {
     AliError::new(
         404,
         "InvalidInstanceId.NotFound",
@@ -410,7 +475,7 @@ fn not_found(id: &str) -> AliError {
     )
 }
 
-fn incorrect_status(id: &str, status: &str) -> AliError {
+pub(super) fn incorrect_status(id: &str, status: &str) -> AliError {
     AliError::new(
         403,
         "IncorrectInstanceStatus",
@@ -420,7 +485,12 @@ fn incorrect_status(id: &str, status: &str) -> AliError {
     )
 }
 
-fn owned<'s>(store: &'s Store, ctx: &Ctx, region: &str, id: &str) -> AliResult<&'s Instance> {
+pub(super) fn owned<'s>(
+    store: &'s Store,
+    ctx: &Ctx,
+    region: &str,
+    id: &str,
+) -> AliResult<&'s Instance> {
     store
         .get(id, ctx.now)
         .filter(|i| {
@@ -781,6 +851,19 @@ fn run_instances(ctx: &Ctx) -> AliResult<Fields> {
         };
         expires_ms = Some(ctx.now + days * 86_400_000);
     }
+    // AutoRenew: PrePaid only, default false; AutoRenewPeriod (Month) 1, 2, 3, 6, 12, 24,
+    // 36, 48, 60, default 1 (SDK `RunInstancesRequest.auto_renew` / `.auto_renew_period`).
+    let auto_renew = ctx.boolean("AutoRenew")?.unwrap_or(false);
+    if let Some(p) = ctx.int("AutoRenewPeriod")?
+        && !matches!(p, 1 | 2 | 3 | 6 | 12 | 24 | 36 | 48 | 60)
+    {
+        return Err(AliError::invalid(
+            "AutoRenewPeriod",
+            "must be one of 1, 2, 3, 6, 12, 24, 36, 48, 60",
+        ));
+    }
+    let renew_flag =
+        (auto_renew && charge == "PrePaid").then(|| super::billing::AUTO_RENEW.to_string());
     let spot = ctx.opt("SpotStrategy").unwrap_or_else(|| "NoSpot".into());
     if !matches!(
         spot.as_str(),
@@ -933,7 +1016,7 @@ fn run_instances(ctx: &Ctx) -> AliResult<Fields> {
             updated_ms: ctx.now,
             charge_type: charge.clone(),
             expires_ms,
-            renew_flag: None,
+            renew_flag: renew_flag.clone(),
             system_disk: Disk {
                 disk_type: sys_cat.clone(),
                 size_gb: sys_size,
@@ -1022,7 +1105,18 @@ where
         match owned(&store, ctx, region.id, id) {
             Ok(i) => {
                 let s = i.state_at(ctx.now);
-                if !allowed(s, ctx) {
+                // An expired subscription cannot be started, stopped or rebooted
+                // (`InstanceExpiredOrInArrears` 403, StopInstance.md / StartInstance.md).
+                if action != "DeleteInstances" && super::billing::expired(i, ctx.now) {
+                    problems.push((
+                        id.clone(),
+                        AliError::new(
+                            403,
+                            "InstanceExpiredOrInArrears",
+                            format!("The specified operation is denied as your prepay instance {id} is expired."),
+                        ),
+                    ));
+                } else if !allowed(s, ctx) {
                     problems.push((id.clone(), incorrect_status(id, state_name(s))));
                 }
             }
@@ -1139,20 +1233,24 @@ fn reboot_instances(ctx: &Ctx) -> AliResult<Fields> {
 
 fn delete_instances(ctx: &Ctx) -> AliResult<Fields> {
     let force = ctx.boolean("Force")?.unwrap_or(false);
+    ctx.boolean("ForceStop")?;
+    let terminate_subscription = ctx.boolean("TerminateSubscription")?.unwrap_or(false);
     let d = ctx.app.settings().transition_delays_ms;
-    // Protected instances cannot be released.
+    // Protected instances cannot be released; subscription instances only once expired and
+    // with TerminateSubscription=true (`super::billing::check_releasable`).
     {
         let region = ctx.region()?;
         let store = ctx.app.store();
         for id in ctx.list("InstanceId") {
-            if let Ok(i) = owned(&store, ctx, region.id, &id)
-                && i.protected
-            {
-                return Err(AliError::new(
-                    403,
-                    "InvalidOperation.DeletionProtection",
-                    format!("The instance {id} has deletion protection enabled."),
-                ));
+            if let Ok(i) = owned(&store, ctx, region.id, &id) {
+                if i.protected {
+                    return Err(AliError::new(
+                        403,
+                        "InvalidOperation.DeletionProtection",
+                        format!("The instance {id} has deletion protection enabled."),
+                    ));
+                }
+                super::billing::check_releasable(i, terminate_subscription, ctx.now)?;
             }
         }
     }

@@ -9,9 +9,14 @@
 //! 4xx/5xx status with `{"RequestId", "HostId", "Code", "Message", "Recommend"}`.
 
 pub mod actions;
+pub mod billing;
 pub mod catalog;
 pub mod render;
 pub mod sign;
+pub mod single;
+
+#[cfg(test)]
+mod prepaid_tests;
 
 use std::collections::HashMap;
 use std::sync::{LazyLock, Mutex};

@@ -62,7 +62,11 @@ pub fn classify(status: u16, code: &str) -> ErrorKind {
         | "InsufficientBalance"
         | "Account.Arrearage"
         | "InvalidAccountStatus.NotEnoughBalance"
-        | "DiskInArrears" => return ErrorKind::Quota,
+        | "DiskInArrears"
+        // ModifyPrepayInstanceSpec `InstanceDowngrade.QuotaExceed` (400, at most three
+        // downgrades per subscription instance); ModifyInstanceChargeType
+        // `QuotaExceed.RufundVcpu` (400, the monthly refund quota) by the prefix rule below.
+        | "InstanceDowngrade.QuotaExceed" => return ErrorKind::Quota,
         // The account or key may not do this: DescribeRegions `Unauthorized.EmptyRegion`
         // (403); D: `InvalidUser.Unauthorized`, `InvalidUser.PassRoleForbidden` (403),
         // `RegionUnauthorized`.
@@ -233,6 +237,12 @@ mod tests {
             (400, "IdempotentParameterMismatch", InvalidRequest),
             (400, "InvalidClientToken.ValueNotSupported", InvalidRequest),
             (403, "ChargeTypeViolation", InvalidRequest),
+            (400, "InstanceDowngrade.QuotaExceed", Quota),
+            (400, "QuotaExceed.RufundVcpu", Quota),
+            (403, "InvalidInstance.PreInstanceExpired", InvalidRequest),
+            (403, "InstanceExpiredOrInArrears", InvalidRequest),
+            (400, "ExpiredInstance", InvalidRequest),
+            (400, "InstancesIdQuotaExceed", InvalidRequest),
         ] {
             assert_eq!(classify(status, code), want, "{status} {code}");
         }

@@ -9,6 +9,7 @@
 //!
 //! Requests are never logged with their parameters: they carry passwords and user data.
 
+pub mod billing;
 pub mod errors;
 pub mod signer;
 pub mod wire;
@@ -304,6 +305,13 @@ impl AlibabaClient {
                 put(&mut p, "InstanceChargeType", "PrePaid");
                 put(&mut p, "Period", "1");
                 put(&mut p, "PeriodUnit", "Month");
+                // AutoRenew defaults to false: the subscription would expire after the
+                // month, the cloud would stop the instance and later release it, and the
+                // controller would lose the VM it is asked to keep. Renew monthly instead
+                // (SDK `RunInstancesRequest.auto_renew` "Default value: false",
+                // `auto_renew_period` Month 1, 2, 3, 6, 12, ...).
+                put(&mut p, "AutoRenew", "true");
+                put(&mut p, "AutoRenewPeriod", "1");
             }
             ChargeType::Spot => {
                 put(&mut p, "InstanceChargeType", "PostPaid");
@@ -313,21 +321,33 @@ impl AlibabaClient {
         Ok(p)
     }
 
+    /// Every page of a DescribeInstances query, with `NextToken`/`MaxResults`: the SDK marks
+    /// `PageNumber`/`PageSize` "about to be deprecated. Use NextToken and MaxResults"
+    /// (`DescribeInstancesRequest.page_number`/`.page_size`), and with NextToken the
+    /// `TotalCount` is not meaningful, so the loop ends on an empty `NextToken`.
     async fn describe_pages(&self, region: &str, base: Params) -> Result<Vec<InstanceDetails>> {
         let mut out = Vec::new();
-        for page in 1..=MAX_PAGES {
+        let mut token: Option<String> = None;
+        for _ in 0..MAX_PAGES {
             let mut p = base.clone();
-            put(&mut p, "PageSize", PAGE_SIZE.to_string());
-            put(&mut p, "PageNumber", page.to_string());
+            put(&mut p, "MaxResults", PAGE_SIZE.to_string());
+            if let Some(t) = &token {
+                put(&mut p, "NextToken", t.clone());
+            }
             let r: wire::DescribeInstancesResponse =
                 self.call("DescribeInstances", Some(region), &p).await?;
-            let n = r.instances.len();
             out.extend(r.instances.into_iter().map(details));
-            if n < PAGE_SIZE || out.len() as u64 >= r.total_count {
-                break;
+            match r.next_token.filter(|t| !t.is_empty()) {
+                // A token that does not move would loop forever.
+                Some(t) if token.as_ref() != Some(&t) => token = Some(t),
+                _ => return Ok(out),
             }
         }
-        Ok(out)
+        Err(ProviderError::new(
+            ErrorKind::Transient,
+            "TooManyPages",
+            format!("DescribeInstances returned more than {MAX_PAGES} pages"),
+        ))
     }
 }
 
@@ -381,8 +401,19 @@ impl CloudProvider for AlibabaClient {
         } else {
             "false"
         };
-        self.instance_action("StopInstances", region, ids, &[("ForceStop", force)])
-            .await
+        // StoppedMode=KeepCharging, always: the default depends on an account setting
+        // (economical mode), and StopCharging releases the vCPUs and memory, so the next
+        // start can fail for lack of stock and the public IP can change. The docs ask for
+        // KeepCharging before a type change or an OS replacement "to avoid startup
+        // failures" (SDK `StopInstancesRequest.stopped_mode`), and the controller restarts
+        // what it stopped; subscription instances keep charging either way.
+        self.instance_action(
+            "StopInstances",
+            region,
+            ids,
+            &[("ForceStop", force), ("StoppedMode", "KeepCharging")],
+        )
+        .await
     }
 
     async fn reboot_instances(&self, region: &str, ids: &[String], force: bool) -> Result<()> {
@@ -392,9 +423,12 @@ impl CloudProvider for AlibabaClient {
     }
 
     async fn terminate_instances(&self, region: &str, ids: &[String]) -> Result<()> {
-        // Force=true releases running instances too, as Tencent's TerminateInstances does.
-        self.instance_action("DeleteInstances", region, ids, &[("Force", "true")])
-            .await
+        check_batch(ids)?;
+        if ids.is_empty() {
+            return Ok(());
+        }
+        // PostPaid: DeleteInstances Force=true; subscriptions: see `billing::release`.
+        self.release(region, ids).await
     }
 
     async fn describe_status(&self, region: &str, ids: &[String]) -> Result<Vec<InstanceStatus>> {
@@ -507,6 +541,15 @@ impl CloudProvider for AlibabaClient {
     }
 
     async fn resize(&self, region: &str, id: &str, instance_type: &str) -> Result<()> {
+        // ModifyInstanceSpec is PostPaid only (`ChargeTypeViolation` otherwise);
+        // subscriptions change type with ModifyPrepayInstanceSpec (`billing`).
+        let described = self.describe_raw(region, &[id.to_owned()]).await?;
+        if let Some(current) = described.iter().find(|i| i.instance_id == id)
+            && billing::billing(current, jiff::Timestamp::now().as_millisecond())
+                != billing::Billing::PostPaid
+        {
+            return self.resize_prepaid(region, current, instance_type).await;
+        }
         let mut p = Params::new();
         put(&mut p, "InstanceId", id);
         put(&mut p, "InstanceType", instance_type);

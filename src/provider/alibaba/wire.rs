@@ -168,6 +168,13 @@ pub struct Instance {
     pub tags: Vec<TagItem>,
     #[serde(default, deserialize_with = "flex_list")]
     pub network_interfaces: Vec<NetworkInterface>,
+    /// `PrePaid` (subscription) or `PostPaid` (pay-as-you-go); decides how the instance is
+    /// resized and released (`super::billing`).
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub instance_charge_type: String,
+    /// End of the subscription, `yyyy-MM-ddTHH:mmZ` (PostPaid instances show a far date).
+    #[serde(default)]
+    pub expired_time: Option<String>,
 }
 
 impl Instance {

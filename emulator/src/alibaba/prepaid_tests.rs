@@ -1,0 +1,408 @@
+//! The subscription (PrePaid) rules and the single-instance actions, driven through
+//! `actions::run` (the same dispatch the HTTP handler uses, after authentication).
+//! The same rules are also exercised through the official SDK in tests/alibaba_sdk.rs.
+
+use serde_json::Value;
+
+use crate::app::AppState;
+use crate::config::{ALIBABA_DEMO_KEY_ID, Accounts, Delays, Provider, Settings};
+use crate::store::{Store, VmState, now_ms};
+
+use super::AliResult;
+use super::actions::{self, Ctx, Fields};
+
+struct H {
+    app: AppState,
+    accounts: Accounts,
+}
+
+impl H {
+    fn new() -> Self {
+        let settings = Settings {
+            transition_delays_ms: Delays::uniform(0),
+            rate_limit_enabled: false,
+            ..Settings::default()
+        };
+        H {
+            app: AppState::new(Accounts::demo(), settings, Store::new(), None),
+            accounts: Accounts::demo(),
+        }
+    }
+
+    fn call(&self, action: &str, params: &[(&str, &str)]) -> AliResult<Fields> {
+        let account = self
+            .accounts
+            .find(Provider::Alibaba, ALIBABA_DEMO_KEY_ID)
+            .expect("demo account");
+        let params: Vec<(String, String)> = params
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let ctx = Ctx {
+            app: &self.app,
+            account,
+            params: &params,
+            request_id: "req",
+            now: now_ms(),
+            launch_failed: false,
+        };
+        actions::run(action, &ctx)
+    }
+
+    fn code(&self, action: &str, params: &[(&str, &str)]) -> String {
+        match self.call(action, params) {
+            Ok(_) => "ok".into(),
+            Err(e) => e.code,
+        }
+    }
+
+    /// A running instance of `charge` (`PrePaid` for one month) and type `itype`.
+    fn run(&self, charge: &str, itype: &str) -> String {
+        let mut p = vec![
+            ("RegionId", "cn-hangzhou"),
+            ("ImageId", "aliyun_3_x64_20G_alibase_20240819.vhd"),
+            ("InstanceType", itype),
+            ("SecurityGroupId", "sg-bp1fg655nh68xyz9i7nd"),
+            ("InstanceChargeType", charge),
+        ];
+        if charge == "PrePaid" {
+            p.push(("Period", "1"));
+            p.push(("PeriodUnit", "Month"));
+        }
+        let out = self.call("RunInstances", &p).expect("RunInstances");
+        let id = out["InstanceIdSets"]["InstanceIdSet"][0]
+            .as_str()
+            .expect("an id")
+            .to_string();
+        self.settle(&id);
+        id
+    }
+
+    fn settle(&self, id: &str) {
+        // Transitions take 0 ms; a later `now` sees the end state.
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        let _ = self.state(id);
+    }
+
+    fn state(&self, id: &str) -> Option<VmState> {
+        let now = now_ms();
+        self.app.store().get(id, now).map(|i| i.state_at(now))
+    }
+
+    fn field(&self, id: &str, f: impl Fn(&crate::store::Instance) -> Value) -> Value {
+        let now = now_ms();
+        self.app.store().get(id, now).map(f).unwrap_or(Value::Null)
+    }
+
+    fn stop(&self, id: &str) {
+        assert_eq!(
+            self.code(
+                "StopInstances",
+                &[("RegionId", "cn-hangzhou"), ("InstanceId.1", id)]
+            ),
+            "ok"
+        );
+        self.settle(id);
+        assert_eq!(self.state(id), Some(VmState::Stopped));
+    }
+
+    fn expire(&self, id: &str) {
+        let now = now_ms();
+        if let Some(i) = self.app.store().get_mut(id, now) {
+            i.expires_ms = Some(now - 1);
+        }
+    }
+}
+
+fn prepay<'a>(id: &'a str, itype: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("RegionId", "cn-hangzhou"),
+        ("InstanceId", id),
+        ("InstanceType", itype),
+    ]
+}
+
+#[test]
+fn prepay_spec_upgrade_running_downgrade_stopped_with_operator_type() {
+    let h = H::new();
+    let id = h.run("PrePaid", "ecs.g7.large");
+    // Upgrade while Running.
+    assert_eq!(
+        h.code("ModifyPrepayInstanceSpec", &prepay(&id, "ecs.g7.xlarge")),
+        "ok"
+    );
+    assert_eq!(
+        h.field(&id, |i| Value::String(i.instance_type.clone())),
+        "ecs.g7.xlarge"
+    );
+    // A downgrade needs OperatorType=downgrade ...
+    assert_eq!(
+        h.code("ModifyPrepayInstanceSpec", &prepay(&id, "ecs.g7.large")),
+        "InvalidInstanceType.ValueNotSupported"
+    );
+    // ... and a Stopped instance.
+    let mut down = prepay(&id, "ecs.g7.large");
+    down.push(("OperatorType", "downgrade"));
+    assert_eq!(
+        h.code("ModifyPrepayInstanceSpec", &down),
+        "InvalidStatus.NotStopped"
+    );
+    h.stop(&id);
+    assert_eq!(h.code("ModifyPrepayInstanceSpec", &down), "ok");
+    assert_eq!(
+        h.field(&id, |i| Value::String(i.instance_type.clone())),
+        "ecs.g7.large"
+    );
+    // Stopped stays stopped even with RebootWhenFinished.
+    let mut up = prepay(&id, "ecs.g7.xlarge");
+    up.push(("RebootWhenFinished", "true"));
+    assert_eq!(h.code("ModifyPrepayInstanceSpec", &up), "ok");
+    h.settle(&id);
+    assert_eq!(h.state(&id), Some(VmState::Stopped));
+    // Three downgrades at most.
+    let mut n = 1;
+    loop {
+        let target = if n % 2 == 1 {
+            "ecs.g7.large"
+        } else {
+            "ecs.g7.xlarge"
+        };
+        let mut p = prepay(&id, target);
+        if target == "ecs.g7.large" {
+            p.push(("OperatorType", "downgrade"));
+        }
+        let code = h.code("ModifyPrepayInstanceSpec", &p);
+        if n >= 5 {
+            // downgrades so far: 1 (above) + 2 (n = 1, 3) = 3 → the 4th is refused
+            assert_eq!(code, "InstanceDowngrade.QuotaExceed");
+            break;
+        }
+        assert_eq!(code, "ok", "round {n}");
+        n += 1;
+    }
+}
+
+#[test]
+fn prepay_spec_reboot_when_finished_restarts_a_running_instance() {
+    let h = H::new();
+    let id = h.run("PrePaid", "ecs.g7.large");
+    let mut up = prepay(&id, "ecs.g7.xlarge");
+    up.push(("RebootWhenFinished", "true"));
+    assert_eq!(h.code("ModifyPrepayInstanceSpec", &up), "ok");
+    let op = h.field(&id, |i| {
+        Value::String(
+            i.last_operation
+                .as_ref()
+                .map(|o| o.action.clone())
+                .unwrap_or_default(),
+        )
+    });
+    assert_eq!(op, "ModifyPrepayInstanceSpec");
+    h.settle(&id);
+    assert_eq!(h.state(&id), Some(VmState::Running));
+}
+
+#[test]
+fn prepay_spec_refusals() {
+    let h = H::new();
+    let post = h.run("PostPaid", "ecs.g7.large");
+    assert_eq!(
+        h.code("ModifyPrepayInstanceSpec", &prepay(&post, "ecs.g7.xlarge")),
+        "InvalidInstanceChargeType.ValueNotSupported"
+    );
+    let pre = h.run("PrePaid", "ecs.g7.large");
+    // ModifyInstanceSpec is for PostPaid only.
+    h.stop(&pre);
+    assert_eq!(
+        h.code(
+            "ModifyInstanceSpec",
+            &[("InstanceId", &pre), ("InstanceType", "ecs.g7.xlarge")]
+        ),
+        "ChargeTypeViolation"
+    );
+    assert_eq!(
+        h.code("ModifyPrepayInstanceSpec", &prepay(&pre, "ecs.nope")),
+        "InvalidInstanceType.ValueNotSupported"
+    );
+    assert_eq!(
+        h.code(
+            "ModifyPrepayInstanceSpec",
+            &prepay("i-missing", "ecs.g7.xlarge")
+        ),
+        "InvalidInstanceId.NotFound"
+    );
+    let mut no_region = prepay(&pre, "ecs.g7.xlarge");
+    no_region.remove(0);
+    assert_eq!(
+        h.code("ModifyPrepayInstanceSpec", &no_region),
+        "MissingRegionId"
+    );
+    let mut bogus = prepay(&pre, "ecs.g7.large");
+    bogus.push(("Bogus", "1"));
+    assert_eq!(
+        h.code("ModifyPrepayInstanceSpec", &bogus),
+        "UnsupportedParameter"
+    );
+    // Same token, other parameters.
+    let mut a = prepay(&pre, "ecs.r7.large");
+    a.push(("ClientToken", "tok-1"));
+    assert_eq!(h.code("ModifyPrepayInstanceSpec", &a), "ok");
+    assert_eq!(h.code("ModifyPrepayInstanceSpec", &a), "ok", "retry");
+    let mut b = prepay(&pre, "ecs.g7.xlarge");
+    b.push(("ClientToken", "tok-1"));
+    assert_eq!(
+        h.code("ModifyPrepayInstanceSpec", &b),
+        "IdempotenceParamNotMatch"
+    );
+    // Expired: renew first.
+    h.expire(&pre);
+    assert_eq!(
+        h.code("ModifyPrepayInstanceSpec", &prepay(&pre, "ecs.g7.xlarge")),
+        "InvalidInstance.PreInstanceExpired"
+    );
+}
+
+#[test]
+fn subscription_release_rules() {
+    let h = H::new();
+    let pre = h.run("PrePaid", "ecs.g7.large");
+    let del = |id: &str, extra: &[(&str, &str)]| {
+        let mut p = vec![
+            ("RegionId", "cn-hangzhou"),
+            ("InstanceId.1", id),
+            ("Force", "true"),
+        ];
+        p.extend_from_slice(extra);
+        h.code("DeleteInstances", &p)
+    };
+    // In service: not releasable, by either form.
+    assert_eq!(del(&pre, &[]), "ChargeTypeViolation");
+    assert_eq!(
+        h.code("DeleteInstance", &[("InstanceId", &pre), ("Force", "true")]),
+        "ChargeTypeViolation"
+    );
+    // Converted to PostPaid (the documented early exit), it is.
+    let ids = format!("[\"{pre}\"]");
+    assert_eq!(
+        h.code(
+            "ModifyInstanceChargeType",
+            &[
+                ("RegionId", "cn-hangzhou"),
+                ("InstanceIds", &ids),
+                ("InstanceChargeType", "PostPaid"),
+            ]
+        ),
+        "ok"
+    );
+    assert_eq!(
+        h.field(&pre, |i| Value::String(i.charge_type.clone())),
+        "PostPaid"
+    );
+    assert_eq!(del(&pre, &[]), "ok");
+
+    // Expired: only with TerminateSubscription=true; no conversion either.
+    let old = h.run("PrePaid", "ecs.g7.large");
+    h.expire(&old);
+    let ids = format!("[\"{old}\"]");
+    assert_eq!(
+        h.code(
+            "ModifyInstanceChargeType",
+            &[
+                ("RegionId", "cn-hangzhou"),
+                ("InstanceIds", &ids),
+                ("InstanceChargeType", "PostPaid"),
+            ]
+        ),
+        "ExpiredInstance"
+    );
+    assert_eq!(
+        h.code(
+            "StopInstances",
+            &[("RegionId", "cn-hangzhou"), ("InstanceId.1", &old)]
+        ),
+        "InstanceExpiredOrInArrears"
+    );
+    assert_eq!(del(&old, &[]), "ChargeTypeViolation");
+    assert_eq!(del(&old, &[("TerminateSubscription", "true")]), "ok");
+}
+
+#[test]
+fn charge_type_change_limits() {
+    let h = H::new();
+    let many: Vec<String> = (0..21).map(|i| format!("i-{i:020}")).collect();
+    let ids = serde_json::to_string(&many).unwrap();
+    assert_eq!(
+        h.code(
+            "ModifyInstanceChargeType",
+            &[("RegionId", "cn-hangzhou"), ("InstanceIds", &ids)]
+        ),
+        "InstancesIdQuotaExceed"
+    );
+    let post = h.run("PostPaid", "ecs.g7.large");
+    let ids = format!("[\"{post}\"]");
+    // The default target is PrePaid.
+    assert_eq!(
+        h.code(
+            "ModifyInstanceChargeType",
+            &[
+                ("RegionId", "cn-hangzhou"),
+                ("InstanceIds", &ids),
+                ("DryRun", "true")
+            ]
+        ),
+        "DryRunOperation"
+    );
+    assert_eq!(
+        h.code(
+            "ModifyInstanceChargeType",
+            &[
+                ("RegionId", "cn-hangzhou"),
+                ("InstanceIds", &ids),
+                ("InstanceChargeType", "PostPaid")
+            ]
+        ),
+        "InvalidInstanceChargeType.ValueNotSupported"
+    );
+}
+
+#[test]
+fn single_instance_actions() {
+    let h = H::new();
+    let id = h.run("PostPaid", "ecs.g7.large");
+    let one = |action: &str, extra: &[(&str, &str)]| {
+        let mut p = vec![("InstanceId", id.as_str())];
+        p.extend_from_slice(extra);
+        h.code(action, &p)
+    };
+    assert_eq!(one("StartInstance", &[]), "IncorrectInstanceStatus");
+    assert_eq!(
+        one("StopInstance", &[("DryRun", "true")]),
+        "DryRunOperation"
+    );
+    assert_eq!(
+        one("StopInstance", &[("StoppedMode", "Sometimes")]),
+        "InvalidParameter"
+    );
+    // No RegionId in these models.
+    assert_eq!(
+        one("StopInstance", &[("RegionId", "cn-hangzhou")]),
+        "UnsupportedParameter"
+    );
+    assert_eq!(one("RebootInstance", &[("ForceStop", "true")]), "ok");
+    h.settle(&id);
+    assert_eq!(one("DeleteInstance", &[]), "IncorrectInstanceStatus");
+    assert_eq!(
+        one("StopInstance", &[("StoppedMode", "StopCharging")]),
+        "ok"
+    );
+    h.settle(&id);
+    assert_eq!(h.state(&id), Some(VmState::Stopped));
+    assert_eq!(h.field(&id, |i| Value::Bool(i.stop_charging)), true);
+    assert_eq!(one("StartInstance", &[]), "ok");
+    h.settle(&id);
+    assert_eq!(h.state(&id), Some(VmState::Running));
+    assert_eq!(one("DeleteInstance", &[("Force", "true")]), "ok");
+    h.settle(&id);
+    assert_eq!(h.state(&id), None);
+    assert_eq!(one("StartInstance", &[]), "InvalidInstanceId.NotFound");
+}
