@@ -332,7 +332,7 @@ async fn throttling_is_retried() {
     let emu = emulator().await;
     let c = client(&emu);
     emu.inject_fault(json!({
-        "provider": "huawei", "action": "NovaListAvailabilityZones", "code": "APIGW.0308",
+        "provider": "huawei", "action": "ListServerAzInfo", "code": "APIGW.0308",
         "message": "The throttling threshold has been reached: policy user over ratelimit,limit:5,time:1 second",
         "http_status": 429, "count": 2,
     }))
@@ -343,10 +343,7 @@ async fn throttling_is_retried() {
         .expect("zones after two throttled attempts");
     assert!(zones.iter().any(|z| z.id == ZONE && z.available));
     let calls = emu.calls().await;
-    assert_eq!(
-        calls["huawei"]["NovaListAvailabilityZones"]["total"], 3,
-        "{calls}"
-    );
+    assert_eq!(calls["huawei"]["ListServerAzInfo"]["total"], 3, "{calls}");
 
     // The emulator's own limiter answers APIGW.0308 / 429 as well.
     emu.set_config(
@@ -439,20 +436,16 @@ async fn authentication_errors() {
             .starts_with("Incorrect IAM authentication information"),
         "{e}"
     );
-    assert_eq!(
-        emu.call_count("huawei", "NovaListAvailabilityZones").await,
-        1
-    );
+    assert_eq!(emu.call_count("huawei", "ListServerAzInfo").await, 1);
 
     let other_project =
         client_with(&emu, HUAWEI_SK, Some("ffffffffffffffffffffffffffffffff")).unwrap();
     let e = other_project.zones(REGION).await.unwrap_err();
     assert_eq!(e.kind, ErrorKind::Auth, "{e}");
 
-    assert_eq!(
-        client_with(&emu, HUAWEI_SK, None).unwrap_err().code,
-        "MissingProjectId"
-    );
+    // Without a project id the client asks IAM for the region's project, as the SDK does.
+    let lookup = client_with(&emu, HUAWEI_SK, None).unwrap();
+    assert_eq!(lookup.project(REGION).await.unwrap(), HUAWEI_PROJECT_ID);
 }
 
 #[tokio::test]

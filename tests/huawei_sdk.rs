@@ -18,6 +18,15 @@ const SDK_PACKAGES: &[(&str, &str)] = &[
     ("huaweicloudsdkecs", "3.1.219"),
 ];
 
+/// The packages of the IAM, BSS and VPC tests.
+const IAM_SDK_PACKAGES: &[(&str, &str)] = &[
+    ("huaweicloudsdkcore", "3.1.219"),
+    ("huaweicloudsdkecs", "3.1.219"),
+    ("huaweicloudsdkiam", "3.1.219"),
+    ("huaweicloudsdkbss", "3.1.219"),
+    ("huaweicloudsdkvpc", "3.1.219"),
+];
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn official_python_sdk_drives_the_emulator() {
     let python = tokio::task::spawn_blocking(|| sdk::sdk_venv(SDK_PACKAGES, "Huawei Cloud"))
@@ -75,4 +84,41 @@ async fn official_python_sdk_drives_the_emulator() {
     let left = emu.instances_of("huawei").await;
     assert!(left.iter().all(|i| i["state"] != "running"), "{left:?}");
     assert!(left.len() <= 1, "{left:?}");
+}
+
+/// Per-region projects through the official SDKs (`tests/sdk/huawei_projects.py`): the SDK
+/// core's own IAM project lookup, ListServerAzInfo per region, IAM KeystoneListAuthProjects
+/// and ShowPermanentAccessKey, and a regional endpoint refusing another region's project.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn official_sdk_sees_one_project_per_region() {
+    let python = tokio::task::spawn_blocking(|| sdk::sdk_venv(IAM_SDK_PACKAGES, "Huawei Cloud"))
+        .await
+        .expect("virtualenv task");
+    let emu = Emulator::start(&[]).await;
+    let output = sdk::run_script(
+        python,
+        "huawei_projects.py",
+        vec![
+            ("HUAWEICLOUD_SDK_AK", HUAWEI_AK.to_string()),
+            ("HUAWEICLOUD_SDK_SK", HUAWEI_SK.to_string()),
+            ("HOME_PROJECT_ID", HUAWEI_PROJECT_ID.to_string()),
+            ("EMULATOR", emu.url().to_string()),
+        ],
+    )
+    .await;
+    assert!(
+        output.status.success(),
+        "huawei_projects.py failed ({}); emulator log:\n{}",
+        output.status,
+        emu.log()
+    );
+    let calls = emu.calls().await;
+    let h = &calls["huawei"];
+    assert_eq!(h["KeystoneListProjects"]["ok"], 2, "{calls}");
+    assert_eq!(h["ListServerAzInfo"]["ok"], 3, "{calls}");
+    assert_eq!(
+        h["ListServerAzInfo"]["error_codes"]["APIGW.0301"], 1,
+        "{calls}"
+    );
+    assert_eq!(h["ShowPermanentAccessKey"]["ok"], 1, "{calls}");
 }

@@ -108,11 +108,24 @@ async fn dispatch(State(app): State<Shared>, req: Request) -> Response {
     };
     let route = classify(&parts, &body);
     record_request(&app, route, &parts, &body);
-    match route {
-        Route::Tencent => tencent::handle(app, parts, body).await,
-        Route::Alibaba => alibaba::handle(app, parts, body).await,
-        Route::Huawei => huawei::handle(app, parts, body).await,
-        Route::Unknown => not_found(&parts, &body),
+    // A cloud keeps working on a request it has accepted when the client goes away (a
+    // timeout, a crash): the call runs in a task of its own, which a closed connection
+    // does not cancel. A request held by a `latency_ms` fault therefore still takes effect
+    // after the client gave up on it, as on a real cloud.
+    let call = tokio::spawn(async move {
+        match route {
+            Route::Tencent => tencent::handle(app, parts, body).await,
+            Route::Alibaba => alibaba::handle(app, parts, body).await,
+            Route::Huawei => huawei::handle(app, parts, body).await,
+            Route::Unknown => not_found(&parts, &body),
+        }
+    });
+    match call.await {
+        Ok(resp) => resp,
+        Err(e) => {
+            tracing::error!("request handler failed: {e}");
+            (StatusCode::INTERNAL_SERVER_ERROR, "emulator handler failed").into_response()
+        }
     }
 }
 
@@ -191,12 +204,13 @@ fn not_found(parts: &Parts, _body: &Bytes) -> Response {
 #[derive(Clone)]
 pub struct ConnControl(Arc<Notify>);
 
-/// Close the connection the request arrived on without answering. Never returns when the
-/// request came through [`serve`]; otherwise answers 503.
+/// Close the connection the request arrived on without answering. When the request came
+/// through [`serve`] the connection is gone before this returns (the answer goes nowhere;
+/// the wait only ends the handler's task); otherwise answers 503.
 pub async fn drop_connection(parts: &Parts) -> Response {
     if let Some(ConnControl(n)) = parts.extensions.get::<ConnControl>() {
         n.notify_one();
-        std::future::pending::<()>().await;
+        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
     }
     (
         StatusCode::SERVICE_UNAVAILABLE,

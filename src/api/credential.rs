@@ -1,5 +1,7 @@
 //! `CloudCredential`: which cloud, and where its keys live.
 
+use std::collections::BTreeMap;
+
 use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -55,7 +57,8 @@ impl From<Provider> for crate::provider::ProviderKind {
     )
 )]
 #[serde(rename_all = "camelCase")]
-#[x_kube(validation = Rule::new("self.provider != 'huawei' || has(self.projectId)").message("projectId is required for provider huawei: the 32-hex-character project id of the region (Huawei Cloud console, My Credentials)"))]
+#[x_kube(validation = Rule::new("self.provider != 'huawei' || has(self.projectId) || has(self.projectIds)").message("projectId is required for provider huawei unless projectIds is set: projectIds maps each region to its 32-hex-character project id (Huawei Cloud console, My Credentials, Projects)"))]
+#[x_kube(validation = Rule::new("!has(self.projectId) || !has(self.projectIds) || !('cn-north-4' in self.projectIds) || self.projectIds['cn-north-4'] == self.projectId").message("projectId is the project of cn-north-4: it must equal projectIds['cn-north-4'] when both are set"))]
 pub struct CloudCredentialSpec {
     /// Which cloud these keys belong to: tencent, alibaba or huawei. Immutable.
     #[x_kube(validation = Rule::new("self == oldSelf").message("provider is immutable: create a new CloudCredential for another cloud"))]
@@ -74,14 +77,40 @@ pub struct CloudCredentialSpec {
     #[schemars(length(max = 65536))]
     #[x_kube(validation = Rule::new("self.contains('-----BEGIN CERTIFICATE-----') && !self.contains('PRIVATE KEY')").message("caBundle must hold PEM certificates (-----BEGIN CERTIFICATE-----) and no private key"))]
     pub ca_bundle: Option<String>,
-    /// Huawei Cloud project id (32 hex characters). Required for huawei, ignored elsewhere.
+    /// Huawei Cloud: the project id (32 hex characters) of region cn-north-4, the only region
+    /// a credential with a single project id was ever checked in. Kept for credentials written
+    /// before projectIds; prefer projectIds. Ignored by the other clouds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^[0-9a-f]{32}$"))]
     pub project_id: Option<String>,
+    /// Huawei Cloud project id per region: region id (e.g. `ap-southeast-1`) to that region's
+    /// 32-hex-character project id. Huawei project ids are per region; every call in a region
+    /// uses that region's project, and the credential is checked in each region listed here.
+    /// For a region not listed the controller asks IAM (KeystoneListProjects, as Huawei's SDK
+    /// does), which an IAM user needs the iam:projects:listProjects permission for. Ignored
+    /// by the other clouds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("maxProperties" = 64, "additionalProperties" = {"type": "string", "pattern": "^[0-9a-f]{32}$"}))]
+    #[x_kube(validation = Rule::new("self.all(r, size(r) <= 32 && r.matches('^[a-z]{2}(-[a-z0-9]+)+$'))").message("projectIds keys are Huawei region ids such as ap-southeast-1"))]
+    pub project_ids: Option<BTreeMap<String, String>>,
     /// Client-side request rate limits for this account. Defaults follow the cloud's
     /// documented per-action limits.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_limits: Option<RateLimits>,
+}
+
+impl CloudCredentialSpec {
+    /// Huawei: the project id of every configured region (`projectIds`, and `projectId` as
+    /// the project of cn-north-4; see
+    /// `crate::provider::huawei::projects::LEGACY_PROJECT_REGION`).
+    pub fn huawei_project_ids(&self) -> BTreeMap<String, String> {
+        let mut m = self.project_ids.clone().unwrap_or_default();
+        if let Some(p) = &self.project_id {
+            m.entry(crate::provider::huawei::projects::LEGACY_PROJECT_REGION.to_owned())
+                .or_insert_with(|| p.clone());
+        }
+        m
+    }
 }
 
 /// Where in the Secret the keys are.

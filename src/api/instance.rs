@@ -327,9 +327,11 @@ pub struct CloudInstanceStatus {
     /// How many instances this object has created (replacements after out-of-band deletion).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub incarnation: Option<i32>,
-    /// When the controller first sent a create request for this object (RFC 3339). It is
-    /// written before the request, so a deletion knows an instance may exist in the cloud
-    /// even when the controller died before it could record the id.
+    /// When the controller sent the latest create request for this object whose outcome is
+    /// not known for certain (RFC 3339). It is written before every request, so a deletion
+    /// knows an instance may exist in the cloud even when the controller died or timed out
+    /// before it could record the id, and waits until such a request can no longer take
+    /// effect (twice `--provider-timeout`) before letting go.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("format" = "date-time"))]
     pub create_requested_at: Option<String>,

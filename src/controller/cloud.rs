@@ -108,7 +108,7 @@ pub enum CredentialError {
         key: String,
         field: &'static str,
     },
-    #[error("provider huawei needs spec.projectId")]
+    #[error("provider huawei needs spec.projectIds (or spec.projectId, cn-north-4's project)")]
     ProjectIdMissing,
     #[error("{0}")]
     EndpointNotAllowed(String),
@@ -271,14 +271,19 @@ impl Handles {
                 field: "secretAccessKeyKey",
             }
         })?;
-        if kind == ProviderKind::Huawei && spec.project_id.is_none() {
-            return Err(CredentialError::ProjectIdMissing);
-        }
         let mut config = ClientConfig::new(Credentials {
             access_key_id: id,
             secret: SecretString::new(sk),
-            project_id: spec.project_id.clone(),
+            project_id: None,
         });
+        if kind == ProviderKind::Huawei {
+            // Huawei projects are per region: the client gets the map (projectIds, and
+            // projectId as cn-north-4's), never one id for every region.
+            config.huawei.project_ids = spec.huawei_project_ids();
+            if config.huawei.project_ids.is_empty() {
+                return Err(CredentialError::ProjectIdMissing);
+            }
+        }
         config.endpoint = spec.endpoint.clone();
         config.timeout = self.timeout;
         config.policy = self.policy.clone();

@@ -28,6 +28,7 @@ const KIND: &str = "CloudInstance";
 /// Entry point for the kube-runtime Controller.
 pub async fn reconcile(obj: Arc<CloudInstance>, ctx: Arc<Context>) -> Result<Action, Error> {
     let start = Instant::now();
+    std::sync::LazyLock::force(&PROCESS_START);
     let ns = obj.namespace().ok_or(Error::NoNamespace)?;
     let span =
         tracing::info_span!("reconcile", kind = KIND, namespace = %ns, name = %obj.name_any());
@@ -679,7 +680,29 @@ async fn execute(
                             ..Outcome::ok()
                         });
                     }
-                    Ok(None) => {}
+                    Ok(None) => {
+                        if let Some(wait) = create_settling(
+                            status.create_requested_at.as_deref(),
+                            *PROCESS_START,
+                            jiff::Timestamp::now(),
+                            create_settle(&ctx.settings),
+                        ) {
+                            return Ok(Outcome {
+                                problem: Some((
+                                    "CreateMayStillTakeEffect".into(),
+                                    format!(
+                                        "a create request sent at {} got no answer and may still \
+                                         take effect in the cloud; nothing carries this object's \
+                                         UID yet; looking again in {}s before letting go",
+                                        status.create_requested_at.as_deref().unwrap_or("?"),
+                                        wait.as_secs()
+                                    ),
+                                )),
+                                requeue: Some(wait),
+                                ..Outcome::ok()
+                            });
+                        }
+                    }
                 }
             }
             ctx.poller.forget(group, &id);
@@ -1034,10 +1057,14 @@ async fn create(
             });
         }
     };
-    // Say that a create is about to be sent before sending it: if the id never gets
-    // recorded (crash, lost response) and the object is deleted while the credential is
-    // broken, the controller must still look for the instance instead of letting go.
-    if !obj.spec.dry_run && status.create_requested_at.is_none() {
+    // Say that a create is about to be sent before sending it, every time: if the id
+    // never gets recorded (crash, lost response, timeout) the request may still take
+    // effect in the cloud, so a deletion must look for the instance (even while the
+    // credential is broken) and wait until the request can no longer take effect
+    // (`create_settle`) before letting go. An attempt the cloud answered with a definite
+    // "no" restores the previous value below.
+    let previous_request = status.create_requested_at.clone();
+    if !obj.spec.dry_run {
         status.create_requested_at = Some(now_rfc3339());
         record_id(ctx, api, obj, status).await?;
     }
@@ -1079,6 +1106,16 @@ async fn create(
             })
         }
         Err(e) => {
+            if !create_may_have_taken_effect(&e) {
+                // Answered: this request created nothing and never will. An earlier
+                // request whose outcome is unknown still counts.
+                status.create_requested_at = previous_request;
+            } else if !obj.spec.dry_run {
+                // No answer: the client's last retry went out just before it gave up, so
+                // that is when the cloud may still act on a request from now on.
+                status.create_requested_at = Some(now_rfc3339());
+                record_id(ctx, api, obj, status).await?;
+            }
             ev_warn(ctx, &oref, "CreateFailed", e.to_string()).await;
             Ok(Outcome {
                 error: Some(e),
@@ -1086,6 +1123,43 @@ async fn create(
             })
         }
     }
+}
+
+/// How long after a create request the controller assumes it may still take effect in
+/// the cloud: twice the time it waits for an answer. A request that timed out, or whose
+/// sender died, can still be executed by the cloud after the sender gave up.
+fn create_settle(settings: &super::Settings) -> Duration {
+    settings.provider_timeout.saturating_mul(2)
+}
+
+/// Whether a failed create may still have created something: no answer (timeout, dropped
+/// connection) or an answer that does not say "not done" (5xx, internal error). Throttling,
+/// refusals, quota, auth and wrong-state answers are a definite "no".
+fn create_may_have_taken_effect(e: &ProviderError) -> bool {
+    e.kind == ErrorKind::Transient
+}
+
+/// When this process started (first reconcile): a create request of an earlier process
+/// whose outcome is unknown was sent before then, since that process is gone (or, with
+/// leader election, fenced off) by the time this one acts.
+static PROCESS_START: std::sync::LazyLock<jiff::Timestamp> =
+    std::sync::LazyLock::new(jiff::Timestamp::now);
+
+/// How much longer a deletion must wait before "nothing is tagged with this object's UID"
+/// can be trusted. `requested_at` is when a create request whose outcome is unknown was
+/// last sent (or given up on) by a controller; if that controller was an earlier process
+/// that died mid-call, its last request went out no later than `started`.
+fn create_settling(
+    requested_at: Option<&str>,
+    started: jiff::Timestamp,
+    now: jiff::Timestamp,
+    settle: Duration,
+) -> Option<Duration> {
+    let sent: jiff::Timestamp = requested_at?.parse().ok()?;
+    let until = sent.max(started) + jiff::SignedDuration::try_from(settle).ok()?;
+    let left = now.duration_until(until);
+    (left.is_positive())
+        .then(|| Duration::try_from(left).unwrap_or_default() + Duration::from_secs(1))
 }
 
 /// A live instance tagged with this object's UID (any incarnation), for an object being
@@ -1169,5 +1243,45 @@ impl Mutator<'_> {
                 .await;
         }
         r
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_recent_create_request_holds_the_deletion_until_it_can_no_longer_take_effect() {
+        let now: jiff::Timestamp = "2026-11-28T12:00:00Z".parse().unwrap();
+        let at = |secs: i64| (now - jiff::SignedDuration::from_secs(secs)).to_string();
+        let long_ago = now - jiff::SignedDuration::from_secs(3600);
+        let settle = Duration::from_secs(60);
+        let s = |req: Option<&str>, started| create_settling(req, started, now, settle);
+        // sent 10 s ago by this process: 50 s left (+1 s margin)
+        assert_eq!(s(Some(&at(10)), long_ago), Some(Duration::from_secs(51)));
+        assert_eq!(s(Some(&at(61)), long_ago), None);
+        assert_eq!(s(None, long_ago), None);
+        assert_eq!(s(Some("not a time"), long_ago), None);
+        // recorded 5 min ago by a process that died mid-call; this one started 20 s ago:
+        // the dead process's last request went out before that
+        let started = now - jiff::SignedDuration::from_secs(20);
+        assert_eq!(s(Some(&at(300)), started), Some(Duration::from_secs(41)));
+    }
+
+    #[test]
+    fn only_unanswered_or_ambiguous_creates_may_have_taken_effect() {
+        let e = |kind| ProviderError::new(kind, "X", "m");
+        assert!(create_may_have_taken_effect(&e(ErrorKind::Transient)));
+        for kind in [
+            ErrorKind::Throttled,
+            ErrorKind::Auth,
+            ErrorKind::InvalidRequest,
+            ErrorKind::NotFound,
+            ErrorKind::WrongState,
+            ErrorKind::Quota,
+            ErrorKind::DryRunOk,
+        ] {
+            assert!(!create_may_have_taken_effect(&e(kind)), "{kind:?}");
+        }
     }
 }

@@ -91,6 +91,8 @@ pub struct ClientConfig {
     pub policy: endpoint::EndpointPolicy,
     /// Extra PEM CAs to trust besides the platform's trust store and the web roots.
     pub ca_bundle: Option<String>,
+    /// Huawei only: project id per region and the IAM user id (ignored elsewhere).
+    pub huawei: huawei::HuaweiSettings,
 }
 
 impl ClientConfig {
@@ -103,6 +105,7 @@ impl ClientConfig {
             observer: retry::Observer::default(),
             policy: endpoint::EndpointPolicy::official_only(),
             ca_bundle: None,
+            huawei: huawei::HuaweiSettings::default(),
         }
     }
 }

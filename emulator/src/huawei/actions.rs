@@ -13,6 +13,8 @@ pub struct Ctx<'a> {
     pub app: &'a AppState,
     pub account: &'a Account,
     pub project: &'a str,
+    /// The region of `project` (projects are regional).
+    pub region: &'a str,
     pub query: &'a [(String, String)],
     pub body: &'a [u8],
     pub client_token: Option<String>,
@@ -69,12 +71,33 @@ pub fn run(op: &Op, ctx: &Ctx) -> HwResult<Answer> {
         Op::ChangeOs(id) => change_os(ctx, id),
         Op::NovaServerAction(id) => nova_action(ctx, id),
         Op::NovaListAvailabilityZones => Ok(Answer::ok(json!({
-            "availabilityZoneInfo": catalog::ZONES
+            "availabilityZoneInfo": catalog::zones(ctx.region)
                 .iter()
                 .map(|z| json!({"zoneName": z, "zoneState": {"available": true}, "hosts": null}))
                 .collect::<Vec<_>>()
         }))),
+        // ListServerAzInfo, the documented successor of os-availability-zone:
+        // https://support.huaweicloud.com/api-ecs/ecs_02_1501.html,
+        // SDK huaweicloudsdkecs/v2/model/list_server_az_info.py.
+        Op::ListServerAzInfo => Ok(Answer::ok(json!({
+            "availability_zones": catalog::zones(ctx.region)
+                .iter()
+                .map(|z| json!({
+                    "availability_zone_id": z, "type": "Center", "mode": "shared",
+                    "public_border_group": "center", "alias": z, "az_group_ids": [],
+                    "category": 0,
+                }))
+                .collect::<Vec<_>>()
+        }))),
         Op::ListImages => list_images(ctx),
+        Op::KeystoneListProjects
+        | Op::KeystoneListAuthProjects
+        | Op::KeystoneListAuthDomains
+        | Op::ShowPermanentAccessKey(_) => Err(HwError::gateway(
+            404,
+            "APIGW.0101",
+            "The API does not exist or has not been published in the environment",
+        )),
     }
 }
 
@@ -289,14 +312,14 @@ fn create_servers(ctx: &Ctx, v11: bool) -> HwResult<Answer> {
 
     let zone = match str_field(server, "availability_zone")? {
         Some(z) if !z.is_empty() => {
-            if !catalog::ZONES.contains(&z) {
+            if !catalog::zones(ctx.region).iter().any(|x| x == z) {
                 return Err(HwError::invalid(format!(
                     "Invalid parameter availability_zone: {z} does not exist."
                 )));
             }
             z.to_string()
         }
-        _ => catalog::ZONES[0].to_string(),
+        _ => catalog::zones(ctx.region)[0].clone(),
     };
     if flavor.sold_out.contains(&zone.as_str()) {
         return Err(HwError::invalid(format!(
@@ -499,7 +522,7 @@ fn create_servers(ctx: &Ctx, v11: bool) -> HwResult<Answer> {
         .unwrap_or_default();
     if let Some(r) = str_field(&ext, "regionID")?
         && !r.is_empty()
-        && r != catalog::REGION
+        && r != ctx.region
     {
         return Err(HwError::invalid(format!(
             "Invalid parameter extendparam.regionID: {r}."
@@ -626,7 +649,7 @@ fn create_servers(ctx: &Ctx, v11: bool) -> HwResult<Answer> {
         let mut inst = Instance {
             provider: Provider::Huawei,
             account: ctx.account.key_id.clone(),
-            region: catalog::REGION.to_string(),
+            region: ctx.region.to_string(),
             zone: zone.clone(),
             id: id.clone(),
             name: this_name,
@@ -1319,7 +1342,7 @@ fn nova_action(ctx: &Ctx, id: &str) -> HwResult<Answer> {
 fn list_flavors(ctx: &Ctx) -> HwResult<Answer> {
     let az = ctx.q("availability_zone");
     if let Some(z) = az
-        && !catalog::ZONES.contains(&z)
+        && !catalog::zones(ctx.region).iter().any(|x| x == z)
     {
         return Err(HwError::invalid(format!(
             "Invalid parameter availability_zone: {z}."
@@ -1329,7 +1352,7 @@ fn list_flavors(ctx: &Ctx) -> HwResult<Answer> {
         .iter()
         .filter(|f| ctx.q("flavor_id").is_none_or(|id| id == f.id))
         .filter(|f| az.is_none_or(|z| !f.sold_out.contains(&z)))
-        .map(render::flavor)
+        .map(|f| render::flavor(f, &catalog::zones(ctx.region)))
         .collect();
     Ok(Answer::ok(json!({ "flavors": flavors })))
 }

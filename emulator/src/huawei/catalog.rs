@@ -1,9 +1,62 @@
 //! The emulated Huawei Cloud catalog: the region of a project, its availability zones,
 //! flavors, IMS images, volume types and per-action request rate limits.
 
-/// Huawei projects are regional; the emulator places every project in this region.
-pub const REGION: &str = "cn-north-4";
+/// The region of an account's configured `project_id` (its other regions' projects are
+/// derived, see [`super::projects`]).
+pub const HOME_REGION: &str = "cn-north-4";
+/// The availability zones of the home region.
 pub const ZONES: &[&str] = &["cn-north-4a", "cn-north-4b", "cn-north-4c", "cn-north-4g"];
+
+/// ECS regions of Huawei's SDK (`huaweicloudsdkecs/v2/region/ecs_region.py`, 3.1.219). Every
+/// account has one project in each (IAM `GET /v3/projects` names a region's default
+/// project after the region, https://support.huaweicloud.com/api-iam/iam_06_0001.html).
+pub const REGIONS: &[&str] = &[
+    "cn-north-1",
+    "cn-north-4",
+    "cn-north-2",
+    "cn-north-9",
+    "cn-north-11",
+    "cn-north-12",
+    "cn-south-1",
+    "cn-south-2",
+    "cn-south-4",
+    "cn-east-2",
+    "cn-east-3",
+    "cn-east-4",
+    "cn-east-5",
+    "cn-southwest-2",
+    "cn-southwest-3",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ap-southeast-5",
+    "af-south-1",
+    "af-north-1",
+    "sa-brazil-1",
+    "la-north-2",
+    "la-south-2",
+    "na-mexico-1",
+    "tr-west-1",
+    "me-east-1",
+    "ae-ad-1",
+    "eu-west-0",
+    "eu-west-101",
+    "my-kualalumpur-1",
+    "ru-moscow-1",
+];
+
+/// The availability zones of `region`: the home region's list, elsewhere `<region>a/b/c`.
+pub fn zones(region: &str) -> Vec<String> {
+    if region == HOME_REGION {
+        ZONES.iter().map(|z| z.to_string()).collect()
+    } else {
+        ["a", "b", "c"]
+            .iter()
+            .map(|s| format!("{region}{s}"))
+            .collect()
+    }
+}
 
 pub struct FlavorInfo {
     pub id: &'static str,

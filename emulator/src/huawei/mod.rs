@@ -10,6 +10,7 @@
 pub mod actions;
 pub mod catalog;
 pub mod jobs;
+pub mod projects;
 pub mod render;
 pub mod sign;
 
@@ -91,6 +92,7 @@ impl HwError {
 pub type HwResult<T> = Result<T, HwError>;
 
 /// A successful answer: HTTP status and JSON body (`None` for an empty body).
+#[derive(Debug)]
 pub struct Answer {
     pub status: u16,
     pub body: Option<Value>,
@@ -141,7 +143,9 @@ pub fn error_response(e: &HwError, request_id: &str) -> Response {
 /// The API a path and method name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Op {
-    CreateServers { v11: bool },
+    CreateServers {
+        v11: bool,
+    },
     ShowJob(String),
     ServerAction,
     DeleteServers,
@@ -153,7 +157,27 @@ pub enum Op {
     ChangeOs(String),
     NovaServerAction(String),
     NovaListAvailabilityZones,
+    /// `GET /v1/{project_id}/availability-zones`, the successor of the Nova call.
+    ListServerAzInfo,
     ListImages,
+    /// IAM (no project in the path).
+    KeystoneListProjects,
+    KeystoneListAuthProjects,
+    KeystoneListAuthDomains,
+    ShowPermanentAccessKey(String),
+}
+
+impl Op {
+    /// IAM calls: global, answered for the AK, no project.
+    fn is_iam(&self) -> bool {
+        matches!(
+            self,
+            Op::KeystoneListProjects
+                | Op::KeystoneListAuthProjects
+                | Op::KeystoneListAuthDomains
+                | Op::ShowPermanentAccessKey(_)
+        )
+    }
 }
 
 pub struct Route {
@@ -163,10 +187,11 @@ pub struct Route {
     pub project: Option<String>,
 }
 
-/// Whether a request is for the Huawei APIs (path prefixes `/v1/`, `/v1.1/`, `/v2/`, `/v2.1/`).
+/// Whether a request is for the Huawei APIs (path prefixes `/v1/`, `/v1.1/`, `/v2/`, `/v2.1/`;
+/// IAM, VPC and BSS: `/v3/`, `/v3.0/`).
 pub fn matches(parts: &Parts) -> bool {
     let p = parts.uri.path();
-    ["/v1/", "/v1.1/", "/v2/", "/v2.1/"]
+    ["/v1/", "/v1.1/", "/v2/", "/v2.1/", "/v3/", "/v3.0/"]
         .iter()
         .any(|pre| p.starts_with(pre))
 }
@@ -240,7 +265,24 @@ pub fn resolve(method: &Method, path: &str, body: &[u8]) -> Option<Route> {
             "NovaListAvailabilityZones",
             Some(p),
         ),
+        ("GET", ["v1", p, "availability-zones"]) => {
+            r(Op::ListServerAzInfo, "ListServerAzInfo", Some(p))
+        }
         ("GET", ["v2", "cloudimages"]) => r(Op::ListImages, "ListImages", None),
+        ("GET", ["v3", "projects"]) => r(Op::KeystoneListProjects, "KeystoneListProjects", None),
+        ("GET", ["v3", "auth", "projects"]) => r(
+            Op::KeystoneListAuthProjects,
+            "KeystoneListAuthProjects",
+            None,
+        ),
+        ("GET", ["v3", "auth", "domains"]) => {
+            r(Op::KeystoneListAuthDomains, "KeystoneListAuthDomains", None)
+        }
+        ("GET", ["v3.0", "OS-CREDENTIAL", "credentials", ak]) => r(
+            Op::ShowPermanentAccessKey(ak.to_string()),
+            "ShowPermanentAccessKey",
+            None,
+        ),
         _ => None,
     }
 }
@@ -392,30 +434,58 @@ fn process(
     launch_failed: bool,
 ) -> HwResult<Answer> {
     let account = authenticate(app, parts, body, now)?;
-    let account_project = account.project_id.clone();
-    let header_project = header(parts, "x-project-id");
-    if let (Some(h), Some(a)) = (&header_project, &account_project)
-        && h != a
+    let query: Vec<(String, String)> = parts
+        .uri
+        .query()
+        .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .unwrap_or_default();
+    if route.op.is_iam() {
+        return match &route.op {
+            Op::KeystoneListProjects => projects::list_projects(&account, &query),
+            Op::KeystoneListAuthProjects => projects::list_auth_projects(&account),
+            Op::KeystoneListAuthDomains => projects::list_auth_domains(&account),
+            Op::ShowPermanentAccessKey(ak) => projects::show_access_key(&account, ak),
+            _ => unreachable!("is_iam covers exactly the IAM ops"),
+        };
+    }
+    let header_project = header(parts, "x-project-id").filter(|p| !p.is_empty());
+    if let Some(h) = &header_project
+        && projects::region_of(&account, h).is_none()
     {
         return Err(HwError::auth(format!(
             "the project {h} does not belong to this AK."
         )));
     }
-    let project = match (&route.project, &account_project) {
-        (Some(p), Some(a)) if p != a => {
-            // A URL project that is not the token's is Ecs.0023 (400), error-code table
-            // https://support.huaweicloud.com/api-ecs/ecs_07_0002.html (Ecs.0003 is an
-            // account restriction: balance, frozen).
-            return Err(HwError::ecs(
-                400,
-                "Ecs.0023",
-                format!("The project {p} in the URL does not match the project of the token."),
-            ));
+    let project = match (&route.project, &header_project) {
+        // A URL project that is not the token's (the signed X-Project-Id, or one the AK does
+        // not have) is Ecs.0023 (400), error-code table
+        // https://support.huaweicloud.com/api-ecs/ecs_07_0002.html (Ecs.0003 is an account
+        // restriction: balance, frozen).
+        (Some(p), Some(h)) if p != h => return Err(project_mismatch(p)),
+        (Some(p), _) if projects::region_of(&account, p).is_none() => {
+            return Err(project_mismatch(p));
         }
         (Some(p), _) => p.clone(),
-        (None, Some(a)) => a.clone(),
-        (None, None) => header_project.unwrap_or_default(),
+        (None, Some(h)) => h.clone(),
+        (None, None) => projects::home_project(&account),
     };
+    let Some(region) = projects::region_of(&account, &project) else {
+        return Err(project_mismatch(&project));
+    };
+    // Projects are per region: a project of another region sent to a regional endpoint
+    // (`ecs.<region>.myhuaweicloud.com`) is refused by the API gateway, which scopes the
+    // AK/SK to the signed X-Project-Id in the called region ("The ID of your project
+    // depending on your region": SDK huaweicloudsdkcore/auth/credentials.py; API gateway
+    // code APIGW.0301 "Incorrect IAM authentication information", 401,
+    // https://support.huaweicloud.com/api-ecs/ecs_07_0002.html lists the APIGW codes). The
+    // emulator's own address names no region; there the project decides the region.
+    if let Some(host_region) = header(parts, "host").and_then(|h| projects::host_region(&h))
+        && host_region != region
+    {
+        return Err(HwError::auth(format!(
+            "the project {project} belongs to region {region}, not to {host_region}."
+        )));
+    }
     let rate = catalog::rate_limit(&route.action);
     if !app.allow_request(Provider::Huawei, &account.key_id, &route.action, rate) {
         return Err(HwError::gateway(
@@ -427,15 +497,11 @@ fn process(
             ),
         ));
     }
-    let query: Vec<(String, String)> = parts
-        .uri
-        .query()
-        .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
-        .unwrap_or_default();
     let ctx = actions::Ctx {
         app,
         account: &account,
         project: &project,
+        region,
         query: &query,
         body,
         client_token: header(parts, "x-client-token").filter(|t| !t.is_empty()),
@@ -444,6 +510,14 @@ fn process(
         launch_failed,
     };
     actions::run(&route.op, &ctx)
+}
+
+fn project_mismatch(p: &str) -> HwError {
+    HwError::ecs(
+        400,
+        "Ecs.0023",
+        format!("The project {p} in the URL does not match the project of the token."),
+    )
 }
 
 #[cfg(test)]

@@ -254,11 +254,11 @@ pub fn missing_server(id: &str) -> Value {
 }
 
 /// One `flavors` element.
-pub fn flavor(f: &catalog::FlavorInfo) -> Value {
-    let az: Vec<String> = catalog::ZONES
+pub fn flavor(f: &catalog::FlavorInfo, zones: &[String]) -> Value {
+    let az: Vec<String> = zones
         .iter()
         .map(|z| {
-            let st = if f.sold_out.contains(z) {
+            let st = if f.sold_out.contains(&z.as_str()) {
                 "sellout"
             } else {
                 "normal"

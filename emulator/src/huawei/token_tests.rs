@@ -46,6 +46,7 @@ fn create(app: &AppState, token: Option<&str>, body: &Value, now: i64) -> Result
         app,
         account: &account,
         project: HUAWEI_DEMO_PROJECT,
+        region: "cn-north-4",
         query: &[],
         body: &bytes,
         client_token: token.map(str::to_string),

@@ -12,8 +12,11 @@
 //! Requests are never logged with their bodies: they carry passwords and user data.
 
 pub mod errors;
+pub mod projects;
 pub mod signer;
 pub mod wire;
+
+pub use projects::HuaweiSettings;
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -81,6 +84,15 @@ pub const REGIONS: &[&str] = &[
 enum Service {
     Ecs,
     Ims,
+    /// IAM (global service: no project header).
+    Iam,
+}
+
+impl Service {
+    /// Regional services carry the region's project in the signed `X-Project-Id`.
+    fn regional(self) -> bool {
+        !matches!(self, Service::Iam)
+    }
 }
 
 /// Client for Huawei Cloud ECS.
@@ -88,7 +100,7 @@ enum Service {
 pub struct HuaweiClient {
     config: ClientConfig,
     http: reqwest::Client,
-    project_id: String,
+    projects: projects::Projects,
     job_wait: Duration,
 }
 
@@ -201,18 +213,19 @@ impl HuaweiClient {
                 "a Huawei AK and SK are required",
             ));
         }
-        let project_id = config
-            .credentials
-            .project_id
-            .clone()
-            .filter(|p| !p.is_empty())
-            .ok_or_else(|| {
-                ProviderError::new(
-                    ErrorKind::Auth,
-                    "MissingProjectId",
-                    "Huawei ECS needs the project id of the region (credentials.project_id)",
-                )
-            })?;
+        for (region, p) in &config.huawei.project_ids {
+            if !projects::is_project_id(p) {
+                return Err(ProviderError::new(
+                    ErrorKind::InvalidRequest,
+                    "InvalidProjectId",
+                    format!("the project id of region {region} is not 32 lowercase hex digits"),
+                ));
+            }
+        }
+        let projects = projects::Projects::new(
+            config.huawei.project_ids.clone(),
+            config.credentials.project_id.clone(),
+        );
         if let Some(e) = &config.endpoint {
             config.policy.check_str(ProviderKind::Huawei, e)?;
         }
@@ -220,7 +233,7 @@ impl HuaweiClient {
         Ok(Self {
             config,
             http,
-            project_id,
+            projects,
             job_wait: DEFAULT_JOB_WAIT,
         })
     }
@@ -234,18 +247,44 @@ impl HuaweiClient {
     fn endpoint(&self, service: Service, region: &str) -> String {
         match &self.config.endpoint {
             Some(e) => e.trim_end_matches('/').to_owned(),
-            None => {
-                let svc = match service {
-                    Service::Ecs => "ecs",
-                    Service::Ims => "ims",
-                };
-                format!("https://{svc}.{region}.myhuaweicloud.com")
-            }
+            None => match service {
+                Service::Ecs => format!("https://ecs.{region}.myhuaweicloud.com"),
+                Service::Ims => format!("https://ims.{region}.myhuaweicloud.com"),
+                Service::Iam => projects::iam_endpoint(region),
+            },
         }
     }
 
-    fn pid(&self) -> &str {
-        &self.project_id
+    /// The project of `region` (see [`projects`]): configured, or looked up with IAM once.
+    pub async fn project(&self, region: &str) -> Result<String> {
+        if let projects::Known::Yes(p) = self.projects.known(region) {
+            return Ok(p);
+        }
+        // KeystoneListProjects, signed with the AK/SK and no project, as the SDK core does.
+        let answer = Box::pin(self.send_with(
+            reqwest::Method::GET,
+            Service::Iam,
+            region,
+            None,
+            "/v3/projects",
+            &[("name".to_owned(), region.to_owned())],
+            &[],
+            false,
+            &[],
+        ))
+        .await
+        .map_err(|e| projects::lookup_failed(region, e))?;
+        let list: projects::ProjectList =
+            decode("IAM project list", &answer.text, answer.request_id)?;
+        let p = projects::pick(region, list)?;
+        if !projects::is_project_id(&p) {
+            return Err(projects::no_project(
+                region,
+                "IAM answered a project id that is not 32 hex digits",
+            ));
+        }
+        self.projects.learn(region, &p);
+        Ok(p)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -263,6 +302,39 @@ impl HuaweiClient {
             Some(b) => serde_json::to_vec(b).map_err(|e| invalid("InvalidBody", e.to_string()))?,
             None => Vec::new(),
         };
+        let project = if service.regional() {
+            Some(self.project(region).await?)
+        } else {
+            None
+        };
+        self.send_with(
+            method,
+            service,
+            region,
+            project.as_deref(),
+            path,
+            query,
+            &payload,
+            body.is_some(),
+            extra_headers,
+        )
+        .await
+    }
+
+    /// [`Self::send`] with the project header given (`None`: none, for global services).
+    #[allow(clippy::too_many_arguments)]
+    async fn send_with(
+        &self,
+        method: reqwest::Method,
+        service: Service,
+        region: &str,
+        project: Option<&str>,
+        path: &str,
+        query: &[(String, String)],
+        payload: &[u8],
+        has_body: bool,
+        extra_headers: &[(String, String)],
+    ) -> Result<Answer> {
         self.config
             .retry
             .run_observed(&self.config.observer, || {
@@ -270,9 +342,10 @@ impl HuaweiClient {
                     method.clone(),
                     service,
                     region,
+                    project,
                     path,
                     query,
-                    body.is_some().then_some(payload.as_slice()),
+                    has_body.then_some(payload),
                     extra_headers,
                 )
             })
@@ -285,6 +358,7 @@ impl HuaweiClient {
         method: reqwest::Method,
         service: Service,
         region: &str,
+        project: Option<&str>,
         path: &str,
         query: &[(String, String)],
         payload: Option<&[u8]>,
@@ -295,11 +369,11 @@ impl HuaweiClient {
         let sdk_date = jiff::Timestamp::now()
             .strftime(signer::DATE_FORMAT)
             .to_string();
-        let mut headers: Vec<(String, String)> = vec![
-            ("Host".into(), authority),
-            ("X-Sdk-Date".into(), sdk_date),
-            ("X-Project-Id".into(), self.project_id.clone()),
-        ];
+        let mut headers: Vec<(String, String)> =
+            vec![("Host".into(), authority), ("X-Sdk-Date".into(), sdk_date)];
+        if let Some(p) = project {
+            headers.push(("X-Project-Id".into(), p.to_owned()));
+        }
         if payload.is_some() {
             headers.push((
                 "Content-Type".into(),
@@ -399,7 +473,8 @@ impl HuaweiClient {
         if ids.is_empty() {
             return Ok(());
         }
-        let path = format!("/v1/{}/cloudservers/action", self.pid());
+        let pid = self.project(region).await?;
+        let path = format!("/v1/{}/cloudservers/action", pid);
         let _: wire::JobIdResponse = self.post(region, &path, &body).await?;
         Ok(())
     }
@@ -410,7 +485,8 @@ impl HuaweiClient {
         region: &str,
         filter: &[(String, String)],
     ) -> Result<Vec<wire::ServerDetail>> {
-        let path = format!("/v1/{}/cloudservers/detail", self.pid());
+        let pid = self.project(region).await?;
+        let path = format!("/v1/{}/cloudservers/detail", pid);
         let mut out = Vec::new();
         for page in 1..=MAX_PAGES {
             let mut q = filter.to_vec();
@@ -434,7 +510,8 @@ impl HuaweiClient {
             return Ok(Vec::new());
         }
         let wanted: BTreeSet<&str> = ids.iter().map(String::as_str).collect();
-        let path = format!("/v1/{}/cloudservers/detail", self.pid());
+        let pid = self.project(region).await?;
+        let path = format!("/v1/{}/cloudservers/detail", pid);
         let q = vec![
             ("server_id".to_owned(), ids.join(",")),
             ("limit".to_owned(), BATCH_LIMIT.to_string()),
@@ -464,7 +541,7 @@ impl HuaweiClient {
         Ok(ids)
     }
 
-    fn create_body(&self, req: &RunRequest, token: &str) -> Result<(String, Value)> {
+    fn create_body(&self, req: &RunRequest, token: &str, pid: &str) -> Result<(String, Value)> {
         let vpc = req.network.vpc_id.clone().filter(|v| !v.is_empty());
         let subnet = req.network.subnet_id.clone().filter(|v| !v.is_empty());
         let (Some(vpc), Some(subnet)) = (vpc, subnet) else {
@@ -584,9 +661,9 @@ impl HuaweiClient {
             metadata: Default::default(),
         };
         let path = if prepaid {
-            format!("/v1.1/{}/cloudservers", self.pid())
+            format!("/v1.1/{}/cloudservers", pid)
         } else {
-            format!("/v1/{}/cloudservers", self.pid())
+            format!("/v1/{}/cloudservers", pid)
         };
         let body = serde_json::to_value(wire::CreateServersBody {
             server,
@@ -603,7 +680,8 @@ impl HuaweiClient {
         job_id: &str,
         count: usize,
     ) -> Result<Vec<String>> {
-        let path = format!("/v1/{}/jobs/{}", self.pid(), job_id);
+        let pid = self.project(region).await?;
+        let path = format!("/v1/{}/jobs/{}", pid, job_id);
         let deadline = Instant::now() + self.job_wait;
         let mut delay = Duration::from_millis(200);
         loop {
@@ -683,7 +761,8 @@ impl CloudProvider for HuaweiClient {
 
     async fn run_instances(&self, req: &RunRequest) -> Result<Vec<String>> {
         let token = req.client_token.clone().unwrap_or_else(random_hex);
-        let (path, body) = self.create_body(req, &token)?;
+        let pid = self.project(&req.region).await?;
+        let (path, body) = self.create_body(req, &token, &pid)?;
         if req.client_token.is_some() && !req.dry_run {
             let existing = self.adopt(&req.region, &token).await?;
             if !existing.is_empty() {
@@ -808,7 +887,8 @@ impl CloudProvider for HuaweiClient {
         if ids.is_empty() {
             return Ok(());
         }
-        let path = format!("/v1/{}/cloudservers/delete", self.pid());
+        let pid = self.project(region).await?;
+        let path = format!("/v1/{}/cloudservers/delete", pid);
         let body = json!({
             "servers": servers_json(ids),
             "delete_publicip": true,
@@ -852,8 +932,9 @@ impl CloudProvider for HuaweiClient {
     }
 
     async fn modify_instance(&self, region: &str, id: &str, change: &Modification) -> Result<()> {
+        let pid = self.project(region).await?;
         if let Some(name) = &change.name {
-            let path = format!("/v1/{}/cloudservers/{}", self.pid(), id);
+            let path = format!("/v1/{}/cloudservers/{}", pid, id);
             self.send(
                 reqwest::Method::PUT,
                 Service::Ecs,
@@ -872,12 +953,12 @@ impl CloudProvider for HuaweiClient {
                     "a Huawei server must stay in at least one security group",
                 ));
             }
-            let path = format!("/v1/{}/cloudservers/{}", self.pid(), id);
+            let path = format!("/v1/{}/cloudservers/{}", pid, id);
             let current: wire::ShowServerResponse =
                 self.get(Service::Ecs, region, &path, &[]).await?;
             let have: BTreeSet<String> = current.server.security_group_ids().into_iter().collect();
             let want: BTreeSet<String> = wanted.iter().cloned().collect();
-            let action = format!("/v2.1/{}/servers/{}/action", self.pid(), id);
+            let action = format!("/v2.1/{}/servers/{}/action", pid, id);
             // Add first, remove after: the server is never left without a group.
             for sg in want.difference(&have) {
                 self.send(
@@ -929,12 +1010,13 @@ impl CloudProvider for HuaweiClient {
         if let Some(k) = req.login.key_ids.first() {
             change.insert("keyname".into(), json!(k));
         }
-        let path = format!("/v2/{}/cloudservers/{}/changeos", self.pid(), id);
+        let pid = self.project(region).await?;
+        let path = format!("/v2/{}/cloudservers/{}/changeos", pid, id);
         let _: wire::JobIdResponse = self
             .post(region, &path, &json!({"os-change": Value::Object(change)}))
             .await?;
         if let Some(h) = &req.hostname {
-            let path = format!("/v1/{}/cloudservers/{}", self.pid(), id);
+            let path = format!("/v1/{}/cloudservers/{}", pid, id);
             self.send(
                 reqwest::Method::PUT,
                 Service::Ecs,
@@ -950,7 +1032,8 @@ impl CloudProvider for HuaweiClient {
     }
 
     async fn resize(&self, region: &str, id: &str, instance_type: &str) -> Result<()> {
-        let path = format!("/v1/{}/cloudservers/{}/resize", self.pid(), id);
+        let pid = self.project(region).await?;
+        let path = format!("/v1/{}/cloudservers/{}/resize", pid, id);
         let _: wire::JobIdResponse = self
             .post(
                 region,
@@ -963,28 +1046,69 @@ impl CloudProvider for HuaweiClient {
 
     async fn regions(&self) -> Result<Vec<Region>> {
         // ECS has no region listing, but this is also the credential check, so it must be
-        // an authenticated call: list the availability zones of the verify region (the
-        // project is region-scoped on Huawei Cloud; cn-north-4 is the default region).
-        self.zones(VERIFY_REGION).await?;
-        Ok(REGIONS
-            .iter()
-            .map(|r| Region {
-                id: (*r).to_owned(),
-                name: (*r).to_owned(),
+        // authenticated calls. Projects are per region (see [`projects`]): every configured
+        // region is checked with its own project (ListServerAzInfo), and those are the
+        // regions reported. Without a map (the CLI's single project id, or none: IAM) the
+        // check runs in cn-north-4 and the SDK's region list is reported.
+        let configured = self.projects.explicit().clone();
+        if configured.is_empty() {
+            self.zones(VERIFY_REGION).await?;
+            return Ok(REGIONS
+                .iter()
+                .map(|r| Region {
+                    id: (*r).to_owned(),
+                    name: (*r).to_owned(),
+                    available: true,
+                })
+                .collect());
+        }
+        let mut out = Vec::new();
+        for (region, project) in &configured {
+            let zones = self.zones(region).await.map_err(|mut e| {
+                e.message = format!(
+                    "region {region} with project {project} (spec.projectIds.{region}): {}",
+                    e.message
+                );
+                e
+            })?;
+            // Zone ids start with their region's id (`cn-north-4a`, `ap-southeast-1a`:
+            // API/ecs_02_1501 examples; Regions and Endpoints,
+            // https://developer.huaweicloud.com/intl/en-us/endpoint): a project that answers
+            // with another region's zones is not this region's project.
+            if let Some(z) = zones.iter().find(|z| !z.id.starts_with(region.as_str())) {
+                return Err(invalid(
+                    "ProjectRegionMismatch",
+                    format!(
+                        "spec.projectIds.{region} = {project} is not a project of {region}: \
+                         it answers with availability zone {} of another region",
+                        z.id
+                    ),
+                ));
+            }
+            out.push(Region {
+                id: region.clone(),
+                name: region.clone(),
                 available: true,
-            })
-            .collect())
+            });
+        }
+        Ok(out)
     }
 
     async fn zones(&self, region: &str) -> Result<Vec<Zone>> {
-        let path = format!("/v2.1/{}/os-availability-zone", self.pid());
-        let r: wire::AvailabilityZonesResponse = self.get(Service::Ecs, region, &path, &[]).await?;
-        Ok(r.zones
+        // ListServerAzInfo, the documented successor of the deprecated Nova
+        // `os-availability-zone` ("查询可用区列表（废弃）", API/ecs_03_1801):
+        // https://support.huaweicloud.com/api-ecs/ecs_02_1501.html, SDK
+        // huaweicloudsdkecs/v2/ecs_client.py `_list_server_az_info_http_info`. It has no
+        // availability flag: every listed zone is usable.
+        let pid = self.project(region).await?;
+        let path = format!("/v1/{pid}/availability-zones");
+        let r: wire::ServerAzInfoResponse = self.get(Service::Ecs, region, &path, &[]).await?;
+        Ok(r.availability_zones
             .into_iter()
             .map(|z| Zone {
-                id: z.zone_name.clone(),
-                name: z.zone_name,
-                available: z.zone_state.available,
+                name: z.availability_zone_id.clone(),
+                id: z.availability_zone_id,
+                available: true,
             })
             .collect())
     }
@@ -1028,7 +1152,8 @@ impl CloudProvider for HuaweiClient {
         region: &str,
         zone: Option<&str>,
     ) -> Result<Vec<InstanceTypeInfo>> {
-        let path = format!("/v1/{}/cloudservers/flavors", self.pid());
+        let pid = self.project(region).await?;
+        let path = format!("/v1/{}/cloudservers/flavors", pid);
         let q: Vec<(String, String)> = zone
             .map(|z| vec![("availability_zone".to_owned(), z.to_owned())])
             .unwrap_or_default();
@@ -1078,14 +1203,44 @@ mod tests {
     }
 
     #[test]
-    fn project_id_required() {
-        let e = HuaweiClient::new(ClientConfig::new(Credentials {
+    fn projects_are_per_region_and_checked() {
+        // No project at all is allowed: the region's project is then looked up with IAM.
+        assert!(
+            HuaweiClient::new(ClientConfig::new(Credentials {
+                access_key_id: "ak".into(),
+                secret: SecretString::new("sk"),
+                project_id: None,
+            }))
+            .is_ok()
+        );
+        let mut cfg = ClientConfig::new(Credentials {
             access_key_id: "ak".into(),
             secret: SecretString::new("sk"),
             project_id: None,
-        }))
-        .unwrap_err();
-        assert_eq!(e.code, "MissingProjectId");
+        });
+        cfg.huawei
+            .project_ids
+            .insert("cn-north-4".into(), "NOT-A-PROJECT".into());
+        let e = HuaweiClient::new(cfg).unwrap_err();
+        assert_eq!(e.code, "InvalidProjectId");
+        assert!(!e.message.contains("NOT-A-PROJECT"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn each_region_uses_its_own_configured_project() {
+        let mut cfg = ClientConfig::new(Credentials {
+            access_key_id: "ak".into(),
+            secret: SecretString::new("sk"),
+            project_id: Some("c".repeat(32)),
+        });
+        cfg.huawei.project_ids = [
+            ("cn-north-4".to_string(), "a".repeat(32)),
+            ("ap-southeast-1".to_string(), "b".repeat(32)),
+        ]
+        .into();
+        let c = HuaweiClient::new(cfg).unwrap();
+        assert_eq!(c.project("cn-north-4").await.unwrap(), "a".repeat(32));
+        assert_eq!(c.project("ap-southeast-1").await.unwrap(), "b".repeat(32));
     }
 
     #[test]
@@ -1138,7 +1293,7 @@ mod tests {
             charge_type: ChargeType::Spot,
             ..Default::default()
         };
-        let (path, body) = c.create_body(&req, "tok").unwrap();
+        let (path, body) = c.create_body(&req, "tok", "p1").unwrap();
         assert_eq!(path, "/v1/p1/cloudservers");
         let s = &body["server"];
         assert_eq!(s["vpcid"], "vpc");
@@ -1156,13 +1311,13 @@ mod tests {
         assert_eq!(token_tag_value("tok").len(), 40);
 
         req.charge_type = ChargeType::Prepaid;
-        let (path, body) = c.create_body(&req, "tok").unwrap();
+        let (path, body) = c.create_body(&req, "tok", "p1").unwrap();
         assert_eq!(path, "/v1.1/p1/cloudservers");
         assert_eq!(body["server"]["extendparam"]["chargingMode"], "prePaid");
 
         req.network.subnet_id = None;
         assert_eq!(
-            c.create_body(&req, "tok").unwrap_err().code,
+            c.create_body(&req, "tok", "p1").unwrap_err().code,
             "MissingNetwork"
         );
     }
@@ -1208,9 +1363,12 @@ mod tests {
         for i in 0..9 {
             req.tags.insert(format!("k{i}"), "v".into());
         }
-        assert!(c.create_body(&req, "tok").is_ok(), "9 tags + the token tag");
+        assert!(
+            c.create_body(&req, "tok", "p1").is_ok(),
+            "9 tags + the token tag"
+        );
         req.tags.insert("k9".into(), "v".into());
-        let e = c.create_body(&req, "tok").unwrap_err();
+        let e = c.create_body(&req, "tok", "p1").unwrap_err();
         assert_eq!(e.code, "TooManyTags", "{e}");
     }
 

@@ -372,28 +372,17 @@ pub struct ShowServerResponse {
     pub server: ServerDetail,
 }
 
-#[derive(Debug, Default, Deserialize)]
-pub struct ZoneState {
-    #[serde(default)]
-    pub available: bool,
+/// One zone of `GET /v1/{project_id}/availability-zones` (ListServerAzInfo; SDK
+/// `huaweicloudsdkecs/v2/model/list_server_az_info.py`).
+#[derive(Debug, Deserialize)]
+pub struct ServerAzInfo {
+    pub availability_zone_id: String,
 }
 
 #[derive(Debug, Deserialize)]
-pub struct AvailabilityZone {
-    #[serde(rename = "zoneName")]
-    pub zone_name: String,
-    #[serde(default, rename = "zoneState", deserialize_with = "null_as_default")]
-    pub zone_state: ZoneState,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct AvailabilityZonesResponse {
-    #[serde(
-        default,
-        rename = "availabilityZoneInfo",
-        deserialize_with = "null_as_default"
-    )]
-    pub zones: Vec<AvailabilityZone>,
+pub struct ServerAzInfoResponse {
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub availability_zones: Vec<ServerAzInfo>,
 }
 
 #[derive(Debug, Deserialize)]
