@@ -117,9 +117,10 @@ pub fn plan(i: &Input<'_>) -> Step {
             Observation::Unknown => Step::AwaitObservation,
             Observation::Seen(d) => match d.state {
                 InstanceState::Terminated => Step::RemoveFinalizer,
-                InstanceState::Running | InstanceState::Stopped | InstanceState::Failed => {
-                    Step::Terminate
-                }
+                InstanceState::Running
+                | InstanceState::Stopped
+                | InstanceState::Failed
+                | InstanceState::Suspended => Step::Terminate,
                 s => Step::AwaitTransition(s),
             },
         };
@@ -151,6 +152,9 @@ pub fn plan(i: &Input<'_>) -> Step {
             };
         }
         s if s.is_transitional() => return Step::AwaitTransition(s),
+        // Held by the cloud (arrears/expiry isolation, recycle bin, rescue mode): not gone,
+        // and every action would be refused; wait for the cloud's view to change.
+        InstanceState::Suspended => return Step::AwaitTransition(d.state),
         _ => {}
     }
     let running = d.state == InstanceState::Running;
@@ -306,6 +310,16 @@ pub fn ready_condition(i: &Input<'_>, step: &Step) -> Condition {
                     false,
                     "InstanceNotFound",
                     format!("the instance is {} in the cloud", d.provider_state),
+                ),
+                InstanceState::Suspended => c(
+                    false,
+                    "Suspended",
+                    format!(
+                        "the cloud holds the instance ({}): it still exists but accepts no \
+                         action until it is released in the cloud (top-up or renewal, exit \
+                         rescue mode, restore from the recycle bin); the controller waits",
+                        d.provider_state
+                    ),
                 ),
                 s if s == want && *step == Step::InSync => c(
                     true,
@@ -617,6 +631,11 @@ mod tests {
         let st = status_with_id();
         // Never: reported, kept (the user decides)
         assert_eq!(run(&s, &st, &seen(InstanceState::Failed)), Step::ReportLost);
+        // Held by the cloud: wait, neither lost nor started.
+        assert_eq!(
+            run(&s, &st, &seen(InstanceState::Suspended)),
+            Step::AwaitTransition(InstanceState::Suspended)
+        );
         // OnCloudDeletion: terminate the failed one first; only once it is gone, recreate
         s.recreate_policy = RecreatePolicy::OnCloudDeletion;
         assert_eq!(run(&s, &st, &seen(InstanceState::Failed)), Step::Terminate);
@@ -638,6 +657,7 @@ mod tests {
             })
         };
         assert_eq!(del(&s, &seen(InstanceState::Running)), Step::Terminate);
+        assert_eq!(del(&s, &seen(InstanceState::Suspended)), Step::Terminate);
         assert_eq!(
             del(&s, &seen(InstanceState::Terminating)),
             Step::AwaitTransition(InstanceState::Terminating)

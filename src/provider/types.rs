@@ -54,6 +54,11 @@ pub enum InstanceState {
     Terminating,
     Terminated,
     Failed,
+    /// Held by the cloud: it still exists (and may come back) but accepts no lifecycle
+    /// action until the cloud or its owner releases it, e.g. Tencent `SHUTDOWN` (isolated
+    /// for arrears or expiry, or in the recycle bin) and `RESCUE_MODE`. Never "gone": the
+    /// controller waits (slow polls, no actions) and only terminates it when asked to.
+    Suspended,
 }
 
 impl InstanceState {
@@ -76,6 +81,7 @@ impl InstanceState {
             Self::Terminating => "Terminating",
             Self::Terminated => "Terminated",
             Self::Failed => "Failed",
+            Self::Suspended => "Suspended",
         }
     }
 }

@@ -161,14 +161,23 @@ pub fn instance(i: &Instance, now: i64) -> Value {
         "LatestOperation": latest_op,
         "LatestOperationState": latest_state,
         "LatestOperationRequestId": latest_req,
-        "LatestOperationErrorMsg": null,
+        // The reason of a FAILED latest operation (`Instance.LatestOperationErrorMsg`).
+        "LatestOperationErrorMsg": if latest_state == "FAILED" {
+            json!(format!("{} failed: the operation could not be completed", latest_op.as_str().unwrap_or("the operation")))
+        } else {
+            Value::Null
+        },
         "DisasterRecoverGroupId": "",
         "IPv6Addresses": null,
         "CamRoleName": "",
         "HpcClusterId": "",
         "RdmaIpAddresses": null,
         "DedicatedClusterId": "",
-        "IsolatedSource": if state == VmState::Terminated { "MANUAL_ISOLATE" } else { "NOTISOLATED" },
+        // ARREAR / EXPIRE / MANMADE / NOTISOLATED (tencentcloud-sdk-python-cvm
+        // `Instance.IsolatedSource`). The emulator's SHUTDOWN is always a returned instance
+        // in the recycle bin (TerminateInstances, or the control API's out-of-band
+        // terminate): MANMADE.
+        "IsolatedSource": if state == VmState::Terminated { "MANMADE" } else { "NOTISOLATED" },
         "GPUInfo": null,
         "LicenseType": "TencentCloud",
         "DisableApiTermination": i.protected,

@@ -12,6 +12,7 @@
 //! action, region, error code and RequestId are, at debug level.
 
 pub mod errors;
+pub mod operations;
 pub mod signer;
 pub mod state;
 pub mod wire;
@@ -55,6 +56,8 @@ pub struct TencentClient {
     retry: RetryPolicy,
     observer: Observer,
     policy: super::endpoint::EndpointPolicy,
+    /// Failed asynchronous operations already reported (`operations.rs`).
+    reported: operations::Reported,
 }
 
 impl fmt::Debug for TencentClient {
@@ -111,6 +114,7 @@ impl TencentClient {
             retry: config.retry,
             observer: config.observer,
             policy: config.policy,
+            reported: Default::default(),
         })
     }
 
@@ -298,6 +302,12 @@ impl CloudProvider for TencentClient {
         if ids.is_empty() {
             return Ok(());
         }
+        // A start that failed after it was accepted (LatestOperationState FAILED) is
+        // reported once instead of being repeated blindly (`operations.rs`).
+        if let [id] = ids {
+            self.check_latest_operation(region, id, "StartInstances")
+                .await?;
+        }
         let _: wire::NoContent = self
             .call(
                 "StartInstances",
@@ -364,11 +374,14 @@ impl CloudProvider for TencentClient {
         let resp: wire::DescribeInstancesStatusResponse = self
             .call("DescribeInstancesStatus", Some(region), &req)
             .await?;
-        Ok(resp
+        let mut out: Vec<InstanceStatus> = resp
             .instance_status_set
             .into_iter()
             .map(wire::WireInstanceStatus::into_status)
-            .collect())
+            .collect();
+        // SHUTDOWN comes back after a top-up or renewal, or not: say which.
+        self.add_isolation(region, &mut out).await?;
+        Ok(out)
     }
 
     async fn describe_instances(
@@ -438,12 +451,16 @@ impl CloudProvider for TencentClient {
     }
 
     async fn reinstall(&self, region: &str, id: &str, req: &ReinstallRequest) -> Result<()> {
+        self.check_latest_operation(region, id, "ResetInstance")
+            .await?;
         let body = wire::ResetInstanceRequest::new(id, req);
         let _: wire::NoContent = self.call("ResetInstance", Some(region), &body).await?;
         Ok(())
     }
 
     async fn resize(&self, region: &str, id: &str, instance_type: &str) -> Result<()> {
+        self.check_latest_operation(region, id, "ResetInstancesType")
+            .await?;
         let ids = [id.to_string()];
         let req = wire::ResetInstancesTypeRequest {
             instance_ids: &ids,

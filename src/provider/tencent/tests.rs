@@ -556,7 +556,19 @@ async fn modify_reinstall_resize_and_catalog_calls() {
     );
 
     let calls = srv.calls();
-    let bodies: Vec<(&str, &Value)> = calls.iter().map(|c| (c.action(), &c.body)).collect();
+    // Reinstall and resize first look at the instance's latest operation (operations.rs).
+    assert_eq!(
+        calls
+            .iter()
+            .filter(|c| c.action() == "DescribeInstances")
+            .count(),
+        2
+    );
+    let bodies: Vec<(&str, &Value)> = calls
+        .iter()
+        .filter(|c| c.action() != "DescribeInstances")
+        .map(|c| (c.action(), &c.body))
+        .collect();
     // One attribute per ModifyInstancesAttribute request (the API's documented rule).
     assert_eq!(
         bodies[0],
@@ -680,4 +692,54 @@ async fn unbuildable_request_is_terminal_and_not_retried() {
     assert_eq!(e.kind, ErrorKind::InvalidRequest, "{e}");
     assert_eq!(e.code, "InvalidRequest", "{e}");
     assert!(!e.to_string().contains(SECRET_KEY), "{e}");
+}
+
+/// A start that failed after it was accepted is reported once (with the cloud's message),
+/// then tried again; SHUTDOWN in a status poll carries its IsolatedSource.
+#[tokio::test]
+async fn failed_latest_operation_and_isolation_cause() {
+    let srv = Server::start(Duration::ZERO, |_, rec| match rec.action() {
+        "DescribeInstances" => ok(json!({"TotalCount": 1, "InstanceSet": [{
+            "InstanceId": rec.body["InstanceIds"][0], "InstanceState": "SHUTDOWN",
+            "IsolatedSource": "ARREAR", "RestrictState": "NORMAL",
+            "LatestOperation": "StartInstances", "LatestOperationState": "FAILED",
+            "LatestOperationRequestId": "req-start-1",
+            "LatestOperationErrorMsg": "ResourceInsufficient.ZoneSoldOutForSpecifiedInstance"}]})),
+        "DescribeInstancesStatus" => ok(json!({"TotalCount": 2, "InstanceStatusSet": [
+            {"InstanceId": "ins-1", "InstanceState": "SHUTDOWN"},
+            {"InstanceId": "ins-2", "InstanceState": "RESCUE_MODE"}]})),
+        _ => ok(json!({})),
+    })
+    .await;
+    let c = client(&srv.url, RetryPolicy::none());
+    let r = "ap-guangzhou";
+    let ids = ["ins-1".to_string()];
+    let e = c.start_instances(r, &ids).await.unwrap_err();
+    assert_eq!(e.code, "LatestOperationFailed");
+    assert!(!e.kind.is_retryable());
+    assert!(e.message.contains("ZoneSoldOutForSpecifiedInstance"), "{e}");
+    // Reported once: the next attempt goes to the cloud.
+    c.start_instances(r, &ids).await.unwrap();
+    let actions: Vec<String> = srv.calls().iter().map(|c| c.action().to_string()).collect();
+    assert_eq!(
+        actions,
+        ["DescribeInstances", "DescribeInstances", "StartInstances"]
+    );
+
+    let st = c
+        .describe_status(r, &["ins-1".to_string(), "ins-2".to_string()])
+        .await
+        .unwrap();
+    assert_eq!(st[0].state, InstanceState::Suspended);
+    assert_eq!(st[0].provider_state, "SHUTDOWN/ARREAR");
+    assert_eq!(st[1].state, InstanceState::Suspended);
+    assert_eq!(st[1].provider_state, "RESCUE_MODE");
+    let calls = srv.calls();
+    let last = calls.last().unwrap();
+    assert_eq!(last.action(), "DescribeInstances");
+    assert_eq!(
+        last.body["InstanceIds"],
+        json!(["ins-1"]),
+        "only the SHUTDOWN one"
+    );
 }

@@ -428,13 +428,38 @@ pub struct Instance {
     pub tags: Vec<Tag>,
     #[serde(deserialize_with = "null_default")]
     pub created_time: Option<String>,
+    /// Why a `SHUTDOWN` instance is isolated: `ARREAR`, `EXPIRE`, `MANMADE` or
+    /// `NOTISOLATED` (PY `Instance.IsolatedSource`).
+    #[serde(deserialize_with = "null_default")]
+    pub isolated_source: String,
+    /// `NORMAL`, `EXPIRED`, `PROTECTIVELY_ISOLATED` (PY `Instance.RestrictState`).
+    #[serde(deserialize_with = "null_default")]
+    pub restrict_state: String,
+    /// The latest operation (e.g. `StartInstances`), its state (`SUCCESS`, `OPERATING`,
+    /// `FAILED`), request id and error message (PY `Instance.LatestOperation*`; each may
+    /// be null). Every mutating action is asynchronous: its outcome shows only here.
+    #[serde(deserialize_with = "null_default")]
+    pub latest_operation: Option<String>,
+    #[serde(deserialize_with = "null_default")]
+    pub latest_operation_state: Option<String>,
+    #[serde(deserialize_with = "null_default")]
+    pub latest_operation_request_id: Option<String>,
+    #[serde(deserialize_with = "null_default")]
+    pub latest_operation_error_msg: Option<String>,
 }
 
 impl Instance {
+    /// The state as shown in `provider_state`: the raw `InstanceState`, and for `SHUTDOWN`
+    /// its `IsolatedSource` too (`SHUTDOWN/ARREAR`), which says whether and how it can
+    /// come back (see `super::state`).
+    pub fn provider_state(&self) -> String {
+        super::state::with_isolation(&self.instance_state, &self.isolated_source)
+    }
+
     pub fn into_details(self) -> InstanceDetails {
         InstanceDetails {
             state: super::state::map_state(&self.instance_state),
-            provider_state: self.instance_state,
+            provider_state: self.provider_state(),
             id: self.instance_id,
             name: self.instance_name,
             zone: self.placement.zone,
