@@ -86,6 +86,9 @@ async fn reconcile_inner(
     if deleting && let Ok(mut m) = ctx.refused_creates.lock() {
         m.remove(&uid);
     }
+    if deleting {
+        remember_unanswered(&uid, None);
+    }
     let old_status = obj.status.clone();
     let mut status = old_status.clone().unwrap_or_default();
     let spec = &obj.spec;
@@ -1026,6 +1029,8 @@ async fn create(
                 ev_warn(ctx, &oref, "DuplicateInstances", format!("more than one instance carries this object's UID; adopted {}, NOT touching {}", first.id, extra.join(","))).await;
             }
             status.instance_id = Some(first.id.clone());
+            status.create_requested_at = None;
+            remember_unanswered(&uid, None);
             if status.last_reboot_requested_at.is_none() {
                 status.last_reboot_requested_at = obj.spec.reboot_requested_at.clone();
             }
@@ -1063,12 +1068,42 @@ async fn create(
     // credential is broken) and wait until the request can no longer take effect
     // (`create_settle`) before letting go. An attempt the cloud answered with a definite
     // "no" restores the previous value below.
+    let req = run_request(obj, incarnation, password);
+    let token = req.client_token.clone().unwrap_or_default();
+    // An earlier request that got no answer may still take effect. Sending the same
+    // request again is safe (same idempotency token: the cloud answers with what the first
+    // one made); a changed request has a new token, and sending it before the earlier one
+    // can no longer take effect could make a second instance that nothing tags as ours
+    // before the lookup above can see the first.
+    if !obj.spec.dry_run
+        && let Some(wait) = create_settling(
+            status.create_requested_at.as_deref(),
+            *PROCESS_START,
+            jiff::Timestamp::now(),
+            create_settle(&ctx.settings),
+        )
+        && unanswered_token(&uid).as_deref() != Some(token.as_str())
+    {
+        return Ok(Outcome {
+            problem: Some((
+                "CreateMayStillTakeEffect".into(),
+                format!(
+                    "an earlier create request (sent at {}) got no answer and may still take \
+                     effect; the request has changed since, so it is sent in {}s, once the \
+                     earlier one can no longer make a second instance",
+                    status.create_requested_at.as_deref().unwrap_or("?"),
+                    wait.as_secs()
+                ),
+            )),
+            requeue: Some(wait),
+            ..Outcome::ok()
+        });
+    }
     let previous_request = status.create_requested_at.clone();
     if !obj.spec.dry_run {
         status.create_requested_at = Some(now_rfc3339());
         record_id(ctx, api, obj, status).await?;
     }
-    let req = run_request(obj, incarnation, password);
     let r = handle
         .call(
             ActionClass::Mutating,
@@ -1086,6 +1121,8 @@ async fn create(
                 });
             };
             status.instance_id = Some(id.clone());
+            status.create_requested_at = None;
+            remember_unanswered(&uid, None);
             status.last_reboot_requested_at = obj.spec.reboot_requested_at.clone();
             status.state = Some(InstanceState::Pending.as_str().into());
             record_id(ctx, api, obj, status).await?;
@@ -1114,6 +1151,7 @@ async fn create(
                 // No answer: the client's last retry went out just before it gave up, so
                 // that is when the cloud may still act on a request from now on.
                 status.create_requested_at = Some(now_rfc3339());
+                remember_unanswered(&uid, Some(token));
                 record_id(ctx, api, obj, status).await?;
             }
             ev_warn(ctx, &oref, "CreateFailed", e.to_string()).await;
@@ -1144,6 +1182,26 @@ fn create_may_have_taken_effect(e: &ProviderError) -> bool {
 /// leader election, fenced off) by the time this one acts.
 static PROCESS_START: std::sync::LazyLock<jiff::Timestamp> =
     std::sync::LazyLock::new(jiff::Timestamp::now);
+
+/// The idempotency token of each object's last create request that got no answer (by
+/// UID), so that sending the same request again need not wait. Not persisted: after a
+/// restart every unanswered request counts as a different one until it has settled.
+static UNANSWERED: std::sync::LazyLock<
+    std::sync::Mutex<std::collections::HashMap<String, String>>,
+> = std::sync::LazyLock::new(Default::default);
+
+fn unanswered_token(uid: &str) -> Option<String> {
+    UNANSWERED.lock().ok()?.get(uid).cloned()
+}
+
+fn remember_unanswered(uid: &str, token: Option<String>) {
+    if let Ok(mut m) = UNANSWERED.lock() {
+        match token {
+            Some(t) => m.insert(uid.to_string(), t),
+            None => m.remove(uid),
+        };
+    }
+}
 
 /// How much longer a deletion must wait before "nothing is tagged with this object's UID"
 /// can be trusted. `requested_at` is when a create request whose outcome is unknown was
