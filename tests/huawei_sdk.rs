@@ -122,3 +122,39 @@ async fn official_sdk_sees_one_project_per_region() {
     );
     assert_eq!(h["ShowPermanentAccessKey"]["ok"], 1, "{calls}");
 }
+
+/// Yearly/monthly servers through the official SDKs (`tests/sdk/huawei_prepaid.py`):
+/// `op_svc_userid` on a create with a key pair, the v1 resize and DeleteServers refused, the
+/// v1.1 resize and BSS CancelResourcesSubscription accepted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn official_sdk_prepaid_paths() {
+    let python = tokio::task::spawn_blocking(|| sdk::sdk_venv(IAM_SDK_PACKAGES, "Huawei Cloud"))
+        .await
+        .expect("virtualenv task");
+    let emu = Emulator::start(&["--transition-delay-ms", "200"]).await;
+    let output = sdk::run_script(
+        python,
+        "huawei_prepaid.py",
+        vec![
+            ("HUAWEICLOUD_SDK_AK", HUAWEI_AK.to_string()),
+            ("HUAWEICLOUD_SDK_SK", HUAWEI_SK.to_string()),
+            ("HOME_PROJECT_ID", HUAWEI_PROJECT_ID.to_string()),
+            ("EMULATOR", emu.url().to_string()),
+        ],
+    )
+    .await;
+    assert!(
+        output.status.success(),
+        "huawei_prepaid.py failed ({}); emulator log:\n{}",
+        output.status,
+        emu.log()
+    );
+    let calls = emu.calls().await;
+    let h = &calls["huawei"];
+    assert_eq!(h["CreateServers"]["ok"], 1, "{calls}");
+    assert_eq!(h["CreateServers"]["error_codes"]["Ecs.0005"], 1, "{calls}");
+    assert_eq!(h["ResizePostPaidServer"]["error_codes"]["Ecs.0005"], 1, "{calls}");
+    assert_eq!(h["ResizeServer"]["ok"], 1, "{calls}");
+    assert_eq!(h["DeleteServers"]["error_codes"]["Ecs.0513"], 1, "{calls}");
+    assert_eq!(h["CancelResourcesSubscription"]["ok"], 1, "{calls}");
+}

@@ -7,7 +7,7 @@ use crate::app::AppState;
 use crate::config::{Account, Provider};
 use crate::store::{Disk, Instance, Store, Tag, VmState, new_uuid, random_alnum};
 
-use super::{Answer, HwError, HwResult, Op, catalog, jobs, render};
+use super::{Answer, HwError, HwResult, Op, billing, catalog, jobs, render};
 
 pub struct Ctx<'a> {
     pub app: &'a AppState,
@@ -67,7 +67,8 @@ pub fn run(op: &Op, ctx: &Ctx) -> HwResult<Answer> {
         Op::ListFlavors => list_flavors(ctx),
         Op::ShowServer(id) => show_server(ctx, id),
         Op::UpdateServer(id) => update_server(ctx, id),
-        Op::Resize(id) => resize(ctx, id),
+        Op::Resize(id) => resize(ctx, id, false),
+        Op::ResizeV11(id) => resize(ctx, id, true),
         Op::ChangeOs(id) => change_os(ctx, id),
         Op::NovaServerAction(id) => nova_action(ctx, id),
         Op::NovaListAvailabilityZones => Ok(Answer::ok(json!({
@@ -93,7 +94,8 @@ pub fn run(op: &Op, ctx: &Ctx) -> HwResult<Answer> {
         Op::KeystoneListProjects
         | Op::KeystoneListAuthProjects
         | Op::KeystoneListAuthDomains
-        | Op::ShowPermanentAccessKey(_) => Err(HwError::gateway(
+        | Op::ShowPermanentAccessKey(_)
+        | Op::CancelResourcesSubscription => Err(HwError::gateway(
             404,
             "APIGW.0101",
             "The API does not exist or has not been published in the environment",
@@ -539,6 +541,7 @@ fn create_servers(ctx: &Ctx, v11: bool) -> HwResult<Answer> {
             )));
         }
     };
+    billing::check_op_svc_userid(ctx.account, server, mode == billing::PREPAID, key_name)?;
     let spot = str_field(&ext, "marketType")? == Some("spot");
     if spot && mode == "prePaid" {
         return Err(HwError::invalid(
@@ -943,6 +946,9 @@ fn delete_servers(ctx: &Ctx) -> HwResult<Answer> {
         if i.state_at(ctx.now) == VmState::Terminating {
             return Err(bad_state(id, "deleting"));
         }
+        if billing::is_prepaid(i) {
+            return Err(billing::delete_refused(id));
+        }
     }
     let mut end = ctx.now;
     for id in &ids {
@@ -1139,7 +1145,7 @@ fn update_server(ctx: &Ctx, id: &str) -> HwResult<Answer> {
     Ok(Answer::ok(json!({"server": v})))
 }
 
-fn resize(ctx: &Ctx, id: &str) -> HwResult<Answer> {
+fn resize(ctx: &Ctx, id: &str, v11: bool) -> HwResult<Answer> {
     let body = ctx.json()?;
     let dry_run = bool_field(&body, "dry_run")?.unwrap_or(false);
     let opt = body
@@ -1157,6 +1163,10 @@ fn resize(ctx: &Ctx, id: &str) -> HwResult<Answer> {
     let mut store = ctx.app.store();
     store.sweep(ctx.now);
     let i = owned(&store, ctx, id)?;
+    let prepaid = billing::is_prepaid(i);
+    if prepaid && !v11 {
+        return Err(billing::postpaid_resize_refused(id));
+    }
     if i.instance_type == flavor.id {
         return Err(HwError::ecs(
             400,
@@ -1188,7 +1198,12 @@ fn resize(ctx: &Ctx, id: &str) -> HwResult<Answer> {
     i.cpu = flavor.vcpus;
     i.memory_gb = flavor.ram_mb / 1024;
     i.extra.insert("resize_until".into(), json!(until));
-    i.record_operation("ResizePostPaidServer", ctx.request_id, ctx.now, until);
+    let action = if v11 {
+        "ResizeServer"
+    } else {
+        "ResizePostPaidServer"
+    };
+    i.record_operation(action, ctx.request_id, ctx.now, until);
     i.updated_ms = ctx.now;
     let job = jobs::create(
         ctx.project,
@@ -1199,6 +1214,11 @@ fn resize(ctx: &Ctx, id: &str) -> HwResult<Answer> {
         vec![id.to_string()],
         None,
     );
+    if prepaid {
+        // A yearly/monthly resize is an order (paid automatically with isAutoPay=true).
+        let order = format!("CS{}", &new_uuid().replace('-', "")[..18]);
+        return Ok(Answer::ok(json!({ "order_id": order, "job_id": job })));
+    }
     Ok(Answer::ok(json!({ "job_id": job })))
 }
 

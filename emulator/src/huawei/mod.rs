@@ -8,6 +8,7 @@
 //! `{"itemNotFound": {"code": 404, "message"}}`. Mutations are asynchronous jobs.
 
 pub mod actions;
+pub mod billing;
 pub mod catalog;
 pub mod jobs;
 pub mod projects;
@@ -154,6 +155,8 @@ pub enum Op {
     ShowServer(String),
     UpdateServer(String),
     Resize(String),
+    /// `POST /v1.1/{project_id}/cloudservers/{server_id}/resize` (prepaid capable).
+    ResizeV11(String),
     ChangeOs(String),
     NovaServerAction(String),
     NovaListAvailabilityZones,
@@ -165,6 +168,8 @@ pub enum Op {
     KeystoneListAuthProjects,
     KeystoneListAuthDomains,
     ShowPermanentAccessKey(String),
+    /// BSS (global, no project).
+    CancelResourcesSubscription,
 }
 
 impl Op {
@@ -176,6 +181,7 @@ impl Op {
                 | Op::KeystoneListAuthProjects
                 | Op::KeystoneListAuthDomains
                 | Op::ShowPermanentAccessKey(_)
+                | Op::CancelResourcesSubscription
         )
     }
 }
@@ -247,6 +253,14 @@ pub fn resolve(method: &Method, path: &str, body: &[u8]) -> Option<Route> {
         ("POST", ["v1", p, "cloudservers", id, "resize"]) => {
             r(Op::Resize(id.to_string()), "ResizePostPaidServer", Some(p))
         }
+        ("POST", ["v1.1", p, "cloudservers", id, "resize"]) => {
+            r(Op::ResizeV11(id.to_string()), "ResizeServer", Some(p))
+        }
+        ("POST", ["v2", "orders", "subscriptions", "resources", "unsubscribe"]) => r(
+            Op::CancelResourcesSubscription,
+            "CancelResourcesSubscription",
+            None,
+        ),
         ("POST", ["v2", p, "cloudservers", id, "changeos"]) => r(
             Op::ChangeOs(id.to_string()),
             "ChangeServerOsWithCloudInit",
@@ -445,6 +459,9 @@ fn process(
             Op::KeystoneListAuthProjects => projects::list_auth_projects(&account),
             Op::KeystoneListAuthDomains => projects::list_auth_domains(&account),
             Op::ShowPermanentAccessKey(ak) => projects::show_access_key(&account, ak),
+            Op::CancelResourcesSubscription => {
+                billing::unsubscribe(app, &account, body, request_id, now)
+            }
             _ => unreachable!("is_iam covers exactly the IAM ops"),
         };
     }
@@ -520,6 +537,8 @@ fn project_mismatch(p: &str) -> HwError {
     )
 }
 
+#[cfg(test)]
+mod billing_tests;
 #[cfg(test)]
 mod token_tests;
 

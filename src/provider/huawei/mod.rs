@@ -12,6 +12,7 @@
 //! Requests are never logged with their bodies: they carry passwords and user data.
 
 pub mod errors;
+pub mod prepaid;
 pub mod projects;
 pub mod signer;
 pub mod wire;
@@ -86,12 +87,14 @@ enum Service {
     Ims,
     /// IAM (global service: no project header).
     Iam,
+    /// BSS, the billing center (global).
+    Bss,
 }
 
 impl Service {
     /// Regional services carry the region's project in the signed `X-Project-Id`.
     fn regional(self) -> bool {
-        !matches!(self, Service::Iam)
+        !matches!(self, Service::Iam | Service::Bss)
     }
 }
 
@@ -101,6 +104,8 @@ pub struct HuaweiClient {
     config: ClientConfig,
     http: reqwest::Client,
     projects: projects::Projects,
+    /// The IAM user id of the AK (configured, or learnt from IAM).
+    user_id: std::sync::Arc<std::sync::Mutex<Option<String>>>,
     job_wait: Duration,
 }
 
@@ -222,6 +227,7 @@ impl HuaweiClient {
                 ));
             }
         }
+        let user_id = std::sync::Arc::new(std::sync::Mutex::new(config.huawei.user_id.clone()));
         let projects = projects::Projects::new(
             config.huawei.project_ids.clone(),
             config.credentials.project_id.clone(),
@@ -234,6 +240,7 @@ impl HuaweiClient {
             config,
             http,
             projects,
+            user_id,
             job_wait: DEFAULT_JOB_WAIT,
         })
     }
@@ -251,6 +258,8 @@ impl HuaweiClient {
                 Service::Ecs => format!("https://ecs.{region}.myhuaweicloud.com"),
                 Service::Ims => format!("https://ims.{region}.myhuaweicloud.com"),
                 Service::Iam => projects::iam_endpoint(region),
+                // SDK huaweicloudsdkbss/v2/region/bss_region.py (cn-north-1).
+                Service::Bss => "https://bss.myhuaweicloud.com".to_owned(),
             },
         }
     }
@@ -541,7 +550,13 @@ impl HuaweiClient {
         Ok(ids)
     }
 
-    fn create_body(&self, req: &RunRequest, token: &str, pid: &str) -> Result<(String, Value)> {
+    fn create_body(
+        &self,
+        req: &RunRequest,
+        token: &str,
+        pid: &str,
+        user_id: Option<&str>,
+    ) -> Result<(String, Value)> {
         let vpc = req.network.vpc_id.clone().filter(|v| !v.is_empty());
         let subnet = req.network.subnet_id.clone().filter(|v| !v.is_empty());
         let (Some(vpc), Some(subnet)) = (vpc, subnet) else {
@@ -658,7 +673,19 @@ impl HuaweiClient {
                 .map(|u| base64::engine::general_purpose::STANDARD.encode(u.as_bytes())),
             server_tags: tags,
             extendparam,
-            metadata: Default::default(),
+            // A yearly/monthly server created with a key pair needs the IAM user id (SDK
+            // huaweicloudsdkecs/v2/model/pre_paid_server.py `metadata` op_svc_userid; API
+            // https://support.huaweicloud.com/api-ecs/ecs_02_0101.html).
+            metadata: match (prepaid, req.login.key_ids.first(), user_id) {
+                (true, Some(_), Some(u)) => [("op_svc_userid".to_owned(), u.to_owned())].into(),
+                (true, Some(_), None) => {
+                    return Err(invalid(
+                        "UserIdUnknown",
+                        "a yearly/monthly server with an SSH key needs the IAM user id",
+                    ));
+                }
+                _ => Default::default(),
+            },
         };
         let path = if prepaid {
             format!("/v1.1/{}/cloudservers", pid)
@@ -762,7 +789,12 @@ impl CloudProvider for HuaweiClient {
     async fn run_instances(&self, req: &RunRequest) -> Result<Vec<String>> {
         let token = req.client_token.clone().unwrap_or_else(random_hex);
         let pid = self.project(&req.region).await?;
-        let (path, body) = self.create_body(req, &token, &pid)?;
+        let user_id = if req.charge_type == ChargeType::Prepaid && !req.login.key_ids.is_empty() {
+            Some(self.user_id(&req.region).await?)
+        } else {
+            None
+        };
+        let (path, body) = self.create_body(req, &token, &pid, user_id.as_deref())?;
         if req.client_token.is_some() && !req.dry_run {
             let existing = self.adopt(&req.region, &token).await?;
             if !existing.is_empty() {
@@ -887,10 +919,30 @@ impl CloudProvider for HuaweiClient {
         if ids.is_empty() {
             return Ok(());
         }
+        // Only pay-per-use servers can be deleted (API ecs_02_0103, Ecs.0513 otherwise);
+        // yearly/monthly ones are unsubscribed (see [`prepaid`]). Ids the cloud no longer
+        // knows are gone already.
+        let known = self.charging(region, ids).await?;
+        let subscribed: Vec<String> = known
+            .iter()
+            .filter(|(_, p)| *p)
+            .map(|(id, _)| id.clone())
+            .collect();
+        let on_demand: Vec<String> = known
+            .into_iter()
+            .filter(|(_, p)| !*p)
+            .map(|(id, _)| id)
+            .collect();
+        if !subscribed.is_empty() {
+            self.unsubscribe(region, &subscribed).await?;
+        }
+        if on_demand.is_empty() {
+            return Ok(());
+        }
         let pid = self.project(region).await?;
-        let path = format!("/v1/{}/cloudservers/delete", pid);
+        let path = format!("/v1/{pid}/cloudservers/delete");
         let body = json!({
-            "servers": servers_json(ids),
+            "servers": servers_json(&on_demand),
             "delete_publicip": true,
             "delete_volume": true,
         });
@@ -1033,7 +1085,21 @@ impl CloudProvider for HuaweiClient {
 
     async fn resize(&self, region: &str, id: &str, instance_type: &str) -> Result<()> {
         let pid = self.project(region).await?;
-        let path = format!("/v1/{}/cloudservers/{}/resize", pid, id);
+        let prepaid = self
+            .charging(region, &[id.to_owned()])
+            .await?
+            .first()
+            .is_some_and(|(_, p)| *p);
+        if prepaid {
+            // Yearly/monthly: the v1.1 resize, an order paid from the account (API ecs_02_0209).
+            let path = format!("/v1.1/{pid}/cloudservers/{id}/resize");
+            let _: wire::JobIdResponse = self
+                .post(region, &path, &prepaid::prepaid_resize_body(instance_type))
+                .await?;
+            return Ok(());
+        }
+        // Pay-per-use: the v1 resize (API ecs_02_0210), as before.
+        let path = format!("/v1/{pid}/cloudservers/{id}/resize");
         let _: wire::JobIdResponse = self
             .post(
                 region,
@@ -1293,7 +1359,7 @@ mod tests {
             charge_type: ChargeType::Spot,
             ..Default::default()
         };
-        let (path, body) = c.create_body(&req, "tok", "p1").unwrap();
+        let (path, body) = c.create_body(&req, "tok", "p1", None).unwrap();
         assert_eq!(path, "/v1/p1/cloudservers");
         let s = &body["server"];
         assert_eq!(s["vpcid"], "vpc");
@@ -1311,15 +1377,50 @@ mod tests {
         assert_eq!(token_tag_value("tok").len(), 40);
 
         req.charge_type = ChargeType::Prepaid;
-        let (path, body) = c.create_body(&req, "tok", "p1").unwrap();
+        let (path, body) = c.create_body(&req, "tok", "p1", None).unwrap();
         assert_eq!(path, "/v1.1/p1/cloudservers");
         assert_eq!(body["server"]["extendparam"]["chargingMode"], "prePaid");
 
         req.network.subnet_id = None;
         assert_eq!(
-            c.create_body(&req, "tok", "p1").unwrap_err().code,
+            c.create_body(&req, "tok", "p1", None).unwrap_err().code,
             "MissingNetwork"
         );
+    }
+
+    #[test]
+    fn a_prepaid_create_with_a_key_carries_the_iam_user_id() {
+        let c = client();
+        let req = RunRequest {
+            region: "cn-north-4".into(),
+            zone: "cn-north-4a".into(),
+            image_id: "img".into(),
+            instance_type: "s6.small.1".into(),
+            network: Network {
+                vpc_id: Some("vpc".into()),
+                subnet_id: Some("subnet".into()),
+                ..Default::default()
+            },
+            login: Login {
+                key_ids: vec!["kp-1".into()],
+                ..Default::default()
+            },
+            charge_type: ChargeType::Prepaid,
+            ..Default::default()
+        };
+        let (path, body) = c.create_body(&req, "tok", "p1", Some("u1")).unwrap();
+        assert_eq!(path, "/v1.1/p1/cloudservers");
+        assert_eq!(body["server"]["metadata"]["op_svc_userid"], "u1");
+        assert_eq!(body["server"]["key_name"], "kp-1");
+        let e = c.create_body(&req, "tok", "p1", None).unwrap_err();
+        assert_eq!(e.code, "UserIdUnknown");
+        // Pay-per-use creates do not send it.
+        let od = RunRequest {
+            charge_type: ChargeType::OnDemand,
+            ..req
+        };
+        let (_, body) = c.create_body(&od, "tok", "p1", Some("u1")).unwrap();
+        assert!(body["server"].get("metadata").is_none(), "{body}");
     }
 
     #[test]
@@ -1364,11 +1465,11 @@ mod tests {
             req.tags.insert(format!("k{i}"), "v".into());
         }
         assert!(
-            c.create_body(&req, "tok", "p1").is_ok(),
+            c.create_body(&req, "tok", "p1", None).is_ok(),
             "9 tags + the token tag"
         );
         req.tags.insert("k9".into(), "v".into());
-        let e = c.create_body(&req, "tok", "p1").unwrap_err();
+        let e = c.create_body(&req, "tok", "p1", None).unwrap_err();
         assert_eq!(e.code, "TooManyTags", "{e}");
     }
 

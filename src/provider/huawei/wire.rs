@@ -309,9 +309,18 @@ pub struct ServerDetail {
     pub tags: Vec<String>,
     #[serde(default)]
     pub created: Option<String>,
+    /// `charging_mode` ("0" pay-per-use, "1" yearly/monthly, "2" spot), `metering.order_id`,
+    /// ... (SDK `huaweicloudsdkecs/v2/model/server_detail.py` `metadata`).
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub metadata: BTreeMap<String, Value>,
 }
 
 impl ServerDetail {
+    /// Whether the server is yearly/monthly (`metadata.charging_mode` "1").
+    pub fn is_prepaid(&self) -> bool {
+        self.metadata.get("charging_mode").and_then(Value::as_str) == Some("1")
+    }
+
     pub fn state(&self) -> InstanceState {
         map_state(
             self.status.as_deref().unwrap_or_default(),

@@ -1,0 +1,175 @@
+//! The yearly/monthly (prepaid) rules of [`super::billing`], one test per rule (sources in
+//! that module; docs/provider-contract.md Huawei §3, §7, §11).
+
+use serde_json::{Value, json};
+
+use super::actions::{self, Ctx};
+use super::{Answer, HwError, Op, billing, projects};
+use crate::app::AppState;
+use crate::config::{
+    Account, Accounts, HUAWEI_DEMO_KEY_ID, HUAWEI_DEMO_PROJECT, Provider, Settings,
+};
+use crate::store::{Store, VmState, new_uuid, now_ms};
+
+const HOUR_MS: i64 = 3600 * 1000;
+
+fn app() -> AppState {
+    AppState::new(Accounts::demo(), Settings::default(), Store::new(), None)
+}
+
+fn account() -> Account {
+    Accounts::demo()
+        .find(Provider::Huawei, HUAWEI_DEMO_KEY_ID)
+        .unwrap()
+        .clone()
+}
+
+fn run(app: &AppState, op: &Op, body: &Value, now: i64) -> Result<Answer, HwError> {
+    let account = account();
+    let bytes = serde_json::to_vec(body).unwrap();
+    let ctx = Ctx {
+        app,
+        account: &account,
+        project: HUAWEI_DEMO_PROJECT,
+        region: "cn-north-4",
+        query: &[],
+        body: &bytes,
+        client_token: Some(new_uuid()),
+        request_id: "req",
+        now,
+        launch_failed: false,
+    };
+    actions::run(op, &ctx)
+}
+
+fn server(prepaid: bool, metadata: Option<Value>) -> Value {
+    let mut s = json!({
+        "imageRef": "5f5d0b79-3ed9-4e6e-9a5c-0c7bbd0e4b61",
+        "flavorRef": "s6.medium.2",
+        "name": "sub",
+        "vpcid": "0f3b4c5d-6e7f-4a8b-9c0d-1e2f3a4b5c6d",
+        "nics": [{"subnet_id": "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"}],
+        "root_volume": {"volumetype": "SSD"},
+        "availability_zone": "cn-north-4a",
+        "key_name": "kp-1",
+    });
+    if prepaid {
+        s["extendparam"] = json!({"chargingMode": "prePaid", "periodType": "month",
+                                  "periodNum": 1, "isAutoPay": "true"});
+    }
+    if let Some(m) = metadata {
+        s["metadata"] = m;
+    }
+    json!({ "server": s })
+}
+
+fn create(app: &AppState, prepaid: bool, now: i64) -> String {
+    let meta = json!({"op_svc_userid": projects::user_id(&account())});
+    let a = run(
+        app,
+        &Op::CreateServers { v11: true },
+        &server(prepaid, Some(meta)),
+        now,
+    )
+    .expect("create");
+    a.body.unwrap()["serverIds"][0]
+        .as_str()
+        .expect("server id")
+        .to_string()
+}
+
+fn code(r: Result<Answer, HwError>) -> String {
+    match r {
+        Ok(a) => format!("{}", a.status),
+        Err(e) => e.code,
+    }
+}
+
+#[test]
+fn a_prepaid_create_with_a_key_needs_the_iam_user_id() {
+    let app = app();
+    let now = now_ms();
+    let op = Op::CreateServers { v11: true };
+    assert_eq!(code(run(&app, &op, &server(true, None), now)), "Ecs.0005");
+    let wrong = json!({"op_svc_userid": "0123456789abcdef0123456789abcdef"});
+    assert_eq!(
+        code(run(&app, &op, &server(true, Some(wrong)), now)),
+        "Ecs.0005"
+    );
+    // Pay-per-use servers do not need it.
+    assert_eq!(code(run(&app, &op, &server(false, None), now)), "200");
+    create(&app, true, now);
+}
+
+#[test]
+fn a_prepaid_server_is_resized_with_the_v11_api_only() {
+    let app = app();
+    let now = now_ms();
+    let id = create(&app, true, now);
+    let later = now + HOUR_MS;
+    let body = json!({"resize": {"flavorRef": "s6.large.2", "mode": "withStopServer",
+                                 "extendparam": {"isAutoPay": "true"}}});
+    assert_eq!(
+        code(run(&app, &Op::Resize(id.clone()), &body, later)),
+        "Ecs.0005"
+    );
+    let a = run(&app, &Op::ResizeV11(id.clone()), &body, later).expect("v1.1 resize");
+    let v = a.body.unwrap();
+    assert!(v["order_id"].as_str().is_some_and(|o| !o.is_empty()), "{v}");
+    let store = app.store();
+    assert_eq!(store.get(&id, later).unwrap().instance_type, "s6.large.2");
+}
+
+#[test]
+fn the_v11_resize_also_serves_pay_per_use_servers() {
+    let app = app();
+    let now = now_ms();
+    let id = create(&app, false, now);
+    let body = json!({"resize": {"flavorRef": "s6.large.2", "mode": "withStopServer"}});
+    let v = run(&app, &Op::ResizeV11(id), &body, now + HOUR_MS)
+        .unwrap()
+        .body
+        .unwrap();
+    assert!(
+        v["job_id"].is_string() && v.get("order_id").is_none(),
+        "{v}"
+    );
+}
+
+#[test]
+fn a_prepaid_server_is_not_deleted_but_unsubscribed() {
+    let app = app();
+    let now = now_ms();
+    let id = create(&app, true, now);
+    let later = now + HOUR_MS;
+    let del = json!({"servers": [{"id": id}], "delete_publicip": true, "delete_volume": true});
+    assert_eq!(code(run(&app, &Op::DeleteServers, &del, later)), "Ecs.0513");
+    assert_eq!(
+        app.store().get(&id, later).unwrap().state_at(later),
+        VmState::Running
+    );
+
+    let acc = account();
+    let bad = json!({"resource_ids": [], "unsubscribe_type": 1});
+    let e = billing::unsubscribe(&app, &acc, &serde_json::to_vec(&bad).unwrap(), "r", later)
+        .unwrap_err();
+    assert_eq!((e.status, e.code.as_str()), (400, "CBC.0100"));
+    let postpaid = create(&app, false, now);
+    let req = json!({"resource_ids": [id, postpaid], "unsubscribe_type": 1});
+    let v = billing::unsubscribe(&app, &acc, &serde_json::to_vec(&req).unwrap(), "r", later)
+        .unwrap()
+        .body
+        .unwrap();
+    assert_eq!(v["order_ids"].as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(
+        v["fail_resource_infos"][0]["resource_id"],
+        postpaid.as_str()
+    );
+    assert_eq!(
+        app.store().get(&id, later).unwrap().state_at(later),
+        VmState::Terminating
+    );
+    // The pay-per-use server is deleted the ordinary way.
+    let del = json!({"servers": [{"id": postpaid}]});
+    assert_eq!(code(run(&app, &Op::DeleteServers, &del, later)), "200");
+}
