@@ -52,6 +52,19 @@ async fn official_python_sdk_drives_the_emulator() {
     let calls = emu.calls().await;
     let t = &calls["tencent"];
     assert_eq!(t["RunInstances"]["ok"], 2, "{calls}");
+    // Tag limits of the Tag service (docs/provider-contract.md, Tencent §2.1 "tag limits").
+    assert_eq!(
+        t["RunInstances"]["error_codes"]["FailedOperation.TagKeyReserved"], 2,
+        "{calls}"
+    );
+    assert_eq!(
+        t["RunInstances"]["error_codes"]["FailedOperation.IllegalTagValue"], 1,
+        "{calls}"
+    );
+    assert_eq!(
+        t["RunInstances"]["error_codes"]["FailedOperation.IllegalTagKey"], 1,
+        "{calls}"
+    );
     assert_eq!(
         t["RunInstances"]["error_codes"]["DryRunOperation"], 1,
         "{calls}"

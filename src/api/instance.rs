@@ -84,6 +84,9 @@ pub struct CloudInstanceSpec {
     #[serde(default)]
     pub power_state: PowerState,
     /// How to stop the instance (when powerState becomes Stopped or a resize needs it).
+    /// Stopped instances keep their resources and keep being charged for them (Alibaba
+    /// `StoppedMode=KeepCharging`, Tencent's default): a stopped instance can always start
+    /// again with the same type and public IP.
     #[serde(default)]
     pub stop_mode: StopMode,
     /// System (boot) disk.
@@ -99,9 +102,20 @@ pub struct CloudInstanceSpec {
     /// How users log in. Passwords only through a Secret reference, never inline.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub login: Option<LoginSpec>,
-    /// Tags on the cloud instance. Keys starting with `cloudinstance-` are reserved.
+    /// Tags on the cloud instance. Keys starting with `cloudinstance-` are reserved for the
+    /// controller, and keys starting with `aliyun`, `acs:` (Alibaba Cloud) or `qcs:`
+    /// (Tencent Cloud) are reserved by the clouds. Limits that differ per cloud are checked
+    /// when the instance is created, with a `CreateRefused` condition naming the rule:
+    /// Alibaba at most 20 tags per instance including the controller's 4, values at most 128
+    /// characters, no `http://` or `https://`; Tencent non-empty values and no keys starting
+    /// with `project` or `项目`; Huawei at most 10 tags including the controller's.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[x_kube(validation = Rule::new("self.all(k, !k.startsWith('cloudinstance-'))").message("tag keys starting with cloudinstance- are reserved for the controller (it tags instances with cloudinstance-uid, -name, -namespace, -incarnation)"))]
+    // Prefixes the clouds reserve, rejected whatever the cloud (no cloud accepts another's
+    // reserved keys as user tags): Alibaba `aliyun`, `acs:` (SDK alibabacloud-ecs20140526
+    // `RunInstancesRequestTag.key`: "cannot start with aliyun or acs:"); Tencent `qcs:`
+    // (https://cloud.tencent.com/document/product/651/13354, FailedOperation.TagKeyReserved).
+    #[x_kube(validation = Rule::new("self.all(k, !k.lowerAscii().startsWith('aliyun') && !k.lowerAscii().startsWith('acs:') && !k.lowerAscii().startsWith('qcs:'))").message("tag keys starting with aliyun or acs: (reserved by Alibaba Cloud) or qcs: (reserved by Tencent Cloud) are not allowed"))]
     #[x_kube(validation = Rule::new("self.all(k, size(k) <= 127 && size(self[k]) <= 255)").message("tag keys are at most 127 characters and values at most 255"))]
     #[schemars(extend("maxProperties" = 40))]
     pub tags: BTreeMap<String, String>,
@@ -109,7 +123,12 @@ pub struct CloudInstanceSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 16384))]
     pub user_data: Option<String>,
-    /// Billing model.
+    /// Billing model. `Prepaid` is a one-month subscription renewed automatically each month
+    /// (Alibaba `AutoRenew`), so the cloud never stops and releases a VM this object keeps.
+    /// Deleting a Prepaid Alibaba instance with `deletionPolicy: Delete` first changes it to
+    /// pay-as-you-go (the rest of the month is refunded within the account's monthly refund
+    /// quota) and then releases it; if Alibaba refuses, the object stays with `Synced=False`
+    /// naming the reason (unsubscribe in the console, or set `deletionPolicy: Orphan`).
     #[serde(default)]
     pub charge_type: ChargeType,
     /// What happens to the cloud instance when this object is deleted.
@@ -291,7 +310,9 @@ pub struct CloudInstanceStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instance_id: Option<String>,
     /// Cloud-neutral state: Pending, Running, Starting, Stopping, Stopped, Rebooting,
-    /// Terminating, Terminated, Failed.
+    /// Terminating, Terminated, Failed, Suspended (held by the cloud: isolated for arrears
+    /// or expiry, in the recycle bin or in rescue mode; it still exists and the controller
+    /// waits).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
     /// The cloud's own state string.

@@ -128,6 +128,17 @@ def main():
         ClientToken=token,
     )
 
+    # Tag limits (https://cloud.tencent.com/document/product/651/13354): values 1-255
+    # characters, keys starting with qcs:/project/项目 reserved; codes from errorcodes.py.
+    step("RunInstances with a reserved tag key or an empty tag value is refused")
+    for tags, code in [([{"Key": "qcs:owner", "Value": "x"}], "FailedOperation.TagKeyReserved"),
+                       ([{"Key": "project", "Value": "x"}], "FailedOperation.TagKeyReserved"),
+                       ([{"Key": "team", "Value": ""}], "FailedOperation.IllegalTagValue"),
+                       ([{"Key": "k" * 128, "Value": "x"}], "FailedOperation.IllegalTagKey")]:
+        bad = dict(run_params, ClientToken=str(uuid.uuid4()),
+                   TagSpecification=[{"ResourceType": "instance", "Tags": tags}])
+        expect_error(code, client.RunInstances, request(models.RunInstancesRequest, **bad))
+
     step("RunInstances DryRun")
     expect_error("DryRunOperation", client.RunInstances, request(models.RunInstancesRequest, DryRun=True, **run_params))
 

@@ -902,10 +902,29 @@ fn run_instances(ctx: &Ctx) -> ApiResult<Fields> {
                 t.check_known(&["Key", "Value"])?;
                 let key = t.required_string("Key")?;
                 let value = t.required_string("Value")?;
-                if key.is_empty() || key.chars().count() > 255 || value.chars().count() > 255 {
-                    return Err(ApiError::invalid_value(
-                        &t.path("Key"),
-                        "tag keys must be 1 to 255 characters and values at most 255.",
+                // Tag limits (https://cloud.tencent.com/document/product/651/13354): keys 1-127
+                // characters, values 1-255 (not empty); keys starting with qcs:, project, 项目
+                // are reserved. Codes: errorcodes.py FailedOperation.IllegalTagKey,
+                // FailedOperation.IllegalTagValue, FailedOperation.TagKeyReserved (F-14).
+                if key.is_empty() || key.chars().count() > 127 {
+                    return Err(ApiError::new(
+                        "FailedOperation.IllegalTagKey",
+                        format!("The tag key `{key}` must be 1 to 127 characters."),
+                    ));
+                }
+                if ["qcs:", "project", "项目"]
+                    .iter()
+                    .any(|p| key.starts_with(p))
+                {
+                    return Err(ApiError::new(
+                        "FailedOperation.TagKeyReserved",
+                        format!("The tag key `{key}` is reserved by the system."),
+                    ));
+                }
+                if value.is_empty() || value.chars().count() > 255 {
+                    return Err(ApiError::new(
+                        "FailedOperation.IllegalTagValue",
+                        format!("The value of tag `{key}` must be 1 to 255 characters."),
                     ));
                 }
                 if rt == "instance" {

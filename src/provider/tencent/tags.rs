@@ -1,0 +1,94 @@
+//! Tencent tag rules, checked before RunInstances so a spec the cloud would refuse gets a
+//! clear `CreateRefused` condition (the CRD cannot know the cloud; see
+//! `src/api/instance.rs` `tags`).
+//!
+//! Sources: Tag service limits https://cloud.tencent.com/document/product/651/13354
+//! ("标签键 ... 1-127 个字符", "标签值 ... 1-255 个字符" (a value may not be empty), keys
+//! starting with `qcs:`, `project`, `项目` are reserved by the system, at most 50 tags per
+//! resource); error codes from tencentcloud-sdk-python-cvm 3.1.178 `errorcodes.py`:
+//! `FailedOperation.TagKeyReserved` ("请求中指定的标签键为系统预留标签"),
+//! `FailedOperation.IllegalTagValue`, `FailedOperation.IllegalTagKey`,
+//! `InvalidParameterValue.TagQuotaLimitExceeded`.
+
+use std::collections::BTreeMap;
+
+use crate::provider::{ErrorKind, ProviderError, Result};
+
+/// Tags per resource.
+pub const MAX_TAGS: usize = 50;
+/// Key prefixes the system reserves.
+pub const RESERVED_PREFIXES: &[&str] = &["qcs:", "project", "项目"];
+
+fn refuse(code: &str, msg: String) -> ProviderError {
+    ProviderError::new(ErrorKind::InvalidRequest, code, msg)
+}
+
+/// Check the tags of a create (the controller's own included).
+pub fn check(tags: &BTreeMap<String, String>) -> Result<()> {
+    if tags.len() > MAX_TAGS {
+        return Err(refuse(
+            "InvalidParameterValue.TagQuotaLimitExceeded",
+            format!(
+                "{} tags (the controller's 4 included); Tencent Cloud binds at most {MAX_TAGS} to an instance",
+                tags.len()
+            ),
+        ));
+    }
+    for (k, v) in tags {
+        if k.is_empty() || k.chars().count() > 127 {
+            return Err(refuse(
+                "FailedOperation.IllegalTagKey",
+                format!("tag key {k:?}: Tencent Cloud tag keys are 1 to 127 characters"),
+            ));
+        }
+        if let Some(p) = RESERVED_PREFIXES.iter().find(|p| k.starts_with(*p)) {
+            return Err(refuse(
+                "FailedOperation.TagKeyReserved",
+                format!("tag key {k:?}: keys starting with {p:?} are reserved by Tencent Cloud"),
+            ));
+        }
+        if v.is_empty() || v.chars().count() > 255 {
+            return Err(refuse(
+                "FailedOperation.IllegalTagValue",
+                format!(
+                    "tag {k:?}: Tencent Cloud tag values are 1 to 255 characters (an empty value is not allowed)"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tags(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn documented_limits() {
+        assert!(check(&tags(&[("team", "web")])).is_ok());
+        let code = |t: &[(&str, &str)]| check(&tags(t)).unwrap_err().code;
+        assert_eq!(code(&[("team", "")]), "FailedOperation.IllegalTagValue");
+        assert_eq!(code(&[("projectx", "a")]), "FailedOperation.TagKeyReserved");
+        assert_eq!(code(&[("项目组", "a")]), "FailedOperation.TagKeyReserved");
+        assert_eq!(code(&[("qcs:x", "a")]), "FailedOperation.TagKeyReserved");
+        let long = "k".repeat(128);
+        assert_eq!(code(&[(&long, "a")]), "FailedOperation.IllegalTagKey");
+        let v = "v".repeat(256);
+        assert_eq!(code(&[("k", &v)]), "FailedOperation.IllegalTagValue");
+        let many: BTreeMap<String, String> = (0..51)
+            .map(|i| (format!("k{i}"), "v".to_string()))
+            .collect();
+        assert_eq!(
+            check(&many).unwrap_err().code,
+            "InvalidParameterValue.TagQuotaLimitExceeded"
+        );
+        assert_eq!(check(&many).unwrap_err().kind, ErrorKind::InvalidRequest);
+    }
+}
