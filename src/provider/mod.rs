@@ -4,6 +4,7 @@
 //! Dispatch is by enum ([`AnyProvider`]) so the trait can use native `async fn`.
 
 pub mod alibaba;
+pub mod common;
 pub mod endpoint;
 pub mod error;
 pub mod http;

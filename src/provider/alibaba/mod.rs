@@ -12,13 +12,15 @@
 pub mod billing;
 pub mod errors;
 pub mod signer;
+pub mod tags;
 pub mod wire;
 
-use base64::Engine as _;
 use serde::de::DeserializeOwned;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
+use super::common::{self, invalid, random_hex};
 use super::*;
+use wire::{Params, details, put, put_list, put_login, takes_region_id};
 
 /// The ECS API version this client speaks.
 pub const API_VERSION: &str = "2014-05-26";
@@ -31,7 +33,11 @@ const PAGE_SIZE: usize = 100;
 /// Safety stop for paging loops.
 const MAX_PAGES: usize = 1000;
 
-type Params = BTreeMap<String, String>;
+fn check_batch(ids: &[String]) -> Result<()> {
+    common::check_batch(ids, BATCH_LIMIT, "TooManyInstanceIds", |n| {
+        format!("{n} instance ids given; Alibaba ECS accepts at most {BATCH_LIMIT} per call")
+    })
+}
 
 /// Client for Alibaba Cloud ECS.
 #[derive(Clone, Debug)]
@@ -40,79 +46,10 @@ pub struct AlibabaClient {
     http: reqwest::Client,
 }
 
-fn invalid(code: &str, msg: impl Into<String>) -> ProviderError {
-    ProviderError::new(ErrorKind::InvalidRequest, code, msg)
-}
-
-fn check_batch(ids: &[String]) -> Result<()> {
-    if ids.len() > BATCH_LIMIT {
-        return Err(invalid(
-            "TooManyInstanceIds",
-            format!(
-                "{} instance ids given; Alibaba ECS accepts at most {BATCH_LIMIT} per call",
-                ids.len()
-            ),
-        ));
-    }
-    Ok(())
-}
-
-/// `InstanceId.1=..&InstanceId.2=..`
-fn put_list(p: &mut Params, name: &str, values: &[String]) {
-    for (i, v) in values.iter().enumerate() {
-        p.insert(format!("{name}.{}", i + 1), v.clone());
-    }
-}
-
-/// Whether the action's official request model has a `RegionId` parameter. Only the
-/// model's parameters may be sent: the common error table lists `UnsupportedParameter`
-/// (400) for others (AlibabaCloudDocs/ecs `API Reference/Call methods/Response results.md`).
-/// These models have no `RegionId` (SDK `alibabacloud-ecs20140526` 7.11.8, field lists of
-/// `ModifyInstanceAttributeRequest`, `ReplaceSystemDiskRequest`, `ModifyInstanceSpecRequest`,
-/// `DescribeInstanceTypesRequest`, `DescribeRegionsRequest`); the region still selects the
-/// endpoint.
-pub fn takes_region_id(action: &str) -> bool {
-    !matches!(
-        action,
-        "ModifyInstanceAttribute"
-            | "ReplaceSystemDisk"
-            | "ModifyInstanceSpec"
-            | "DescribeInstanceTypes"
-            | "DescribeRegions"
-    )
-}
-
-fn put(p: &mut Params, name: &str, value: impl Into<String>) {
-    p.insert(name.to_owned(), value.into());
-}
-
-fn random_hex() -> String {
-    format!("{:032x}", rand::random::<u128>())
-}
-
 fn utc_timestamp() -> String {
     jiff::Timestamp::now()
         .strftime("%Y-%m-%dT%H:%M:%SZ")
         .to_string()
-}
-
-fn put_login(p: &mut Params, login: &Login) -> Result<()> {
-    if login.key_ids.len() > 1 {
-        return Err(invalid(
-            "InvalidParameter.KeyPairName",
-            "Alibaba ECS binds at most one SSH key pair to an instance",
-        ));
-    }
-    if let Some(k) = login.key_ids.first() {
-        put(p, "KeyPairName", k.clone());
-    }
-    if let Some(pw) = &login.password {
-        put(p, "Password", pw.expose());
-    }
-    if login.keep_image_login {
-        put(p, "PasswordInherit", "true");
-    }
-    Ok(())
 }
 
 impl AlibabaClient {
@@ -244,127 +181,32 @@ impl AlibabaClient {
         Ok(())
     }
 
-    fn run_params(req: &RunRequest) -> Result<Params> {
-        let mut p = Params::new();
-        put(&mut p, "RegionId", req.region.clone());
-        if !req.zone.is_empty() {
-            put(&mut p, "ZoneId", req.zone.clone());
-        }
-        put(&mut p, "ImageId", req.image_id.clone());
-        put(&mut p, "InstanceType", req.instance_type.clone());
-        put(&mut p, "Amount", req.count.max(1).to_string());
-        if let Some(n) = &req.instance_name {
-            put(&mut p, "InstanceName", n.clone());
-        }
-        if let Some(h) = &req.hostname {
-            put(&mut p, "HostName", h.clone());
-        }
-        // Without a caller token, a per-call one still makes our own retries idempotent.
-        let token = req.client_token.clone().unwrap_or_else(random_hex);
-        put(&mut p, "ClientToken", token);
-        if req.dry_run {
-            put(&mut p, "DryRun", "true");
-        }
-        if let Some(d) = &req.system_disk {
-            if let Some(t) = &d.disk_type {
-                put(&mut p, "SystemDisk.Category", t.clone());
-            }
-            if d.size_gb > 0 {
-                put(&mut p, "SystemDisk.Size", d.size_gb.to_string());
-            }
-        }
-        for (i, d) in req.data_disks.iter().enumerate() {
-            let n = i + 1;
-            if let Some(t) = &d.disk_type {
-                put(&mut p, &format!("DataDisk.{n}.Category"), t.clone());
-            }
-            put(&mut p, &format!("DataDisk.{n}.Size"), d.size_gb.to_string());
-        }
-        if let Some(s) = &req.network.subnet_id {
-            put(&mut p, "VSwitchId", s.clone());
-        }
-        put_list(&mut p, "SecurityGroupIds", &req.network.security_group_ids);
-        if let Some(bw) = req.network.public_bandwidth_mbps.filter(|b| *b > 0) {
-            put(&mut p, "InternetMaxBandwidthOut", bw.to_string());
-        }
-        put_login(&mut p, &req.login)?;
-        if let Some(ud) = &req.user_data {
-            put(
-                &mut p,
-                "UserData",
-                base64::engine::general_purpose::STANDARD.encode(ud.as_bytes()),
-            );
-        }
-        for (i, (k, v)) in req.tags.iter().enumerate() {
-            put(&mut p, &format!("Tag.{}.Key", i + 1), k.clone());
-            put(&mut p, &format!("Tag.{}.Value", i + 1), v.clone());
-        }
-        match req.charge_type {
-            ChargeType::OnDemand => put(&mut p, "InstanceChargeType", "PostPaid"),
-            ChargeType::Prepaid => {
-                put(&mut p, "InstanceChargeType", "PrePaid");
-                put(&mut p, "Period", "1");
-                put(&mut p, "PeriodUnit", "Month");
-                // AutoRenew defaults to false: the subscription would expire after the
-                // month, the cloud would stop the instance and later release it, and the
-                // controller would lose the VM it is asked to keep. Renew monthly instead
-                // (SDK `RunInstancesRequest.auto_renew` "Default value: false",
-                // `auto_renew_period` Month 1, 2, 3, 6, 12, ...).
-                put(&mut p, "AutoRenew", "true");
-                put(&mut p, "AutoRenewPeriod", "1");
-            }
-            ChargeType::Spot => {
-                put(&mut p, "InstanceChargeType", "PostPaid");
-                put(&mut p, "SpotStrategy", "SpotAsPriceGo");
-            }
-        }
-        Ok(p)
-    }
-
     /// Every page of a DescribeInstances query, with `NextToken`/`MaxResults`: the SDK marks
     /// `PageNumber`/`PageSize` "about to be deprecated. Use NextToken and MaxResults"
     /// (`DescribeInstancesRequest.page_number`/`.page_size`), and with NextToken the
     /// `TotalCount` is not meaningful, so the loop ends on an empty `NextToken`.
     async fn describe_pages(&self, region: &str, base: Params) -> Result<Vec<InstanceDetails>> {
-        let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        for _ in 0..MAX_PAGES {
+        let (out, end) = common::token_pages(MAX_PAGES, |token| {
             let mut p = base.clone();
             put(&mut p, "MaxResults", PAGE_SIZE.to_string());
-            if let Some(t) = &token {
-                put(&mut p, "NextToken", t.clone());
+            if let Some(t) = token {
+                put(&mut p, "NextToken", t);
             }
-            let r: wire::DescribeInstancesResponse =
-                self.call("DescribeInstances", Some(region), &p).await?;
-            out.extend(r.instances.into_iter().map(details));
-            match r.next_token.filter(|t| !t.is_empty()) {
-                // A token that does not move would loop forever.
-                Some(t) if token.as_ref() != Some(&t) => token = Some(t),
-                _ => return Ok(out),
+            async move {
+                let r: wire::DescribeInstancesResponse =
+                    self.call("DescribeInstances", Some(region), &p).await?;
+                Ok((r.instances, r.next_token))
             }
+        })
+        .await?;
+        match end {
+            common::PagesEnd::Done => Ok(out.into_iter().map(details).collect()),
+            common::PagesEnd::TooManyPages => Err(ProviderError::new(
+                ErrorKind::Transient,
+                "TooManyPages",
+                format!("DescribeInstances returned more than {MAX_PAGES} pages"),
+            )),
         }
-        Err(ProviderError::new(
-            ErrorKind::Transient,
-            "TooManyPages",
-            format!("DescribeInstances returned more than {MAX_PAGES} pages"),
-        ))
-    }
-}
-
-fn details(i: wire::Instance) -> InstanceDetails {
-    InstanceDetails {
-        private_ips: i.private_ips(),
-        public_ips: i.public_ips(),
-        tags: i.tag_map(),
-        created_at: i.created_rfc3339(),
-        state: wire::map_state(&i.status),
-        security_group_ids: i.security_group_ids,
-        id: i.instance_id,
-        name: i.instance_name,
-        provider_state: i.status,
-        zone: i.zone_id,
-        instance_type: i.instance_type,
-        image_id: i.image_id,
     }
 }
 
@@ -382,7 +224,9 @@ impl CloudProvider for AlibabaClient {
     }
 
     async fn run_instances(&self, req: &RunRequest) -> Result<Vec<String>> {
-        let p = Self::run_params(req)?;
+        // Tag limits the CRD cannot check without knowing the cloud (`tags.rs`).
+        tags::check(&req.tags)?;
+        let p = wire::run_params(req)?;
         let r: wire::RunInstancesResponse =
             self.call("RunInstances", Some(&req.region), &p).await?;
         Ok(r.instance_id_sets)
@@ -648,148 +492,40 @@ impl CloudProvider for AlibabaClient {
             }
             None => None,
         };
-        let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        for _ in 0..MAX_PAGES {
-            // No RegionId: DescribeInstanceTypesRequest has none (see `takes_region_id`).
+        // No RegionId: DescribeInstanceTypesRequest has none (see `takes_region_id`).
+        let (types, _) = common::token_pages(MAX_PAGES, |token| {
             let mut p = Params::new();
-            if let Some(t) = &token {
-                put(&mut p, "NextToken", t.clone());
+            if let Some(t) = token {
+                put(&mut p, "NextToken", t);
             }
-            let r: wire::DescribeInstanceTypesResponse =
-                self.call("DescribeInstanceTypes", Some(region), &p).await?;
-            out.extend(
-                r.instance_types
-                    .into_iter()
-                    .filter(|t| {
-                        allowed
-                            .as_ref()
-                            .is_none_or(|a| a.contains(&t.instance_type_id))
-                    })
-                    .map(|t| InstanceTypeInfo {
-                        zone: zone.unwrap_or_default().to_owned(),
-                        family: t.instance_type_family,
-                        cpu: t.cpu_core_count.round() as u32,
-                        memory_gb: t.memory_size.round() as u32,
-                        id: t.instance_type_id,
-                    }),
-            );
-            match r.next_token.filter(|t| !t.is_empty()) {
-                Some(t) if token.as_ref() != Some(&t) => token = Some(t),
-                _ => break,
+            async move {
+                let r: wire::DescribeInstanceTypesResponse =
+                    self.call("DescribeInstanceTypes", Some(region), &p).await?;
+                Ok((r.instance_types, r.next_token))
             }
-        }
-        Ok(out)
+        })
+        .await?;
+        Ok(types
+            .into_iter()
+            .filter(|t| {
+                allowed
+                    .as_ref()
+                    .is_none_or(|a| a.contains(&t.instance_type_id))
+            })
+            .map(|t| InstanceTypeInfo {
+                zone: zone.unwrap_or_default().to_owned(),
+                family: t.instance_type_family,
+                cpu: t.cpu_core_count.round() as u32,
+                memory_gb: t.memory_size.round() as u32,
+                id: t.instance_type_id,
+            })
+            .collect())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn req() -> RunRequest {
-        RunRequest {
-            region: "cn-hangzhou".into(),
-            zone: "cn-hangzhou-g".into(),
-            image_id: "aliyun_3_x64".into(),
-            instance_type: "ecs.g6.large".into(),
-            instance_name: Some("web".into()),
-            count: 2,
-            system_disk: Some(Disk {
-                disk_type: Some("cloud_essd".into()),
-                size_gb: 40,
-            }),
-            data_disks: vec![Disk {
-                disk_type: None,
-                size_gb: 100,
-            }],
-            network: Network {
-                vpc_id: Some("vpc-1".into()),
-                subnet_id: Some("vsw-1".into()),
-                security_group_ids: vec!["sg-1".into(), "sg-2".into()],
-                public_bandwidth_mbps: Some(5),
-            },
-            login: Login {
-                key_ids: vec![],
-                password: Some(SecretString::new("Passw0rd!x")),
-                keep_image_login: false,
-            },
-            tags: [("owner".to_string(), "ns/name".to_string())].into(),
-            user_data: Some("#!/bin/sh\necho hi\n".into()),
-            charge_type: ChargeType::Spot,
-            client_token: Some("tok-1".into()),
-            dry_run: true,
-            extras: Default::default(),
-            hostname: None,
-        }
-    }
-
-    #[test]
-    fn run_params_follow_the_wire_contract() {
-        let p = AlibabaClient::run_params(&req()).unwrap();
-        let g = |k: &str| p.get(k).map(String::as_str);
-        assert_eq!(g("Amount"), Some("2"));
-        assert_eq!(g("ClientToken"), Some("tok-1"));
-        assert_eq!(g("DryRun"), Some("true"));
-        assert_eq!(g("SystemDisk.Category"), Some("cloud_essd"));
-        assert_eq!(g("SystemDisk.Size"), Some("40"));
-        assert_eq!(g("DataDisk.1.Size"), Some("100"));
-        assert_eq!(g("DataDisk.1.Category"), None);
-        assert_eq!(g("VSwitchId"), Some("vsw-1"));
-        assert_eq!(g("SecurityGroupIds.1"), Some("sg-1"));
-        assert_eq!(g("SecurityGroupIds.2"), Some("sg-2"));
-        assert_eq!(g("InternetMaxBandwidthOut"), Some("5"));
-        assert_eq!(g("Password"), Some("Passw0rd!x"));
-        assert_eq!(g("UserData"), Some("IyEvYmluL3NoCmVjaG8gaGkK"));
-        assert_eq!(g("Tag.1.Key"), Some("owner"));
-        assert_eq!(g("Tag.1.Value"), Some("ns/name"));
-        assert_eq!(g("InstanceChargeType"), Some("PostPaid"));
-        assert_eq!(g("SpotStrategy"), Some("SpotAsPriceGo"));
-    }
-
-    #[test]
-    fn generated_token_when_none() {
-        let mut r = req();
-        r.client_token = None;
-        let p = AlibabaClient::run_params(&r).unwrap();
-        assert_eq!(p["ClientToken"].len(), 32);
-    }
-
-    #[test]
-    fn two_key_pairs_are_refused() {
-        let mut r = req();
-        r.login.key_ids = vec!["a".into(), "b".into()];
-        let e = AlibabaClient::run_params(&r).unwrap_err();
-        assert_eq!(e.kind, ErrorKind::InvalidRequest);
-    }
-
-    #[test]
-    fn region_id_only_for_actions_whose_model_has_it() {
-        // SDK alibabacloud-ecs20140526 7.11.8: these request models have no region_id.
-        for a in [
-            "ModifyInstanceAttribute",
-            "ReplaceSystemDisk",
-            "ModifyInstanceSpec",
-            "DescribeInstanceTypes",
-            "DescribeRegions",
-        ] {
-            assert!(!takes_region_id(a), "{a}");
-        }
-        for a in [
-            "RunInstances",
-            "DescribeInstances",
-            "DescribeInstanceStatus",
-            "StartInstances",
-            "StopInstances",
-            "RebootInstances",
-            "DeleteInstances",
-            "DescribeZones",
-            "DescribeImages",
-            "DescribeAvailableResource",
-        ] {
-            assert!(takes_region_id(a), "{a}");
-        }
-    }
 
     #[test]
     fn endpoint_override_and_default() {

@@ -11,20 +11,10 @@ use std::collections::BTreeMap;
 
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use sha1::Sha1;
 
-/// Everything except the RFC 3986 unreserved characters is encoded.
-const RFC3986: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~');
-
 /// RFC 3986 percent-encoding as Alibaba's signature documentation requires it.
-pub fn percent_encode(s: &str) -> String {
-    utf8_percent_encode(s, RFC3986).to_string()
-}
+pub use crate::provider::common::percent_encode;
 
 /// `name=value` pairs, sorted by name and percent-encoded, joined with `&`. The
 /// `Signature` parameter is never part of it.

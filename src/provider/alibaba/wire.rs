@@ -13,6 +13,9 @@ use serde_json::Value;
 
 use crate::provider::InstanceState;
 
+mod request;
+pub use request::*;
+
 /// Deserialize `[..]`, `{"Element": [..]}`, `{"Element": {..}}` (a single element) or
 /// `null` into a `Vec`.
 pub fn flex_list<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>

@@ -109,25 +109,12 @@ pub struct HuaweiClient {
     job_wait: Duration,
 }
 
-fn invalid(code: &str, msg: impl Into<String>) -> ProviderError {
-    ProviderError::new(ErrorKind::InvalidRequest, code, msg)
-}
+use super::common::{invalid, random_hex};
 
 fn check_batch(ids: &[String]) -> Result<()> {
-    if ids.len() > BATCH_LIMIT {
-        return Err(invalid(
-            "TooManyServerIds",
-            format!(
-                "{} server ids given; Huawei ECS batch calls accept at most {BATCH_LIMIT}",
-                ids.len()
-            ),
-        ));
-    }
-    Ok(())
-}
-
-fn random_hex() -> String {
-    format!("{:032x}", rand::random::<u128>())
+    super::common::check_batch(ids, BATCH_LIMIT, "TooManyServerIds", |n| {
+        format!("{n} server ids given; Huawei ECS batch calls accept at most {BATCH_LIMIT}")
+    })
 }
 
 /// The X-Client-Token that replaces an expired one (Ecs.0124, after 8 hours): a UUID of the

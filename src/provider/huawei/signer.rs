@@ -12,7 +12,7 @@
 //! ```
 
 use hmac::{Hmac, Mac};
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
+use percent_encoding::percent_decode_str;
 use sha2::{Digest, Sha256};
 
 /// The algorithm name that starts the string to sign and the `Authorization` header.
@@ -20,16 +20,8 @@ pub const ALGORITHM: &str = "SDK-HMAC-SHA256";
 /// `X-Sdk-Date` format.
 pub const DATE_FORMAT: &str = "%Y%m%dT%H%M%SZ";
 
-const RFC3986: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~');
-
 /// RFC 3986 percent-encoding (only `A-Z a-z 0-9 - _ . ~` stay literal).
-pub fn percent_encode(s: &str) -> String {
-    utf8_percent_encode(s, RFC3986).to_string()
-}
+pub use crate::provider::common::percent_encode;
 
 /// Each path segment URI-encoded, with a trailing `/` added when missing.
 pub fn canonical_uri(path: &str) -> String {

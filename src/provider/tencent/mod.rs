@@ -14,8 +14,10 @@
 pub mod errors;
 pub mod operations;
 pub mod signer;
-pub mod state;
+pub mod tags;
 pub mod wire;
+
+pub use wire::state;
 
 use std::collections::HashSet;
 use std::fmt;
@@ -71,9 +73,7 @@ impl fmt::Debug for TencentClient {
     }
 }
 
-fn invalid(code: &str, message: impl Into<String>) -> ProviderError {
-    ProviderError::new(ErrorKind::InvalidRequest, code, message)
-}
+use super::common::invalid;
 
 impl TencentClient {
     pub fn new(config: ClientConfig) -> Result<Self> {
@@ -194,16 +194,9 @@ impl TencentClient {
     }
 
     fn check_batch(ids: &[String]) -> Result<()> {
-        if ids.len() > BATCH_LIMIT {
-            return Err(invalid(
-                "TooManyInstanceIds",
-                format!(
-                    "{} instance ids in one call; Tencent accepts at most {BATCH_LIMIT}",
-                    ids.len()
-                ),
-            ));
-        }
-        Ok(())
+        common::check_batch(ids, BATCH_LIMIT, "TooManyInstanceIds", |n| {
+            format!("{n} instance ids in one call; Tencent accepts at most {BATCH_LIMIT}")
+        })
     }
 
     /// Page through DescribeInstances with `filters`, de-duplicating ids that move
@@ -271,6 +264,8 @@ impl CloudProvider for TencentClient {
     }
 
     async fn run_instances(&self, req: &RunRequest) -> Result<Vec<String>> {
+        // Tag limits the CRD cannot check without knowing the cloud (`tags.rs`).
+        tags::check(&req.tags)?;
         let mut body = wire::RunInstancesRequest::from_run(req);
         match &body.client_token {
             Some(t) if t.len() > MAX_CLIENT_TOKEN_LEN || !t.is_ascii() => {
