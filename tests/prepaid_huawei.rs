@@ -1,6 +1,6 @@
 //! Yearly/monthly (`chargeType: Prepaid`) Huawei servers end to end (issue 14, item 2;
-//! docs/provider-contract.md Huawei §3, §7, §11): real kube-apiserver + the controller binary
-//! + the strict cloud emulator, which refuses the pay-per-use paths for such servers
+//! docs/provider-contract.md Huawei §3, §7, §11): real kube-apiserver, the controller binary
+//! and the strict cloud emulator, which refuses the pay-per-use paths for such servers
 //! (`ResizePostPaidServer`: API ecs_02_0210 constraint; `DeleteServers`: `Ecs.0513`,
 //! ecs_02_0103) and needs `metadata.op_svc_userid` on a create with a key pair.
 //!

@@ -1250,7 +1250,9 @@ fn change_os(ctx: &Ctx, id: &str) -> HwResult<Answer> {
         .and_then(Value::as_object)
         .and_then(|m| m.get("user_data"))
         .and_then(Value::as_str)
+        .filter(|u| !u.is_empty())
         .map(str::to_string);
+    billing::check_changeos_login(ctx.account, opt, key, pass.is_some(), user_data.is_some())?;
     let d = ctx.app.settings().transition_delays_ms;
     let mut store = ctx.app.store();
     store.sweep(ctx.now);

@@ -80,6 +80,45 @@ pub fn check_op_svc_userid(
     }
 }
 
+/// ChangeServerOsWithCloudInit login rules (SDK
+/// `huaweicloudsdkecs/v2/model/change_server_os_with_cloud_init_option.py`; API ecs_02_0202,
+/// https://support.huaweicloud.com/api-ecs/ecs_02_0202.html): with `keyname`, `userid` (the
+/// IAM user) "如果使用秘钥方式切换操作系统，则该字段为必选字段"; with neither `adminpass` nor
+/// `keyname`, `metadata.user_data` must be given. No specific code is documented: Ecs.0005.
+pub fn check_changeos_login(
+    account: &Account,
+    opt: &Map<String, Value>,
+    key: Option<&str>,
+    password: bool,
+    user_data: bool,
+) -> HwResult<()> {
+    let userid = opt
+        .get("userid")
+        .and_then(Value::as_str)
+        .filter(|u| !u.is_empty());
+    if key.is_some() {
+        match userid {
+            None => {
+                return Err(HwError::invalid(
+                    "Invalid parameter: userid is required when keyname is set.",
+                ));
+            }
+            Some(u) if u != projects::user_id(account) => {
+                return Err(HwError::invalid(format!(
+                    "Invalid parameter userid: {u} is not the IAM user of this AK."
+                )));
+            }
+            Some(_) => {}
+        }
+    }
+    if key.is_none() && !password && !user_data {
+        return Err(HwError::invalid(
+            "Invalid parameter: adminpass, keyname or metadata.user_data is required.",
+        ));
+    }
+    Ok(())
+}
+
 fn bss_invalid(message: impl Into<String>) -> HwError {
     HwError::gateway(400, "CBC.0100", message)
 }

@@ -173,3 +173,32 @@ fn a_prepaid_server_is_not_deleted_but_unsubscribed() {
     let del = json!({"servers": [{"id": postpaid}]});
     assert_eq!(code(run(&app, &Op::DeleteServers, &del, later)), "200");
 }
+
+#[test]
+fn changeos_with_a_key_needs_the_user_and_without_login_needs_user_data() {
+    let app = app();
+    let now = now_ms();
+    let id = create(&app, false, now);
+    let later = now + HOUR_MS;
+    let op = Op::ChangeOs(id);
+    let change = |extra: Value| {
+        let mut o = json!({"imageid": "67f433d8-ed0e-4321-a8a2-a71838539e09",
+                           "mode": "withStopServer"});
+        for (k, v) in extra.as_object().unwrap() {
+            o[k] = v.clone();
+        }
+        json!({ "os-change": o })
+    };
+    assert_eq!(
+        code(run(&app, &op, &change(json!({"keyname": "kp-1"})), later)),
+        "Ecs.0005"
+    );
+    let other = json!({"keyname": "kp-1", "userid": "0123456789abcdef0123456789abcdef"});
+    assert_eq!(code(run(&app, &op, &change(other), later)), "Ecs.0005");
+    assert_eq!(code(run(&app, &op, &change(json!({})), later)), "Ecs.0005");
+    let user = projects::user_id(&account());
+    let ok = json!({"keyname": "kp-1", "userid": user});
+    assert_eq!(code(run(&app, &op, &change(ok), later)), "200");
+    let data = json!({"metadata": {"user_data": "IyEvYmluL3NoCg=="}});
+    assert_eq!(code(run(&app, &op, &change(data), later + HOUR_MS)), "200");
+}

@@ -1040,7 +1040,28 @@ impl CloudProvider for HuaweiClient {
                 "changeos keeps the system disk size; the requested size is not applied"
             );
         }
+        // ChangeServerOsWithCloudInit login (SDK
+        // huaweicloudsdkecs/v2/model/change_server_os_with_cloud_init_option.py; API
+        // https://support.huaweicloud.com/api-ecs/ecs_02_0202.html): a key pair needs
+        // `userid`, the IAM user ("如果使用秘钥方式切换操作系统，则该字段为必选字段"); with
+        // neither password nor key pair `metadata.user_data` is required, which a reinstall
+        // request does not carry: refused here, before any request.
+        if req.login.password.is_none() && req.login.key_ids.is_empty() {
+            return Err(invalid(
+                "ReinstallNeedsLogin",
+                "Huawei changeos needs a password (login.passwordSecretRef) or a key pair \
+                 (login.keyIds); the image's own login cannot be kept across changeos",
+            ));
+        }
+        let user_id = if req.login.key_ids.is_empty() {
+            None
+        } else {
+            Some(self.user_id(region).await?)
+        };
         let mut change = serde_json::Map::new();
+        if let Some(u) = user_id {
+            change.insert("userid".into(), json!(u));
+        }
         change.insert("imageid".into(), json!(req.image_id));
         change.insert("mode".into(), json!("withStopServer"));
         if let Some(pw) = &req.login.password {
