@@ -153,7 +153,10 @@ async fn official_sdk_prepaid_paths() {
     let h = &calls["huawei"];
     assert_eq!(h["CreateServers"]["ok"], 1, "{calls}");
     assert_eq!(h["CreateServers"]["error_codes"]["Ecs.0005"], 1, "{calls}");
-    assert_eq!(h["ResizePostPaidServer"]["error_codes"]["Ecs.0005"], 1, "{calls}");
+    assert_eq!(
+        h["ResizePostPaidServer"]["error_codes"]["Ecs.0005"], 1,
+        "{calls}"
+    );
     assert_eq!(h["ResizeServer"]["ok"], 1, "{calls}");
     assert_eq!(h["DeleteServers"]["error_codes"]["Ecs.0513"], 1, "{calls}");
     assert_eq!(h["CancelResourcesSubscription"]["ok"], 1, "{calls}");

@@ -57,10 +57,19 @@ pub fn map_state(status: &str, task_state: Option<&str>) -> InstanceState {
         "RESIZE" | "VERIFY_RESIZE" | "REVERT_RESIZE" | "REBUILD" | "MIGRATING" => {
             InstanceState::Pending
         }
+        // ERROR: the server still exists (it can be deleted; `fault` says why), API status
+        // table https://support.huaweicloud.com/api-ecs/ecs_08_0002.html.
         "ERROR" => InstanceState::Failed,
         "DELETED" | "SOFT_DELETED" => InstanceState::Terminated,
-        "SHELVED" | "SHELVED_OFFLOADED" | "PAUSED" | "SUSPENDED" => InstanceState::Stopped,
-        _ => InstanceState::Pending,
+        // Shelved, paused and suspended servers exist but do not run, and os-start cannot
+        // bring them back (Nova needs unshelve/unpause/resume, which this client does not
+        // send): held by the cloud, never gone, no actions (statuses of the SDK's
+        // ListServersDetails `status` filter, huaweicloudsdkecs/v2/model/
+        // list_servers_details_request.py; API zh-cn_topic_0094148850). UNKNOWN ("any
+        // combination not in the table", ecs_08_0002) and statuses this client does not
+        // know are held the same way rather than acted on or polled fast.
+        "SHELVED" | "SHELVED_OFFLOADED" | "PAUSED" | "SUSPENDED" => InstanceState::Suspended,
+        _ => InstanceState::Suspended,
     }
 }
 
@@ -501,6 +510,13 @@ mod tests {
             ("DELETED", None, Terminated),
             ("SOFT_DELETED", None, Terminated),
             ("ACTIVE", Some("deleting"), Terminating),
+            ("SHELVED", None, Suspended),
+            ("SHELVED_OFFLOADED", None, Suspended),
+            ("PAUSED", None, Suspended),
+            ("SUSPENDED", None, Suspended),
+            ("UNKNOWN", None, Suspended),
+            ("SOMETHING_NEW", None, Suspended),
+            ("ERROR", Some("deleting"), Terminating),
         ];
         for (s, t, want) in cases {
             assert_eq!(map_state(s, t), want, "{s} {t:?}");
