@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Soak the reliability campaigns: run the crash and/or fault campaign of
-# tests/reliability.rs over and over, each run with a fresh random seed, until a run fails
-# or the count or time is used up.
+# Soak the reliability campaigns: run the crash campaign (tests/reliability_crash.rs)
+# and/or the fault campaign (tests/reliability_faults.rs) over and over, each run with a
+# fresh random seed, until a run fails or the count or time is used up.
 #
 #   hack/soak.sh                          # until the first failure (Ctrl-C to stop)
 #   hack/soak.sh --runs 500               # at most 500 runs
@@ -26,8 +26,9 @@
 #                   binary and the emulator are copied, but the controller binary is the
 #                   one the test names (<target>/debug/cloudinstance-controller), which a
 #                   rebuild of the tree replaces: its sha256 is logged with every run.
-# One run executes the test binary directly (no cargo in the loop); with --campaign both
-# the two campaigns run side by side (CIC_SOAK_THREADS=1 runs them one after the other).
+# One run executes the test binaries directly (no cargo in the loop), both campaigns with
+# the same seed; with --campaign both the two campaigns run side by side
+# (CIC_SOAK_THREADS=1 runs them one after the other).
 #
 # The control plane: if KUBECONFIG is exported and that cluster answers /readyz = ok it is
 # used and left running, else one is started (hack/start-control-plane.sh) and stopped at
@@ -94,13 +95,16 @@ if [[ -n "${DURATION}" ]]; then
   DEADLINE=$(( $(date +%s) + secs ))
 fi
 
+# test target:test name, one a campaign
+CRASH=reliability_crash:crash_campaign_converges_without_leaks_or_duplicates
+FAULT=reliability_faults:fault_campaign_converges_with_bounded_calls
 case "${CAMPAIGN}" in
-  crash) TESTS=(crash_campaign_converges_without_leaks_or_duplicates) ;;
-  fault) TESTS=(fault_campaign_converges_with_bounded_calls) ;;
-  both) TESTS=(crash_campaign_converges_without_leaks_or_duplicates fault_campaign_converges_with_bounded_calls) ;;
+  crash) CAMPAIGNS=("${CRASH}") ;;
+  fault) CAMPAIGNS=("${FAULT}") ;;
+  both) CAMPAIGNS=("${CRASH}" "${FAULT}") ;;
   *) log "--campaign takes crash, fault or both, not ${CAMPAIGN}"; exit 2 ;;
 esac
-THREADS="${CIC_SOAK_THREADS:-${#TESTS[@]}}"
+THREADS="${CIC_SOAK_THREADS:-${#CAMPAIGNS[@]}}"
 export CIC_CAMPAIGN_SCALE="${CIC_CAMPAIGN_SCALE:-small}"
 
 SOAK_DIR="${CIC_SOAK_DIR:-${ROOT}/target/soak}"
@@ -146,7 +150,6 @@ control_plane() {
   export KUBECONFIG
 }
 
-TEST_BIN=""
 SRC="${ROOT}"
 COMMIT=""
 build() {
@@ -167,29 +170,51 @@ build() {
   else
     log "soaking the working tree (commit ${COMMIT} plus uncommitted edits)"
   fi
-  log "building the reliability test, the controller and the emulator"
-  local out="${SOAK_DIR}/build.json"
-  run_child cargo test --manifest-path "${SRC}/Cargo.toml" --test reliability --no-run \
+  local targets=() c
+  for c in "${CAMPAIGNS[@]}"; do targets+=("${c%%:*}"); done
+  log "building the reliability tests (${targets[*]}), the controller and the emulator"
+  local out="${SOAK_DIR}/build.json" args=() t bin
+  for t in "${targets[@]}"; do args+=(--test "${t}"); done
+  run_child cargo test --manifest-path "${SRC}/Cargo.toml" "${args[@]}" --no-run \
     --message-format=json-render-diagnostics >"${out}"
-  local bin
-  bin="$(python3 -c '
+  for t in "${targets[@]}"; do
+    bin="$(python3 -c '
 import json, sys
 for line in open(sys.argv[1]):
     try:
         m = json.loads(line)
     except ValueError:
         continue
-    if m.get("reason") == "compiler-artifact" and m.get("target", {}).get("name") == "reliability" and m.get("executable"):
+    if m.get("reason") == "compiler-artifact" and m.get("target", {}).get("name") == sys.argv[2] and m.get("executable"):
         print(m["executable"])
-' "${out}" | tail -n 1)"
-  [[ -n "${bin}" && -x "${bin}" ]] || { log "cannot find the reliability test binary in ${out}"; exit 1; }
+' "${out}" "${t}" | tail -n 1)"
+    [[ -n "${bin}" && -x "${bin}" ]] || { log "cannot find the ${t} test binary in ${out}"; exit 1; }
+    # snapshots: edits and rebuilds of the tree during the soak do not change what runs
+    cp -f "${bin}" "${SOAK_DIR}/bin/${t}"
+  done
   run_child cargo build --manifest-path "${SRC}/Cargo.toml" -p cloud-emulator --bin cloud-emulator
-  # snapshots: edits and rebuilds of the tree during the soak do not change what runs
-  cp -f "${bin}" "${SOAK_DIR}/bin/reliability"
   cp -f "${TARGET}/debug/cloud-emulator" "${SOAK_DIR}/bin/cloud-emulator"
-  TEST_BIN="${SOAK_DIR}/bin/reliability"
   export CLOUD_EMULATOR_BIN="${SOAK_DIR}/bin/cloud-emulator"
 }
+
+# One run: every campaign (target:test) with its test binary from <bin dir>, side by side
+# when <threads> > 1, else one after the other; each writes to <out>.<target> and the
+# outputs are printed one after the other (so a log reads campaign by campaign). Fails when
+# a campaign fails.
+# shellcheck disable=SC2016
+RUN_CAMPAIGNS='
+bin_dir="$1" out="$2" threads="$3"; shift 3
+status=0 pids=() files=()
+for c in "$@"; do
+  target="${c%%:*}" test="${c#*:}" file="${out}.${target}"
+  files+=("${file}")
+  "${bin_dir}/${target}" "${test}" --exact --nocapture --test-threads=1 >"${file}" 2>&1 &
+  if (( threads > 1 )); then pids+=($!); else wait $! || status=1; fi
+done
+for p in "${pids[@]}"; do wait "${p}" || status=1; done
+for f in "${files[@]}"; do cat "${f}"; rm -f "${f}"; done
+exit "${status}"
+'
 
 controller_sha() {
   sha256sum "${TARGET}/debug/cloudinstance-controller" 2>/dev/null | cut -c1-12 || echo missing
@@ -232,13 +257,14 @@ main() {
     CURRENT="run ${run} seed ${seed} campaign ${CAMPAIGN}"
     run_child env CIC_CAMPAIGN_SEED="${seed}" RUST_BACKTRACE=0 \
       CLOUD_EMULATOR_LOG="${CLOUD_EMULATOR_LOG:-warn,cloud_emulator::faults=debug}" \
-      "${TEST_BIN}" "${TESTS[@]}" --exact --nocapture --test-threads="${THREADS}" >"${out}" 2>&1 || status=$?
+      bash -c "${RUN_CAMPAIGNS}" run-campaigns "${SOAK_DIR}/bin" "${out}" "${THREADS}" "${CAMPAIGNS[@]}" \
+      >"${out}" 2>&1 || status=$?
     CURRENT=""
     local secs=$((SECONDS - t0)) figures
     figures="$(grep -E '^\[(crash|faults)\] [0-9]+ objects' "${out}" |
       sed -E 's/^\[(crash|faults)\] ([0-9]+ objects[^;]*);.*(cloud: [0-9]+ live, [0-9]+ terminated).*/\1: \2, \3/' |
       paste -sd '|' - || true)"
-    if (( status == 0 )) && grep -q '^test result: ok' "${out}"; then
+    if (( status == 0 )) && (( $(grep -c '^test result: ok' "${out}") == ${#CAMPAIGNS[@]} )); then
       passed=$((passed + 1))
       echo "$(date -u +%FT%TZ) run ${run} seed ${seed} campaign ${CAMPAIGN} ok ${secs}s controller ${sha} | ${figures}" >>"${SOAK_LOG}"
       rm -f "${out}"
@@ -246,7 +272,10 @@ main() {
     fi
     echo "$(date -u +%FT%TZ) run ${run} seed ${seed} campaign ${CAMPAIGN} FAILED (exit ${status}) ${secs}s controller ${sha} output ${out}" >>"${SOAK_LOG}"
     log "run ${run} FAILED with seed ${seed} after ${passed} passing run(s); output in ${out}"
-    log "replay: CIC_CAMPAIGN_SEED=${seed} cargo test --test reliability ${TESTS[*]} -- --exact --nocapture"
+    local c
+    for c in "${CAMPAIGNS[@]}"; do
+      log "replay: CIC_CAMPAIGN_SEED=${seed} cargo test --test ${c%%:*} ${c#*:} -- --exact --nocapture"
+    done
     show_failure "${out}"
     log "run ${run} FAILED: seed ${seed} (full output ${out}; seeds and outcomes in ${SOAK_LOG})"
     echo "# $(date -u +%FT%TZ) soak stopped at the first failure: ${passed} passed, 1 failed in $((SECONDS - start))s" >>"${SOAK_LOG}"

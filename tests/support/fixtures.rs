@@ -4,9 +4,13 @@
 
 use std::time::Duration;
 
+use base64::Engine as _;
+use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Patch, PatchParams};
 use kube::{Api, Client};
 use serde_json::{Value, json};
+
+use super::controller::wait_for;
 
 use cloudinstance_controller::api::{CloudCredential, CloudInstance};
 
@@ -56,27 +60,86 @@ pub async fn apply_credential(
     endpoint: &str,
     secret: &str,
 ) {
-    let secrets: Api<k8s_openapi::api::core::v1::Secret> = Api::namespaced(client.clone(), ns);
+    let keys = format!("{name}-keys");
+    apply_secret_labelled(
+        client,
+        ns,
+        &keys,
+        json!({CREDENTIAL_LABEL: "true"}),
+        &[
+            ("accessKeyId", cloud.key_id.as_bytes()),
+            ("secretAccessKey", secret.as_bytes()),
+        ],
+    )
+    .await;
+    let extra = match cloud.project_id {
+        Some(p) => json!({"projectId": p}),
+        None => json!({}),
+    };
+    apply_cred(client, ns, name, cloud.provider, &keys, endpoint, extra).await;
+}
+
+/// Server-side apply a Secret whose `data` holds exactly these (possibly non-UTF-8) bytes,
+/// marked as both a credential and a login Secret.
+pub async fn apply_secret(client: &Client, ns: &str, name: &str, data: &[(&str, &[u8])]) {
+    let labels = json!({CREDENTIAL_LABEL: "true", LOGIN_LABEL: "true"});
+    apply_secret_labelled(client, ns, name, labels, data).await;
+}
+
+/// Server-side apply a Secret with these `labels` whose `data` holds exactly these bytes.
+pub async fn apply_secret_labelled(
+    client: &Client,
+    ns: &str,
+    name: &str,
+    labels: Value,
+    data: &[(&str, &[u8])],
+) {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let data: serde_json::Map<String, Value> = data
+        .iter()
+        .map(|(k, v)| (k.to_string(), json!(b64.encode(v))))
+        .collect();
     let s = json!({
         "apiVersion": "v1", "kind": "Secret",
-        "metadata": {"name": format!("{name}-keys"), "labels": {CREDENTIAL_LABEL: "true"}},
-        "stringData": {"accessKeyId": cloud.key_id, "secretAccessKey": secret},
+        "metadata": {"name": name, "labels": labels},
+        "data": data,
     });
-    secrets
+    Api::<Secret>::namespaced(client.clone(), ns)
         .patch(
-            &format!("{name}-keys"),
+            name,
             &PatchParams::apply("cic-tests").force(),
             &Patch::Apply(&s),
         )
         .await
-        .expect("apply secret");
+        .unwrap_or_else(|e| panic!("apply secret {name}: {e}"));
+}
+
+/// Server-side apply a CloudCredential of `provider` reading Secret `secret`; `extra` is
+/// merged into the spec (its `secretRef` into the spec's).
+pub async fn apply_cred(
+    client: &Client,
+    ns: &str,
+    name: &str,
+    provider: &str,
+    secret: &str,
+    endpoint: &str,
+    extra: Value,
+) {
     let mut spec = json!({
-        "provider": cloud.provider,
-        "secretRef": {"name": format!("{name}-keys")},
+        "provider": provider,
+        "secretRef": {"name": secret},
         "endpoint": endpoint,
     });
-    if let Some(p) = cloud.project_id {
-        spec["projectId"] = json!(p);
+    if let (Some(s), Some(e)) = (spec.as_object_mut(), extra.as_object()) {
+        for (k, v) in e {
+            if k == "secretRef" {
+                for (rk, rv) in v.as_object().expect("secretRef object") {
+                    s["secretRef"][rk] = rv.clone();
+                }
+            } else {
+                s.insert(k.clone(), v.clone());
+            }
+        }
     }
     let c = json!({
         "apiVersion": "compute.cloudinstance.io/v1alpha1", "kind": "CloudCredential",
@@ -89,7 +152,7 @@ pub async fn apply_credential(
             &Patch::Apply(&c),
         )
         .await
-        .expect("apply credential");
+        .unwrap_or_else(|e| panic!("apply credential {name}: {e}"));
 }
 
 /// A CloudInstance manifest for `cloud` using credential `cred`, with `extra` merged into spec.
@@ -169,6 +232,60 @@ pub async fn credential_status(client: &Client, ns: &str, name: &str) -> Value {
         Ok(Some(o)) => serde_json::to_value(o.status).unwrap_or(Value::Null),
         _ => Value::Null,
     }
+}
+
+/// How long the condition waits below wait at most.
+pub const CONDITION_WAIT: Duration = Duration::from_secs(120);
+
+/// Wait for a credential's Ready=False whose reason starts with `reason`.
+pub async fn cred_not_ready(client: &Client, ns: &str, name: &str, reason: &str) -> Value {
+    wait_for(
+        CONDITION_WAIT,
+        &format!("credential {name} Ready=False/{reason}"),
+        || async {
+            let s = credential_status(client, ns, name).await;
+            false_with_reason(&s, "Ready", reason).cloned()
+        },
+    )
+    .await
+}
+
+/// Wait for an instance condition `type_`=False whose reason starts with `reason`.
+pub async fn inst_false(client: &Client, ns: &str, name: &str, type_: &str, reason: &str) -> Value {
+    wait_for(
+        CONDITION_WAIT,
+        &format!("instance {name} {type_}=False/{reason}"),
+        || async {
+            let s = instance_status(client, ns, name).await;
+            false_with_reason(&s, type_, reason).cloned()
+        },
+    )
+    .await
+}
+
+/// Condition `type_` of `status` when it is False with a reason starting with `reason`.
+fn false_with_reason<'a>(status: &'a Value, type_: &str, reason: &str) -> Option<&'a Value> {
+    condition(status, type_).filter(|c| {
+        c["status"] == "False" && c["reason"].as_str().is_some_and(|r| r.starts_with(reason))
+    })
+}
+
+/// Wait for an instance to be Ready; its status.
+pub async fn inst_ready(client: &Client, ns: &str, name: &str) -> Value {
+    wait_for(
+        CONDITION_WAIT,
+        &format!("instance {name} Ready"),
+        || async {
+            let s = instance_status(client, ns, name).await;
+            is_ready(&s).then_some(s)
+        },
+    )
+    .await
+}
+
+/// A condition's message ("" when it has none).
+pub fn message(c: &Value) -> &str {
+    c["message"].as_str().unwrap_or("")
 }
 
 /// The emulator's control API.
