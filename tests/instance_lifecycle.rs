@@ -6,23 +6,21 @@ mod support;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Event;
-use kube::api::{DeleteParams, ListParams};
+use kube::api::ListParams;
 use kube::{Api, ResourceExt};
 use serde_json::json;
 
 use cloudinstance_controller::api::CloudInstance;
-use support::cluster::{TestNamespace, admin_client};
-use support::controller::{ControllerProcess, install_crds, wait_for, wait_until};
+use support::controller::{ControllerProcess, wait_for};
 use support::emulator::Emulator;
 use support::fixtures::*;
+use support::lifecycle::Lifecycle;
+use support::scenario::crd_namespace;
 
 const T: Duration = Duration::from_secs(60);
 
 async fn lifecycle(cloud: Cloud) {
-    let client = admin_client().await;
-    install_crds(&client).await;
-    let ns = TestNamespace::new(&client, &format!("life-{}", cloud.provider)).await;
-    let ns = ns.name().to_string();
+    let (client, ns) = crd_namespace(&format!("life-{}", cloud.provider)).await;
     let emu = Emulator::start(&["--transition-delay-ms", "500"]).await;
     let ctl = Control::new(emu.url());
     let controller = ControllerProcess::start(&ns, &[]).await;
@@ -42,15 +40,8 @@ async fn lifecycle(cloud: Cloud) {
 
     // create → Ready with id and IPs
     apply_instance(&client, &ns, &instance("web", "cred", &cloud, json!({}))).await;
-    let status = wait_for(T, "instance Ready", || async {
-        let s = instance_status(&client, &ns, "web").await;
-        (is_ready(&s) && s["state"] == "Running").then_some(s)
-    })
-    .await;
-    let id = status["instanceId"]
-        .as_str()
-        .expect("instanceId")
-        .to_string();
+    let web = Lifecycle::new(&client, &ns, "web", T);
+    let (status, id) = web.created().await;
     assert!(
         !status["privateIPs"].as_array().unwrap().is_empty(),
         "{status}"
@@ -78,39 +69,15 @@ async fn lifecycle(cloud: Cloud) {
         "user tags reach the cloud"
     );
 
-    // stop
-    patch_spec(&client, &ns, "web", json!({"powerState": "Stopped"})).await;
-    wait_until(T, "instance Stopped and Ready", || async {
-        let s = instance_status(&client, &ns, "web").await;
-        s["state"] == "Stopped" && is_ready(&s)
-    })
-    .await;
+    web.power("Stopped").await;
     assert_eq!(ctl.instance(&id).await.unwrap()["state"], "stopped");
-
-    // start
-    patch_spec(&client, &ns, "web", json!({"powerState": "Running"})).await;
-    wait_until(T, "instance Running again", || async {
-        let s = instance_status(&client, &ns, "web").await;
-        s["state"] == "Running" && is_ready(&s)
-    })
-    .await;
+    web.power("Running").await;
     assert_eq!(ctl.instance(&id).await.unwrap()["state"], "running");
 
     // reboot once per new rebootRequestedAt
-    let reboot_action = reboot_action(cloud.provider);
+    let reboot_action = cloud.actions.reboot;
     let before = ctl.call_count(cloud.provider, reboot_action).await;
-    patch_spec(
-        &client,
-        &ns,
-        "web",
-        json!({"rebootRequestedAt": "2026-11-23T12:00:00Z"}),
-    )
-    .await;
-    wait_until(T, "reboot acted on", || async {
-        let s = instance_status(&client, &ns, "web").await;
-        s["lastRebootRequestedAt"] == "2026-11-23T12:00:00Z" && is_ready(&s)
-    })
-    .await;
+    web.reboot("2026-11-23T12:00:00Z").await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(
         ctl.call_count(cloud.provider, reboot_action).await - before,
@@ -118,26 +85,10 @@ async fn lifecycle(cloud: Cloud) {
         "exactly one reboot call"
     );
 
-    // rename
-    patch_spec(&client, &ns, "web", json!({"instanceName": "web-renamed"})).await;
-    wait_for(T, "rename reaches the cloud", || async {
-        (ctl.instance(&id).await?["name"] == "web-renamed").then_some(())
-    })
-    .await;
+    web.rename(&ctl, &id, "web-renamed").await;
 
     // resize: stop, change type, start again (the spec still says Running)
-    patch_spec(
-        &client,
-        &ns,
-        "web",
-        json!({"instanceType": cloud.bigger_type}),
-    )
-    .await;
-    wait_until(T, "resized and Running", || async {
-        let s = instance_status(&client, &ns, "web").await;
-        s["instanceType"] == cloud.bigger_type && s["state"] == "Running" && is_ready(&s)
-    })
-    .await;
+    web.resize(cloud.bigger_type).await;
     assert_eq!(
         ctl.instance(&id).await.unwrap()["instance_type"],
         cloud.bigger_type
@@ -157,32 +108,17 @@ async fn lifecycle(cloud: Cloud) {
         cloud.image,
         "not reinstalled without consent"
     );
-    patch_spec(
-        &client,
-        &ns,
-        "web",
+    web.reinstall(
         json!({"reinstallPolicy": "OnImageChange"}),
+        cloud.other_image,
     )
-    .await;
-    wait_until(T, "reinstalled and Ready", || async {
-        let s = instance_status(&client, &ns, "web").await;
-        s["imageId"] == cloud.other_image
-            && is_ready(&s)
-            && condition(&s, "Synced").is_some_and(|c| c["status"] == "True")
-    })
     .await;
     assert_eq!(ctl.instance(&id).await.unwrap()["image"], cloud.other_image);
 
     // security groups (Tencent: ModifyInstancesAttribute SecurityGroups)
     if cloud.provider == "tencent" {
-        patch_spec(&client, &ns, "web", json!({"network": {"publicIpBandwidthMbps": 10, "securityGroupIds": ["sg-aaaa1111", "sg-bbbb2222"]}})).await;
-        wait_for(T, "security groups reach the cloud", || async {
-            let i = ctl.instance(&id).await?;
-            let mut sgs: Vec<String> = serde_json::from_value(i["security_groups"].clone()).ok()?;
-            sgs.sort();
-            (sgs == ["sg-aaaa1111", "sg-bbbb2222"]).then_some(())
-        })
-        .await;
+        web.security_groups(&ctl, &id, &["sg-aaaa1111", "sg-bbbb2222"])
+            .await;
     }
 
     // events were recorded
@@ -212,18 +148,7 @@ async fn lifecycle(cloud: Cloud) {
     }
 
     // delete → terminated in the cloud, object gone
-    Api::<CloudInstance>::namespaced(client.clone(), &ns)
-        .delete("web", &DeleteParams::default())
-        .await
-        .unwrap();
-    wait_until(T, "object gone after terminate", || async {
-        Api::<CloudInstance>::namespaced(client.clone(), &ns)
-            .get_opt("web")
-            .await
-            .unwrap()
-            .is_none()
-    })
-    .await;
+    web.delete().await;
     let gone = ctl.instance(&id).await;
     assert!(
         gone.as_ref().is_none_or(|i| i["state"] == "terminated"
@@ -239,24 +164,9 @@ async fn lifecycle(cloud: Cloud) {
         &instance("keep", "cred", &cloud, json!({"deletionPolicy": "Orphan"})),
     )
     .await;
-    let status = wait_for(T, "orphan instance Ready", || async {
-        let s = instance_status(&client, &ns, "keep").await;
-        is_ready(&s).then_some(s)
-    })
-    .await;
-    let keep_id = status["instanceId"].as_str().unwrap().to_string();
-    Api::<CloudInstance>::namespaced(client.clone(), &ns)
-        .delete("keep", &DeleteParams::default())
-        .await
-        .unwrap();
-    wait_until(T, "orphaned object gone", || async {
-        Api::<CloudInstance>::namespaced(client.clone(), &ns)
-            .get_opt("keep")
-            .await
-            .unwrap()
-            .is_none()
-    })
-    .await;
+    let keep = Lifecycle::new(&client, &ns, "keep", T);
+    let (_, keep_id) = keep.created().await;
+    keep.delete().await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(
         ctl.instance(&keep_id).await.expect("orphan still exists")["state"],
@@ -302,14 +212,6 @@ async fn lifecycle(cloud: Cloud) {
     );
 }
 
-fn reboot_action(provider: &str) -> &'static str {
-    match provider {
-        "tencent" => "RebootInstances",
-        "alibaba" => "RebootInstances",
-        _ => "BatchRebootServers",
-    }
-}
-
 #[tokio::test]
 async fn tencent_lifecycle() {
     lifecycle(TENCENT).await;
@@ -332,10 +234,7 @@ async fn huawei_lifecycle() {
 /// forced: the object says the guest has not shut down, and asks again once per grace
 /// period, not in a loop.
 async fn stop_escalation(cloud: Cloud) {
-    let client = admin_client().await;
-    install_crds(&client).await;
-    let ns = TestNamespace::new(&client, &format!("stop-{}", cloud.provider)).await;
-    let ns = ns.name().to_string();
+    let (client, ns) = crd_namespace(&format!("stop-{}", cloud.provider)).await;
     let emu = Emulator::start(&["--transition-delay-ms", "300"]).await;
     let ctl = Control::new(emu.url());
     let _controller = ControllerProcess::start(&ns, &["--soft-stop-grace", "2s"]).await;
@@ -355,27 +254,18 @@ async fn stop_escalation(cloud: Cloud) {
     }
     let mut ids = Vec::new();
     for name in ["firm", "gentle"] {
-        let s = wait_for(T, &format!("{name} Running"), || async {
-            let s = instance_status(&client, &ns, name).await;
-            (is_ready(&s) && s["state"] == "Running").then_some(s)
-        })
-        .await;
-        let id = s["instanceId"].as_str().unwrap().to_string();
+        let (_, id) = Lifecycle::new(&client, &ns, name, T).created().await;
         ctl.guest_ignores_soft_stop(&id, true).await;
         ids.push(id);
     }
-    let stops0 = ctl
-        .call_count(cloud.provider, stop_action(cloud.provider))
-        .await;
+    let stops0 = ctl.call_count(cloud.provider, cloud.actions.stop).await;
     for name in ["firm", "gentle"] {
         patch_spec(&client, &ns, name, json!({"powerState": "Stopped"})).await;
     }
 
-    let s = wait_for(T, "SoftThenHard instance Stopped", || async {
-        let s = instance_status(&client, &ns, "firm").await;
-        (is_ready(&s) && s["state"] == "Stopped").then_some(s)
-    })
-    .await;
+    let s = Lifecycle::new(&client, &ns, "firm", T)
+        .ready_in("Stopped")
+        .await;
     assert!(
         s["softStopRequestedAt"].is_null(),
         "cleared once stopped: {s}"
@@ -418,10 +308,7 @@ async fn stop_escalation(cloud: Cloud) {
     // it keeps asking, once per grace period (2 s + the 300 ms stop), not in a loop
     tokio::time::sleep(Duration::from_secs(6)).await;
     assert_ne!(ctl.instance(&ids[1]).await.unwrap()["state"], "stopped");
-    let stops = ctl
-        .call_count(cloud.provider, stop_action(cloud.provider))
-        .await
-        - stops0;
+    let stops = ctl.call_count(cloud.provider, cloud.actions.stop).await - stops0;
     let firm_stops = if cloud.provider == "tencent" { 1 } else { 2 };
     let gentle = stops - firm_stops;
     assert!(
@@ -431,22 +318,9 @@ async fn stop_escalation(cloud: Cloud) {
 
     // the guest recovers: the next soft stop works
     ctl.guest_ignores_soft_stop(&ids[1], false).await;
-    wait_until(
-        T,
-        "Soft instance Stopped once the guest listens",
-        || async {
-            let s = instance_status(&client, &ns, "gentle").await;
-            is_ready(&s) && s["state"] == "Stopped"
-        },
-    )
-    .await;
-}
-
-fn stop_action(provider: &str) -> &'static str {
-    match provider {
-        "huawei" => "BatchStopServers",
-        _ => "StopInstances",
-    }
+    Lifecycle::new(&client, &ns, "gentle", T)
+        .ready_in("Stopped")
+        .await;
 }
 
 #[tokio::test]

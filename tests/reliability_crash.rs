@@ -31,12 +31,11 @@ use serde_json::Value;
 
 use cloudinstance_controller::api::CloudInstance;
 use support::campaign::*;
-use support::cluster::{TestNamespace, admin_client};
-use support::controller::{ControllerProcess, install_crds, wait_for, wait_until};
+use support::controller::{ControllerProcess, wait_for, wait_until};
 use support::emulator::Emulator;
 use support::fixtures::*;
 use support::forensics::mentioned;
-use support::scenario::create_with_answer_held_back;
+use support::scenario::{crd_namespace, create_with_answer_held_back};
 
 /// What an invariant failure prints: the history of the objects and instances it names
 /// (the soak stops at a failure and shows this, so it must name the object's status
@@ -53,10 +52,7 @@ async fn audit_failure_prints_the_history_of_what_it_names() {
             vec!["0f8fad5b-d9cb-469f-a165-70867728950e".to_string()]
         )
     );
-    let client = admin_client().await;
-    install_crds(&client).await;
-    let ns = TestNamespace::new(&client, "rel-forensics").await;
-    let ns = ns.name().to_string();
+    let (client, ns) = crd_namespace("rel-forensics").await;
     let emu = Emulator::start(&["--transition-delay-ms", "100", "--seed", "1"]).await;
     let ctl = Control::new(emu.url());
     let cloud = TENCENT;
@@ -125,10 +121,7 @@ async fn crash_campaign_converges_without_leaks_or_duplicates() {
     let sc = scale();
     let (seed, mut rng) = campaign_seed("crash");
     let mut kill_rng = StdRng::seed_from_u64(rng.random());
-    let client = admin_client().await;
-    install_crds(&client).await;
-    let ns = TestNamespace::new(&client, "rel-crash").await;
-    let ns = ns.name().to_string();
+    let (client, ns) = crd_namespace("rel-crash").await;
     let emu_seed = seed.to_string();
     let emu = Emulator::start(&[
         "--transition-delay-ms",
@@ -143,13 +136,9 @@ async fn crash_campaign_converges_without_leaks_or_duplicates() {
     let cloud = TENCENT;
     let args = ["--concurrency", "16", "--poll-slow", "3s"];
     let mut controller = ControllerProcess::start(&ns, &args).await;
-    apply_credential(&client, &ns, "cred", &cloud, emu.url(), cloud.secret).await;
-    let mut fleet = Fleet::new(&client, &ns, "cred", cloud);
+    let mut fleet = Fleet::with_objects(&client, &ns, cloud, emu.url(), sc.crash_objects / 3).await;
     fleet.seed = Some((seed, "crash_campaign_converges_without_leaks_or_duplicates"));
     fleet.emulator = Some(emu.url().to_string());
-    for _ in 0..sc.crash_objects / 3 {
-        fleet.create().await;
-    }
 
     let started = Instant::now();
     let kills_done = Cell::new(false);
@@ -238,10 +227,7 @@ async fn object_gone_and_instance_terminated(
 /// leak a running VM.
 #[tokio::test]
 async fn crash_between_create_and_delete_does_not_leak() {
-    let client = admin_client().await;
-    install_crds(&client).await;
-    let ns = TestNamespace::new(&client, "rel-crash-del").await;
-    let ns = ns.name().to_string();
+    let (client, ns) = crd_namespace("rel-crash-del").await;
     let emu = Emulator::start(&["--transition-delay-ms", "300"]).await;
     let ctl = Control::new(emu.url());
     let (mut first, uid) =
@@ -266,10 +252,7 @@ async fn crash_between_create_and_delete_does_not_leak() {
 /// lookup and terminate, once the keys work again.
 #[tokio::test]
 async fn deletion_with_broken_credential_waits_instead_of_leaking() {
-    let client = admin_client().await;
-    install_crds(&client).await;
-    let ns = TestNamespace::new(&client, "rel-del-badkey").await;
-    let ns = ns.name().to_string();
+    let (client, ns) = crd_namespace("rel-del-badkey").await;
     let emu = Emulator::start(&["--transition-delay-ms", "300"]).await;
     let ctl = Control::new(emu.url());
     let cloud = TENCENT;

@@ -18,10 +18,10 @@ use rand::Rng;
 use serde_json::json;
 
 use support::campaign::*;
-use support::cluster::{TestNamespace, admin_client};
-use support::controller::{ControllerProcess, install_crds, wait_until};
+use support::controller::{ControllerProcess, wait_until};
 use support::emulator::Emulator;
 use support::fixtures::*;
+use support::scenario::crd_namespace;
 
 /// About 20 % of provider calls fail (throttling, internal errors, 5xx, dropped
 /// connections before and after the cloud did the work) and 5 % are slow; at the end one
@@ -32,10 +32,7 @@ use support::fixtures::*;
 async fn fault_campaign_converges_with_bounded_calls() {
     let sc = scale();
     let (seed, mut rng) = campaign_seed("faults");
-    let client = admin_client().await;
-    install_crds(&client).await;
-    let ns = TestNamespace::new(&client, "rel-faults").await;
-    let ns = ns.name().to_string();
+    let (client, ns) = crd_namespace("rel-faults").await;
     // rate limits stay on: real throttling comes on top of the injected one; the fault
     // schedule follows the campaign's seed
     let emu_seed = seed.to_string();
@@ -58,14 +55,10 @@ async fn fault_campaign_converges_with_bounded_calls() {
         .await;
 
     let started = Instant::now();
-    apply_credential(&client, &ns, "cred", &cloud, emu.url(), cloud.secret).await;
-    let mut fleet = Fleet::new(&client, &ns, "cred", cloud);
+    let mut fleet = Fleet::with_objects(&client, &ns, cloud, emu.url(), sc.fault_objects).await;
     fleet.seed = Some((seed, "fault_campaign_converges_with_bounded_calls"));
     fleet.emulator = Some(emu.url().to_string());
     fleet.follow(&controller);
-    for _ in 0..sc.fault_objects {
-        fleet.create().await;
-    }
     // churn: half stop, some renamed, a quarter deleted
     let names: Vec<String> = fleet.live();
     for name in &names {
@@ -319,10 +312,7 @@ async fn fault_campaign_converges_with_bounded_calls() {
 /// by ordinary churn.
 #[tokio::test]
 async fn terminal_errors_are_not_retried_when_siblings_change() {
-    let client = admin_client().await;
-    install_crds(&client).await;
-    let ns = TestNamespace::new(&client, "rel-terminal").await;
-    let ns = ns.name().to_string();
+    let (client, ns) = crd_namespace("rel-terminal").await;
     let emu = Emulator::start(&["--transition-delay-ms", "300"]).await;
     let ctl = Control::new(emu.url());
     let cloud = TENCENT;

@@ -16,10 +16,10 @@ use serde_json::{Value, json};
 
 use cloudinstance_controller::api::{CloudCredential, CloudInstance};
 use support::campaign::*;
-use support::cluster::{TestNamespace, admin_client};
-use support::controller::{ControllerProcess, install_crds, wait_for, wait_until};
+use support::controller::{ControllerProcess, wait_for, wait_until};
 use support::emulator::Emulator;
 use support::fixtures::*;
+use support::scenario::crd_namespace;
 
 /// Key → raw bytes of a Secret.
 type SecretData<'a> = Vec<(&'a str, Vec<u8>)>;
@@ -43,10 +43,7 @@ fn stored_instance(state: &Path, id: &str) -> Option<Value> {
 /// Ready; nothing loops; and no secret value shows up in logs, events or status.
 #[tokio::test]
 async fn hostile_inputs_get_clear_conditions_and_never_leak_secrets() {
-    let client = admin_client().await;
-    install_crds(&client).await;
-    let ns = TestNamespace::new(&client, "rel-hostile").await;
-    let ns = ns.name().to_string();
+    let (client, ns) = crd_namespace("rel-hostile").await;
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("emulator-state.json");
     let emu = Emulator::start(&[

@@ -12,10 +12,10 @@ use serde_json::json;
 
 use cloudinstance_controller::api::CloudCredential;
 use support::campaign::*;
-use support::cluster::{TestNamespace, admin_client};
-use support::controller::{ControllerProcess, install_crds, wait_until};
+use support::controller::{ControllerProcess, wait_until};
 use support::emulator::Emulator;
 use support::fixtures::*;
+use support::scenario::crd_namespace;
 
 fn accounts_file(dir: &Path, name: &str, key_id: &str, secret: &str) -> String {
     let path = dir.join(name);
@@ -35,10 +35,7 @@ fn accounts_file(dir: &Path, name: &str, key_id: &str, secret: &str) -> String {
 #[tokio::test]
 async fn key_revocation_and_rotation() {
     let sc = scale();
-    let client = admin_client().await;
-    install_crds(&client).await;
-    let ns = TestNamespace::new(&client, "rel-rotate").await;
-    let ns = ns.name().to_string();
+    let (client, ns) = crd_namespace("rel-rotate").await;
     let dir = tempfile::tempdir().unwrap();
     let key_id = "AKIDROTATE000000000000000000000000";
     let old_secret = format!("old-secret-{:08x}", rand::random::<u32>());

@@ -18,10 +18,11 @@ use kube::{Client, Config};
 use rand::Rng;
 
 use support::campaign::*;
-use support::cluster::{TestNamespace, admin_client, kubectl_path, repo_root};
+use support::cluster::{TestNamespace, kubectl_path, repo_root};
 use support::controller::{ControllerProcess, free_port, install_crds, wait_until};
 use support::emulator::Emulator;
 use support::fixtures::*;
+use support::scenario::crd_namespace;
 
 /// The emulator (with a state file) is stopped during churn and a new one is started on
 /// the same port with the same state; the controller, never restarted, reconnects and
@@ -30,10 +31,7 @@ use support::fixtures::*;
 async fn emulator_restart_during_churn_is_survived() {
     let sc = scale();
     let mut rng = campaign_rng("emulator-restart");
-    let client = admin_client().await;
-    install_crds(&client).await;
-    let ns = TestNamespace::new(&client, "rel-emu").await;
-    let ns = ns.name().to_string();
+    let (client, ns) = crd_namespace("rel-emu").await;
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("emulator-state.json");
     let state = state.to_str().unwrap().to_string();
@@ -48,29 +46,18 @@ async fn emulator_restart_during_churn_is_survived() {
     let ctl = Control::new(emu.url());
     let cloud = TENCENT;
     let controller = ControllerProcess::start(&ns, &[]).await;
-    apply_credential(&client, &ns, "cred", &cloud, emu.url(), cloud.secret).await;
-    let mut fleet = Fleet::new(&client, &ns, "cred", cloud);
-    let max_objects = sc.restart_objects + sc.restart_objects / 2;
-    let max_deletes = sc.restart_objects / 4;
-    for _ in 0..sc.restart_objects {
-        fleet.create().await;
-    }
+    let mut fleet = Fleet::with_objects(&client, &ns, cloud, emu.url(), sc.restart_objects).await;
+    let bounds = sc.restart_bounds();
 
     let mut recoveries = Vec::new();
     for round in 0..sc.restarts {
-        for _ in 0..8 {
-            fleet.random_op(&mut rng, max_objects, max_deletes).await;
-            pause(&mut rng, 100..500).await;
-        }
+        fleet.churn(&mut rng, 8, 100..500, bounds).await;
         // SIGTERM: the emulator saves its state, like a cloud that does not lose
         // acknowledged writes; connections in flight are cut.
         emu.terminate();
         let down = Instant::now();
         // work requested while the cloud is unreachable
-        for _ in 0..6 {
-            fleet.random_op(&mut rng, max_objects, max_deletes).await;
-            pause(&mut rng, 100..600).await;
-        }
+        fleet.churn(&mut rng, 6, 100..600, bounds).await;
         // long enough for several failed attempts and a grown backoff
         pause(&mut rng, 1000..4000).await;
         emu = start_emulator_on(port, &emu_args).await;
@@ -376,28 +363,17 @@ async fn apiserver_restart_during_churn_is_survived() {
     ];
     let controller =
         ControllerProcess::start_with_kubeconfig(cp.kubeconfig(), &args, &[], &metrics_addr).await;
-    apply_credential(&client, &ns, "cred", &cloud, emu.url(), cloud.secret).await;
-    let mut fleet = Fleet::new(&client, &ns, "cred", cloud);
-    let max_objects = sc.restart_objects + sc.restart_objects / 2;
-    let max_deletes = sc.restart_objects / 4;
-    for _ in 0..sc.restart_objects {
-        fleet.create().await;
-    }
+    let mut fleet = Fleet::with_objects(&client, &ns, cloud, emu.url(), sc.restart_objects).await;
+    let bounds = sc.restart_bounds();
 
     let mut rounds = Vec::new();
     for round in 0..sc.restarts {
         // changes in flight when the apiserver dies
-        for _ in 0..8 {
-            fleet.random_op(&mut rng, max_objects, max_deletes).await;
-            pause(&mut rng, 50..300).await;
-        }
+        fleet.churn(&mut rng, 8, 50..300, bounds).await;
         let downtime = cp.restart_apiserver().await;
         // changes only a re-established watch can deliver
         let back = Instant::now();
-        for _ in 0..6 {
-            fleet.random_op(&mut rng, max_objects, max_deletes).await;
-            pause(&mut rng, 50..300).await;
-        }
+        fleet.churn(&mut rng, 6, 50..300, bounds).await;
         wait_converged(&client, &ns, &fleet, sc.converge).await;
         rounds.push((downtime, back.elapsed()));
         eprintln!(

@@ -18,18 +18,20 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use base64::Engine as _;
-use k8s_openapi::api::core::v1::{Event, Secret};
-use kube::api::{ListParams, Patch, PatchParams};
+use k8s_openapi::api::core::v1::Event;
+use kube::api::ListParams;
 use kube::{Api, Client};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 use cloudinstance_controller::api::{CloudCredential, CloudInstance};
-use support::cluster::{TestNamespace, admin_client};
-use support::controller::{ControllerProcess, install_crds, wait_for, wait_until};
+use support::cluster::admin_client;
+use support::controller::{ControllerProcess, wait_until};
 use support::emulator::Emulator;
 use support::fixtures::*;
+use support::lifecycle::Lifecycle;
+use support::scenario::crd_namespace;
 
 const T: Duration = Duration::from_secs(90);
 
@@ -57,64 +59,31 @@ async fn tenant_server() -> TenantServer {
     TenantServer { url, requests }
 }
 
-async fn apply<K>(client: &Client, ns: &str, obj: Value)
-where
-    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
-        + Clone
-        + serde::de::DeserializeOwned
-        + std::fmt::Debug,
-    K::DynamicType: Default,
-{
-    let name = obj["metadata"]["name"].as_str().unwrap().to_string();
-    Api::<K>::namespaced(client.clone(), ns)
-        .patch(
-            &name,
-            &PatchParams::apply("cic-tests").force(),
-            &Patch::Apply(&obj),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("apply {name}: {e}"));
+/// A credential of `provider` whose key id and secret are both `key` of Secret `secret`.
+async fn apply_tenant_credential(
+    client: &Client,
+    ns: &str,
+    name: &str,
+    provider: &str,
+    secret: &str,
+    endpoint: &str,
+    key: &str,
+) {
+    let extra = json!({"projectId": "0a1b2c3d4e5f60718293a4b5c6d7e8f9",
+                       "secretRef": {"accessKeyIdKey": key, "secretAccessKeyKey": key}});
+    apply_cred(client, ns, name, provider, secret, endpoint, extra).await;
 }
 
-fn secret(name: &str, labels: Value, data: Value) -> Value {
-    json!({"apiVersion": "v1", "kind": "Secret",
-           "metadata": {"name": name, "labels": labels}, "stringData": data})
-}
-
-fn credential(name: &str, provider: &str, secret: &str, endpoint: &str, key: &str) -> Value {
-    json!({"apiVersion": "compute.cloudinstance.io/v1alpha1", "kind": "CloudCredential",
-           "metadata": {"name": name},
-           "spec": {"provider": provider, "endpoint": endpoint,
-                    "projectId": "0a1b2c3d4e5f60718293a4b5c6d7e8f9",
-                    "secretRef": {"name": secret, "accessKeyIdKey": key, "secretAccessKeyKey": key}}})
-}
-
-async fn cred_refused(client: &Client, ns: &str, name: &str, reason: &str) -> Value {
-    wait_for(
-        T,
-        &format!("credential {name} Ready=False/{reason}"),
-        || async {
-            let s = credential_status(client, ns, name).await;
-            condition(&s, "Ready")
-                .filter(|c| c["status"] == "False" && c["reason"] == reason)
-                .cloned()
-        },
-    )
-    .await
-}
-
-async fn inst_condition(client: &Client, ns: &str, name: &str, type_: &str, reason: &str) -> Value {
-    wait_for(
-        T,
-        &format!("instance {name} {type_}=False/{reason}"),
-        || async {
-            let s = instance_status(client, ns, name).await;
-            condition(&s, type_)
-                .filter(|c| c["status"] == "False" && c["reason"] == reason)
-                .cloned()
-        },
-    )
-    .await
+/// Wait for condition `type_`=False with exactly `reason` (of a credential when `type_`
+/// is `Ready`, else of an instance).
+async fn refusal(client: &Client, ns: &str, name: &str, type_: &str, reason: &str) -> Value {
+    let c = if type_ == "Ready" {
+        cred_not_ready(client, ns, name, reason).await
+    } else {
+        inst_false(client, ns, name, type_, reason).await
+    };
+    assert_eq!(c["reason"], reason, "{c}");
+    c
 }
 
 /// Every event note and reason in the namespace, as one text.
@@ -149,10 +118,7 @@ async fn statuses_text(client: &Client, ns: &str) -> String {
 
 #[tokio::test]
 async fn tenant_endpoints_and_unmarked_secrets_are_refused_without_a_request() {
-    let client = admin_client().await;
-    install_crds(&client).await;
-    let ns = TestNamespace::new(&client, "tenant-ssrf").await;
-    let ns_name = ns.name().to_string();
+    let (client, ns_name) = crd_namespace("tenant-ssrf").await;
     let ns = &ns_name;
     let emu = Emulator::start(&["--transition-delay-ms", "200"]).await;
     let hostile = tenant_server().await;
@@ -161,10 +127,12 @@ async fn tenant_endpoints_and_unmarked_secrets_are_refused_without_a_request() {
     let token = format!("app-token-{:08x}", rand::random::<u32>());
 
     // An application's Secret, not meant for the controller.
-    apply::<Secret>(
+    apply_secret_labelled(
         &client,
         ns,
-        secret("app", json!({}), json!({"token": token})),
+        "app",
+        json!({}),
+        &[("token", token.as_bytes())],
     )
     .await;
 
@@ -192,31 +160,27 @@ async fn tenant_endpoints_and_unmarked_secrets_are_refused_without_a_request() {
             "https://ecs.cn-north-4.myhuaweicloud.com.evil.example".to_string(),
         ),
     ] {
-        apply::<CloudCredential>(
-            &client,
-            ns,
-            credential(name, provider, "app", &endpoint, "token"),
-        )
-        .await;
-        let c = cred_refused(&client, ns, name, "EndpointNotAllowed").await;
-        let msg = c["message"].as_str().unwrap_or_default();
+        apply_tenant_credential(&client, ns, name, provider, "app", &endpoint, "token").await;
+        let c = refusal(&client, ns, name, "Ready", "EndpointNotAllowed").await;
+        let msg = message(&c);
         assert!(msg.contains("--allowed-endpoint"), "{name}: {msg}");
         refused += 1;
     }
 
     // 2. an allowed endpoint (the operator's emulator) with the unmarked Secret
-    apply::<CloudCredential>(
+    apply_tenant_credential(
         &client,
         ns,
-        credential("unmarked", "tencent", "app", emu.url(), "token"),
+        "unmarked",
+        "tencent",
+        "app",
+        emu.url(),
+        "token",
     )
     .await;
-    let c = cred_refused(&client, ns, "unmarked", "SecretNotMarked").await;
+    let c = refusal(&client, ns, "unmarked", "Ready", "SecretNotMarked").await;
     assert!(
-        c["message"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("compute.cloudinstance.io/credential"),
+        message(&c).contains("compute.cloudinstance.io/credential"),
         "{c}"
     );
     refused += 1;
@@ -240,12 +204,9 @@ async fn tenant_endpoints_and_unmarked_secrets_are_refused_without_a_request() {
         ),
     )
     .await;
-    let cond = inst_condition(&client, ns, "vm", "Synced", "PasswordSecretNotMarked").await;
+    let cond = refusal(&client, ns, "vm", "Synced", "PasswordSecretNotMarked").await;
     assert!(
-        cond["message"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("compute.cloudinstance.io/login"),
+        message(&cond).contains("compute.cloudinstance.io/login"),
         "{cond}"
     );
     refused += 1;
@@ -293,10 +254,7 @@ async fn ns_delete(name: String) {
 
 #[tokio::test]
 async fn a_long_chinese_cloud_error_does_not_crash_the_controller() {
-    let client = admin_client().await;
-    install_crds(&client).await;
-    let ns = TestNamespace::new(&client, "tenant-cjk").await;
-    let ns_name = ns.name().to_string();
+    let (client, ns_name) = crd_namespace("tenant-cjk").await;
     let ns = &ns_name;
     let emu = Emulator::start(&["--transition-delay-ms", "200"]).await;
     let controller = ControllerProcess::start(ns, &[]).await;
@@ -316,7 +274,7 @@ async fn a_long_chinese_cloud_error_does_not_crash_the_controller() {
             .await;
         let name = format!("vm-{shift}");
         apply_instance(&client, ns, &instance(&name, "c", &TENCENT, json!({}))).await;
-        let c = inst_condition(
+        let c = refusal(
             &client,
             ns,
             &name,
@@ -324,13 +282,7 @@ async fn a_long_chinese_cloud_error_does_not_crash_the_controller() {
             "InvalidParameterValue.InstanceTypeNotSupported",
         )
         .await;
-        assert!(
-            c["message"]
-                .as_str()
-                .unwrap_or_default()
-                .contains("实例规格"),
-            "{c}"
-        );
+        assert!(message(&c).contains("实例规格"), "{c}");
     }
     wait_until(
         T,
@@ -376,45 +328,9 @@ async fn a_long_chinese_cloud_error_does_not_crash_the_controller() {
     ns_delete(ns_name).await;
 }
 
-/// The mutating actions of each cloud as the emulator names them (fault matching).
-fn mutating_actions(provider: &str) -> &'static [&'static str] {
-    match provider {
-        "tencent" => &[
-            "RunInstances",
-            "StopInstances",
-            "StartInstances",
-            "RebootInstances",
-            "ResetInstance",
-            "ResetInstancesType",
-            "TerminateInstances",
-        ],
-        "alibaba" => &[
-            "RunInstances",
-            "StopInstances",
-            "StartInstances",
-            "RebootInstances",
-            "ReplaceSystemDisk",
-            "ModifyInstanceSpec",
-            "DeleteInstances",
-        ],
-        _ => &[
-            "CreatePostPaidServers",
-            "BatchStopServers",
-            "BatchStartServers",
-            "BatchRebootServers",
-            "ChangeServerOsWithCloudInit",
-            "ResizePostPaidServer",
-            "DeleteServers",
-        ],
-    }
-}
-
 #[tokio::test]
 async fn transport_failures_on_every_mutating_call_never_leak_secrets() {
-    let client = admin_client().await;
-    install_crds(&client).await;
-    let ns = TestNamespace::new(&client, "tenant-leak").await;
-    let ns_name = ns.name().to_string();
+    let (client, ns_name) = crd_namespace("tenant-leak").await;
     let ns = &ns_name;
     let emu = Emulator::start(&["--transition-delay-ms", "200"]).await;
     let controller = ControllerProcess::start(ns, &["--provider-timeout", "2s"]).await;
@@ -423,14 +339,12 @@ async fn transport_failures_on_every_mutating_call_never_leak_secrets() {
     let password = format!("Pw!{r}Xy9");
     let user_data = format!("#!/bin/sh\necho user-data-secret-{r}\n");
     let user_data_b64 = base64::engine::general_purpose::STANDARD.encode(&user_data);
-    apply::<Secret>(
+    apply_secret_labelled(
         &client,
         ns,
-        secret(
-            "login",
-            json!({LOGIN_LABEL: "true"}),
-            json!({"password": password}),
-        ),
+        "login",
+        json!({LOGIN_LABEL: "true"}),
+        &[("password", password.as_bytes())],
     )
     .await;
     let mut faults = 0;
@@ -439,7 +353,17 @@ async fn transport_failures_on_every_mutating_call_never_leak_secrets() {
         apply_credential(&client, ns, p, &cloud, emu.url(), cloud.secret).await;
         // every mutating call: a dropped connection, a timeout (latency past the 2 s
         // deadline) and a 5xx, each once, before the call goes through
-        for action in mutating_actions(p) {
+        let a = cloud.actions;
+        let mutating = [
+            a.create,
+            a.stop,
+            a.start,
+            a.reboot,
+            a.reinstall,
+            a.resize,
+            a.terminate,
+        ];
+        for action in mutating {
             for f in [
                 json!({"drop_connection": true}),
                 json!({"latency_ms": 2500}),
@@ -460,62 +384,14 @@ async fn transport_failures_on_every_mutating_call_never_leak_secrets() {
             "reinstallPolicy": "OnImageChange",
         });
         apply_instance(&client, ns, &instance(&name, p, &cloud, spec)).await;
-        let ready = || async { is_ready(&instance_status(&client, ns, &name).await) };
-        let state = |want: &'static str| {
-            let name = name.clone();
-            let client = client.clone();
-            async move {
-                let s = instance_status(&client, ns, &name).await;
-                s["state"] == want && is_ready(&s)
-            }
-        };
-        wait_until(T, "created through the faults", ready).await;
-        patch_spec(&client, ns, &name, json!({"powerState": "Stopped"})).await;
-        wait_until(T, "stopped", || state("Stopped")).await;
-        patch_spec(&client, ns, &name, json!({"powerState": "Running"})).await;
-        wait_until(T, "started", || state("Running")).await;
-        patch_spec(
-            &client,
-            ns,
-            &name,
-            json!({"rebootRequestedAt": "2026-11-28T00:00:00Z"}),
-        )
-        .await;
-        wait_until(T, "rebooted", || async {
-            let s = instance_status(&client, ns, &name).await;
-            s["lastRebootRequestedAt"] == "2026-11-28T00:00:00Z" && is_ready(&s)
-        })
-        .await;
-        patch_spec(&client, ns, &name, json!({"imageId": cloud.other_image})).await;
-        wait_until(T, "reinstalled", || async {
-            let s = instance_status(&client, ns, &name).await;
-            s["imageId"] == cloud.other_image && is_ready(&s)
-        })
-        .await;
-        patch_spec(
-            &client,
-            ns,
-            &name,
-            json!({"instanceType": cloud.bigger_type}),
-        )
-        .await;
-        wait_until(T, "resized", || async {
-            let s = instance_status(&client, ns, &name).await;
-            s["instanceType"] == cloud.bigger_type && is_ready(&s)
-        })
-        .await;
-        Api::<CloudInstance>::namespaced(client.clone(), ns)
-            .delete(&name, &Default::default())
-            .await
-            .expect("delete");
-        wait_until(T, "deleted", || async {
-            Api::<CloudInstance>::namespaced(client.clone(), ns)
-                .get_opt(&name)
-                .await
-                .unwrap()
-                .is_none()
-        })
-        .await;
+        let vm = Lifecycle::new(&client, ns, &name, T);
+        vm.created().await;
+        vm.stop_start().await;
+        vm.reboot("2026-11-28T00:00:00Z").await;
+        vm.reinstall(json!({"imageId": cloud.other_image}), cloud.other_image)
+            .await;
+        vm.resize(cloud.bigger_type).await;
+        vm.delete().await;
     }
     // every injected fault was hit
     let left = emu.faults().await;

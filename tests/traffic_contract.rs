@@ -22,16 +22,13 @@ use std::path::PathBuf;
 use std::process::Output;
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::Secret;
-use kube::api::{DeleteParams, Patch, PatchParams};
-use kube::{Api, Client};
 use serde_json::{Value, json};
 
-use cloudinstance_controller::api::CloudInstance;
-use support::cluster::{TestNamespace, admin_client};
-use support::controller::{ControllerProcess, install_crds, wait_for, wait_until};
+use support::controller::{ControllerProcess, wait_until};
 use support::emulator::Emulator;
 use support::fixtures::*;
+use support::lifecycle::Lifecycle;
+use support::scenario::crd_namespace;
 
 const T: Duration = Duration::from_secs(90);
 
@@ -113,41 +110,6 @@ fn disk_type(provider: &str) -> &'static str {
     }
 }
 
-/// The create, stop, start, reboot, rename, reinstall, resize and delete actions per cloud.
-fn expected_actions(provider: &str) -> &'static [&'static str] {
-    match provider {
-        "tencent" => &[
-            "RunInstances",
-            "StopInstances",
-            "StartInstances",
-            "RebootInstances",
-            "ModifyInstancesAttribute",
-            "ResetInstance",
-            "ResetInstancesType",
-            "TerminateInstances",
-        ],
-        "alibaba" => &[
-            "RunInstances",
-            "StopInstances",
-            "StartInstances",
-            "RebootInstances",
-            "ModifyInstanceAttribute",
-            "ReplaceSystemDisk",
-            "DeleteInstances",
-        ],
-        _ => &[
-            "CreatePostPaidServers",
-            "BatchStopServers",
-            "BatchStartServers",
-            "BatchRebootServers",
-            "UpdateServer",
-            "ChangeServerOsWithCloudInit",
-            "ResizePostPaidServer",
-            "DeleteServers",
-        ],
-    }
-}
-
 /// Add a made-up field one level down in the create request (or a made-up flattened RPC
 /// parameter); the name the validator must report.
 fn with_made_up_field(req: &mut Value) -> &'static str {
@@ -167,34 +129,19 @@ fn with_made_up_field(req: &mut Value) -> &'static str {
     }
 }
 
-async fn apply_secret(client: &Client, ns: &str, obj: Value) {
-    let name = obj["metadata"]["name"].as_str().unwrap().to_string();
-    Api::<Secret>::namespaced(client.clone(), ns)
-        .patch(
-            &name,
-            &PatchParams::apply("cic-tests").force(),
-            &Patch::Apply(&obj),
-        )
-        .await
-        .expect("apply secret");
-}
-
 async fn traffic(cloud: Cloud) {
     let python = python().await;
-    let client = admin_client().await;
-    install_crds(&client).await;
-    let ns = TestNamespace::new(&client, &format!("traffic-{}", cloud.provider)).await;
-    let ns = ns.name().to_string();
+    let (client, ns) = crd_namespace(&format!("traffic-{}", cloud.provider)).await;
     let emu = Emulator::start(&["--transition-delay-ms", "300"]).await;
     let ctl = Control::new(emu.url());
     let _controller = ControllerProcess::start(&ns, &[]).await;
 
-    apply_secret(
+    apply_secret_labelled(
         &client,
         &ns,
-        json!({"apiVersion": "v1", "kind": "Secret",
-               "metadata": {"name": "login", "labels": {LOGIN_LABEL: "true"}},
-               "stringData": {"password": "Traffic!Check9"}}),
+        "login",
+        json!({LOGIN_LABEL: "true"}),
+        &[("password", b"Traffic!Check9")],
     )
     .await;
     apply_credential(&client, &ns, "cred", &cloud, emu.url(), cloud.secret).await;
@@ -221,110 +168,26 @@ async fn traffic(cloud: Cloud) {
         ),
     )
     .await;
-    let state = |want: &'static str| {
-        let client = client.clone();
-        let ns = ns.clone();
-        async move {
-            let s = instance_status(&client, &ns, name).await;
-            s["state"] == want && is_ready(&s)
-        }
-    };
-    let status = wait_for(T, "created and Running", || async {
-        let s = instance_status(&client, &ns, name).await;
-        (s["state"] == "Running" && is_ready(&s)).then_some(s)
-    })
-    .await;
-    let id = status["instanceId"]
-        .as_str()
-        .expect("instanceId")
-        .to_string();
-
-    patch_spec(&client, &ns, name, json!({"powerState": "Stopped"})).await;
-    wait_until(T, "stopped", || state("Stopped")).await;
-    patch_spec(&client, &ns, name, json!({"powerState": "Running"})).await;
-    wait_until(T, "started", || state("Running")).await;
-
-    patch_spec(
-        &client,
-        &ns,
-        name,
-        json!({"rebootRequestedAt": "2026-11-28T19:00:00Z"}),
-    )
-    .await;
-    wait_until(T, "rebooted", || async {
-        let s = instance_status(&client, &ns, name).await;
-        s["lastRebootRequestedAt"] == "2026-11-28T19:00:00Z" && is_ready(&s)
-    })
-    .await;
-
-    patch_spec(&client, &ns, name, json!({"instanceName": "vm-renamed"})).await;
-    wait_for(T, "rename reaches the cloud", || async {
-        (ctl.instance(&id).await?["name"] == "vm-renamed").then_some(())
-    })
-    .await;
-
-    let sgs = other_security_groups(cloud.provider);
-    patch_spec(
-        &client,
-        &ns,
-        name,
-        json!({"network": {"securityGroupIds": sgs}}),
-    )
-    .await;
-    wait_for(T, "security groups reach the cloud", || async {
-        let i = ctl.instance(&id).await?;
-        let mut have: Vec<String> = serde_json::from_value(i["security_groups"].clone()).ok()?;
-        have.sort();
-        (have == sgs).then_some(())
-    })
-    .await;
-
-    patch_spec(
-        &client,
-        &ns,
-        name,
+    let vm = Lifecycle::new(&client, &ns, name, T);
+    let (_, id) = vm.created().await;
+    vm.stop_start().await;
+    vm.reboot("2026-11-28T19:00:00Z").await;
+    vm.rename(&ctl, &id, "vm-renamed").await;
+    vm.security_groups(&ctl, &id, &other_security_groups(cloud.provider))
+        .await;
+    vm.reinstall(
         json!({"reinstallPolicy": "OnImageChange", "imageId": cloud.other_image}),
+        cloud.other_image,
     )
-    .await;
-    wait_until(T, "reinstalled", || async {
-        let s = instance_status(&client, &ns, name).await;
-        s["imageId"] == cloud.other_image
-            && is_ready(&s)
-            && condition(&s, "Synced").is_some_and(|c| c["status"] == "True")
-    })
     .await;
     assert_eq!(ctl.instance(&id).await.unwrap()["image"], cloud.other_image);
-
-    patch_spec(
-        &client,
-        &ns,
-        name,
-        json!({"instanceType": cloud.bigger_type}),
-    )
-    .await;
-    wait_until(T, "resized and Running", || async {
-        let s = instance_status(&client, &ns, name).await;
-        s["instanceType"] == cloud.bigger_type && s["state"] == "Running" && is_ready(&s)
-    })
-    .await;
-
-    Api::<CloudInstance>::namespaced(client.clone(), &ns)
-        .delete(name, &DeleteParams::default())
-        .await
-        .expect("delete");
-    wait_until(T, "object gone after terminate", || async {
-        Api::<CloudInstance>::namespaced(client.clone(), &ns)
-            .get_opt(name)
-            .await
-            .unwrap()
-            .is_none()
-    })
-    .await;
+    vm.resize(cloud.bigger_type).await;
+    vm.delete().await;
 
     // everything the controller sent, checked against the official models
     let requests = recorded(emu.url(), cloud.provider).await;
     let seen = actions(&requests);
-    for a in expected_actions(cloud.provider) {
+    for a in cloud.actions.all() {
         assert!(
             seen.iter().any(|s| s == a),
             "the lifecycle never called {a}: {seen:?}"
@@ -344,7 +207,7 @@ async fn traffic(cloud: Cloud) {
     );
 
     // the validator can fail: one recorded create with a made-up field
-    let create = expected_actions(cloud.provider)[0];
+    let create = cloud.actions.create;
     let mut bad = requests
         .as_array()
         .unwrap()

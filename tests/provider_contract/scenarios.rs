@@ -450,6 +450,15 @@ pub async fn catalog(cloud: &'static Contract) {
         .find(|t| t.id == cloud.instance_type)
         .expect("the fixture's instance type");
     assert_eq!((t.cpu, t.memory_gb, t.family.as_str()), cloud.type_shape);
+    let here =
+        cx.c.instance_types(r, Some(cloud.zone))
+            .await
+            .expect("types of the fixture's zone");
+    let t = here
+        .iter()
+        .find(|t| t.id == cloud.instance_type)
+        .expect("the fixture's instance type is offered in the fixture's zone");
+    assert_eq!(t.zone, cloud.zone);
     let (zone, missing) = cloud.zone_limited;
     let in_zone = cx.c.instance_types(r, Some(zone)).await.expect("types");
     assert!(!in_zone.is_empty());

@@ -42,7 +42,9 @@ use serde_json::{Value, json};
 
 use super::controller::{ControllerProcess, sum_metric, wait_until};
 use super::emulator::Emulator;
-use super::fixtures::{Cloud, Control, apply_instance, condition, instance, is_ready, patch_spec};
+use super::fixtures::{
+    Cloud, Control, apply_credential, apply_instance, condition, instance, is_ready, patch_spec,
+};
 use super::forensics::{Changes, record_changes};
 use cloudinstance_controller::api::CloudInstance;
 
@@ -89,6 +91,16 @@ pub fn scale() -> Scale {
             converge: Duration::from_secs(240),
         },
         Ok(other) => panic!("CIC_CAMPAIGN_SCALE={other:?}: use `small` (default) or `full`"),
+    }
+}
+
+impl Scale {
+    /// The bounds of a restart campaign's churn: (most objects, most deletes).
+    pub fn restart_bounds(&self) -> (usize, usize) {
+        (
+            self.restart_objects + self.restart_objects / 2,
+            self.restart_objects / 4,
+        )
     }
 }
 
@@ -279,6 +291,38 @@ impl Fleet {
         self.deletes += 1;
         self.want.insert(name.to_string(), Want::Deleted);
         self.note(format!("delete {name}"));
+    }
+
+    /// A fleet of `cloud` on a new credential `cred` (at the emulator `endpoint`), with
+    /// `n` objects created.
+    pub async fn with_objects(
+        client: &Client,
+        ns: &str,
+        cloud: Cloud,
+        endpoint: &str,
+        n: usize,
+    ) -> Fleet {
+        apply_credential(client, ns, "cred", &cloud, endpoint, cloud.secret).await;
+        let mut fleet = Fleet::new(client, ns, "cred", cloud);
+        for _ in 0..n {
+            fleet.create().await;
+        }
+        fleet
+    }
+
+    /// `ops` random operations (see [`Self::random_op`]), each followed by a pause of
+    /// `ms` milliseconds.
+    pub async fn churn(
+        &mut self,
+        rng: &mut StdRng,
+        ops: usize,
+        ms: std::ops::Range<u64>,
+        (max_objects, max_deletes): (usize, usize),
+    ) {
+        for _ in 0..ops {
+            self.random_op(rng, max_objects, max_deletes).await;
+            pause(rng, ms.clone()).await;
+        }
     }
 
     /// One random operation: create (until `max_objects`), flip a power state, or delete

@@ -34,6 +34,39 @@ pub struct Cloud {
     pub bigger_type: &'static str,
     /// `spec.network` this cloud needs (Alibaba: a security group; Huawei: VPC + subnet).
     pub network: &'static str,
+    /// The cloud's names of the actions the controller changes instances with.
+    pub actions: Actions,
+}
+
+/// The emulator's names (call counters, faults, request log) of a cloud's mutating
+/// actions.
+#[derive(Clone, Copy, Debug)]
+pub struct Actions {
+    pub create: &'static str,
+    pub stop: &'static str,
+    pub start: &'static str,
+    pub reboot: &'static str,
+    /// Name and security groups.
+    pub modify: &'static str,
+    pub reinstall: &'static str,
+    pub resize: &'static str,
+    pub terminate: &'static str,
+}
+
+impl Actions {
+    /// Every one, the create first.
+    pub fn all(&self) -> [&'static str; 8] {
+        [
+            self.create,
+            self.stop,
+            self.start,
+            self.reboot,
+            self.modify,
+            self.reinstall,
+            self.resize,
+            self.terminate,
+        ]
+    }
 }
 
 pub const TENCENT: Cloud = Cloud {
@@ -48,6 +81,16 @@ pub const TENCENT: Cloud = Cloud {
     instance_type: "S5.MEDIUM2",
     bigger_type: "S5.SMALL4",
     network: r#"{"publicIpBandwidthMbps": 10}"#,
+    actions: Actions {
+        create: "RunInstances",
+        stop: "StopInstances",
+        start: "StartInstances",
+        reboot: "RebootInstances",
+        modify: "ModifyInstancesAttribute",
+        reinstall: "ResetInstance",
+        resize: "ResetInstancesType",
+        terminate: "TerminateInstances",
+    },
 };
 
 /// Apply (server-side, as the test's field manager) a Secret + CloudCredential for `cloud`
@@ -472,6 +515,16 @@ pub const ALIBABA: Cloud = Cloud {
     instance_type: "ecs.g7.large",
     bigger_type: "ecs.g7.xlarge",
     network: r#"{"publicIpBandwidthMbps": 10, "subnetId": "vsw-bp1demo0000000000000", "securityGroupIds": ["sg-bp1demo00000000000"]}"#,
+    actions: Actions {
+        create: "RunInstances",
+        stop: "StopInstances",
+        start: "StartInstances",
+        reboot: "RebootInstances",
+        modify: "ModifyInstanceAttribute",
+        reinstall: "ReplaceSystemDisk",
+        resize: "ModifyInstanceSpec",
+        terminate: "DeleteInstances",
+    },
 };
 
 pub const HUAWEI: Cloud = Cloud {
@@ -486,4 +539,14 @@ pub const HUAWEI: Cloud = Cloud {
     instance_type: "s6.medium.2",
     bigger_type: "s6.large.2",
     network: r#"{"publicIpBandwidthMbps": 10, "vpcId": "3c4d5e6f-0000-4000-8000-00000000demo", "subnetId": "4d5e6f70-0000-4000-8000-00000000demo"}"#,
+    actions: Actions {
+        create: "CreatePostPaidServers",
+        stop: "BatchStopServers",
+        start: "BatchStartServers",
+        reboot: "BatchRebootServers",
+        modify: "UpdateServer",
+        reinstall: "ChangeServerOsWithCloudInit",
+        resize: "ResizePostPaidServer",
+        terminate: "DeleteServers",
+    },
 };

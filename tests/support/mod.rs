@@ -9,4 +9,5 @@ pub mod controller;
 pub mod emulator;
 pub mod fixtures;
 pub mod forensics;
+pub mod lifecycle;
 pub mod scenario;

@@ -5,11 +5,22 @@ use std::time::Duration;
 use kube::{Api, Client, ResourceExt};
 use serde_json::json;
 
-use super::controller::{ControllerProcess, wait_until};
+use super::cluster::{TestNamespace, admin_client};
+use super::controller::{ControllerProcess, install_crds, wait_until};
 use super::fixtures::{
     Control, TENCENT, apply_credential, apply_instance, instance, instance_status,
 };
 use cloudinstance_controller::api::CloudInstance;
+
+/// The start of most e2e tests: an admin client of the test cluster, the CRDs installed,
+/// and a new namespace `<prefix>-<random>` (its name returned).
+pub async fn crd_namespace(prefix: &str) -> (Client, String) {
+    let client = admin_client().await;
+    install_crds(&client).await;
+    let ns = TestNamespace::new(&client, prefix).await;
+    let name = ns.name().to_string();
+    (client, name)
+}
 
 /// The worst moment for a crash, forced: a controller is started in `ns`, credential
 /// `cred` and instance `vm` (Tencent) are applied, and the cloud creates the instance but
