@@ -198,7 +198,7 @@ for line in open(sys.argv[1]):
 }
 
 # One run: every campaign (target:test) with its test binary from <bin dir>, side by side
-# when <threads> > 1, else one after the other; each writes to <out>.<target> and the
+# when <threads> > 1, else one after the other; each writes to <out>.<n> and the
 # outputs are printed one after the other (so a log reads campaign by campaign). Fails when
 # a campaign fails.
 # shellcheck disable=SC2016
@@ -206,7 +206,7 @@ RUN_CAMPAIGNS='
 bin_dir="$1" out="$2" threads="$3"; shift 3
 status=0 pids=() files=()
 for c in "$@"; do
-  target="${c%%:*}" test="${c#*:}" file="${out}.${target}"
+  target="${c%%:*}" test="${c#*:}" file="${out}.${#files[@]}"
   files+=("${file}")
   "${bin_dir}/${target}" "${test}" --exact --nocapture --test-threads=1 >"${file}" 2>&1 &
   if (( threads > 1 )); then pids+=($!); else wait $! || status=1; fi
