@@ -75,15 +75,15 @@ async fn apply_tenant_credential(
 }
 
 /// Wait for condition `type_`=False with exactly `reason` (of a credential when `type_`
-/// is `Ready`, else of an instance).
-async fn refusal(client: &Client, ns: &str, name: &str, type_: &str, reason: &str) -> Value {
+/// is `Ready`, else of an instance), whose message mentions `mentions`.
+async fn refusal(client: &Client, ns: &str, name: &str, type_: &str, reason: &str, mentions: &str) {
     let c = if type_ == "Ready" {
         cred_not_ready(client, ns, name, reason).await
     } else {
         inst_false(client, ns, name, type_, reason).await
     };
-    assert_eq!(c["reason"], reason, "{c}");
-    c
+    assert_eq!(c["reason"], reason, "{name}: {c}");
+    assert!(message(&c).contains(mentions), "{name}: {c}");
 }
 
 /// Every event note and reason in the namespace, as one text.
@@ -161,9 +161,15 @@ async fn tenant_endpoints_and_unmarked_secrets_are_refused_without_a_request() {
         ),
     ] {
         apply_tenant_credential(&client, ns, name, provider, "app", &endpoint, "token").await;
-        let c = refusal(&client, ns, name, "Ready", "EndpointNotAllowed").await;
-        let msg = message(&c);
-        assert!(msg.contains("--allowed-endpoint"), "{name}: {msg}");
+        refusal(
+            &client,
+            ns,
+            name,
+            "Ready",
+            "EndpointNotAllowed",
+            "--allowed-endpoint",
+        )
+        .await;
         refused += 1;
     }
 
@@ -178,11 +184,8 @@ async fn tenant_endpoints_and_unmarked_secrets_are_refused_without_a_request() {
         "token",
     )
     .await;
-    let c = refusal(&client, ns, "unmarked", "Ready", "SecretNotMarked").await;
-    assert!(
-        message(&c).contains("compute.cloudinstance.io/credential"),
-        "{c}"
-    );
+    let label = "compute.cloudinstance.io/credential";
+    refusal(&client, ns, "unmarked", "Ready", "SecretNotMarked", label).await;
     refused += 1;
 
     // 3. a login password from the unmarked Secret, through a working credential
@@ -204,11 +207,16 @@ async fn tenant_endpoints_and_unmarked_secrets_are_refused_without_a_request() {
         ),
     )
     .await;
-    let cond = refusal(&client, ns, "vm", "Synced", "PasswordSecretNotMarked").await;
-    assert!(
-        message(&cond).contains("compute.cloudinstance.io/login"),
-        "{cond}"
-    );
+    let label = "compute.cloudinstance.io/login";
+    refusal(
+        &client,
+        ns,
+        "vm",
+        "Synced",
+        "PasswordSecretNotMarked",
+        label,
+    )
+    .await;
     refused += 1;
     // a few reconciles later still nothing was sent
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -274,15 +282,8 @@ async fn a_long_chinese_cloud_error_does_not_crash_the_controller() {
             .await;
         let name = format!("vm-{shift}");
         apply_instance(&client, ns, &instance(&name, "c", &TENCENT, json!({}))).await;
-        let c = refusal(
-            &client,
-            ns,
-            &name,
-            "Synced",
-            "InvalidParameterValue.InstanceTypeNotSupported",
-        )
-        .await;
-        assert!(message(&c).contains("实例规格"), "{c}");
+        let reason = "InvalidParameterValue.InstanceTypeNotSupported";
+        refusal(&client, ns, &name, "Synced", reason, "实例规格").await;
     }
     wait_until(
         T,
