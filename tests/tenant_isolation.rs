@@ -59,19 +59,10 @@ async fn tenant_server() -> TenantServer {
     TenantServer { url, requests }
 }
 
-/// A credential of `provider` whose key id and secret are both `key` of Secret `secret`.
-async fn apply_tenant_credential(
-    client: &Client,
-    ns: &str,
-    name: &str,
-    provider: &str,
-    secret: &str,
-    endpoint: &str,
-    key: &str,
-) {
-    let extra = json!({"projectId": "0a1b2c3d4e5f60718293a4b5c6d7e8f9",
-                       "secretRef": {"accessKeyIdKey": key, "secretAccessKeyKey": key}});
-    apply_cred(client, ns, name, provider, secret, endpoint, extra).await;
+/// The spec of a credential whose key id and secret are both key `token` of its Secret.
+fn app_token_keys() -> Value {
+    json!({"projectId": "0a1b2c3d4e5f60718293a4b5c6d7e8f9",
+           "secretRef": {"accessKeyIdKey": "token", "secretAccessKeyKey": "token"}})
 }
 
 /// Wait for condition `type_`=False with exactly `reason` (of a credential when `type_`
@@ -160,7 +151,16 @@ async fn tenant_endpoints_and_unmarked_secrets_are_refused_without_a_request() {
             "https://ecs.cn-north-4.myhuaweicloud.com.evil.example".to_string(),
         ),
     ] {
-        apply_tenant_credential(&client, ns, name, provider, "app", &endpoint, "token").await;
+        apply_cred(
+            &client,
+            ns,
+            name,
+            provider,
+            "app",
+            &endpoint,
+            app_token_keys(),
+        )
+        .await;
         refusal(
             &client,
             ns,
@@ -174,14 +174,15 @@ async fn tenant_endpoints_and_unmarked_secrets_are_refused_without_a_request() {
     }
 
     // 2. an allowed endpoint (the operator's emulator) with the unmarked Secret
-    apply_tenant_credential(
+    let url = emu.url();
+    apply_cred(
         &client,
         ns,
         "unmarked",
         "tencent",
         "app",
-        emu.url(),
-        "token",
+        url,
+        app_token_keys(),
     )
     .await;
     let label = "compute.cloudinstance.io/credential";
