@@ -77,6 +77,18 @@ async fn refusal(client: &Client, ns: &str, name: &str, type_: &str, reason: &st
     assert!(message(&c).contains(mentions), "{name}: {c}");
 }
 
+/// Everything the controller wrote where a tenant or an operator can read it: its log,
+/// the namespace's events and statuses, its metrics.
+async fn everything_written(client: &Client, ns: &str, controller: &ControllerProcess) -> String {
+    format!(
+        "{}\n{}\n{}\n{}",
+        controller.logs(),
+        events_text(client, ns).await,
+        statuses_text(client, ns).await,
+        controller.metrics().await
+    )
+}
+
 /// Every event note and reason in the namespace, as one text.
 async fn events_text(client: &Client, ns: &str) -> String {
     let list = Api::<Event>::namespaced(client.clone(), ns)
@@ -236,13 +248,7 @@ async fn tenant_endpoints_and_unmarked_secrets_are_refused_without_a_request() {
     // DescribeRegions calls are the good credential's
     let regions = emu.call_count("tencent", "DescribeRegions").await;
     assert!(regions >= 1, "the good credential was verified");
-    let everything = format!(
-        "{}\n{}\n{}\n{}",
-        controller.logs(),
-        events_text(&client, ns).await,
-        statuses_text(&client, ns).await,
-        controller.metrics().await
-    );
+    let everything = everything_written(&client, ns, &controller).await;
     assert!(
         !everything.contains(&token),
         "the unrelated Secret's value leaked"
@@ -406,13 +412,7 @@ async fn transport_failures_on_every_mutating_call_never_leak_secrets() {
         .collect();
     assert!(unhit.is_empty(), "faults never hit: {unhit:?}");
 
-    let everything = format!(
-        "{}\n{}\n{}\n{}",
-        controller.logs(),
-        events_text(&client, ns).await,
-        statuses_text(&client, ns).await,
-        controller.metrics().await
-    );
+    let everything = everything_written(&client, ns, &controller).await;
     for (what, needle) in [
         ("password", password.as_str()),
         ("user data", &format!("user-data-secret-{r}")),
