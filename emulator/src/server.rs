@@ -10,8 +10,8 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
+use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
@@ -21,6 +21,7 @@ use tower::ServiceExt;
 
 use crate::app::Shared;
 use crate::config::Provider;
+use crate::http::{ConnControl, is_form, query_and_form_pairs};
 use crate::store::VmState;
 use crate::{alibaba, control, huawei, tencent};
 
@@ -34,31 +35,6 @@ pub enum Route {
     Alibaba,
     Huawei,
     Unknown,
-}
-
-/// Query string pairs, plus the body's pairs when it is `application/x-www-form-urlencoded`.
-pub fn query_and_form_pairs(parts: &Parts, body: &[u8]) -> Vec<(String, String)> {
-    let mut pairs: Vec<(String, String)> = parts
-        .uri
-        .query()
-        .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
-        .unwrap_or_default();
-    if is_form(parts) {
-        pairs.extend(form_urlencoded::parse(body).into_owned());
-    }
-    pairs
-}
-
-pub fn is_form(parts: &Parts) -> bool {
-    parts
-        .headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| {
-            ct.trim()
-                .to_ascii_lowercase()
-                .starts_with("application/x-www-form-urlencoded")
-        })
 }
 
 /// Decide which cloud a request is for.
@@ -195,26 +171,6 @@ fn not_found(parts: &Parts, _body: &Bytes) -> Response {
             "method": parts.method.as_str(),
             "path": parts.uri.path(),
         })),
-    )
-        .into_response()
-}
-
-/// Per-connection handle that lets a handler close its connection without answering
-/// (fault injection `drop_connection`).
-#[derive(Clone)]
-pub struct ConnControl(Arc<Notify>);
-
-/// Close the connection the request arrived on without answering. When the request came
-/// through [`serve`] the connection is gone before this returns (the answer goes nowhere;
-/// the wait only ends the handler's task); otherwise answers 503.
-pub async fn drop_connection(parts: &Parts) -> Response {
-    if let Some(ConnControl(n)) = parts.extensions.get::<ConnControl>() {
-        n.notify_one();
-        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
-    }
-    (
-        StatusCode::SERVICE_UNAVAILABLE,
-        "connection dropped by fault injection",
     )
         .into_response()
 }

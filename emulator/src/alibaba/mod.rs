@@ -30,7 +30,7 @@ use serde_json::{Map, Value};
 use crate::app::{AppState, Shared};
 use crate::calls::Outcome;
 use crate::config::{Account, Provider};
-use crate::server;
+use crate::http;
 use crate::store::{new_uuid, now_ms};
 
 pub use render::state_name;
@@ -149,19 +149,11 @@ pub struct Incoming<'a> {
 
 impl Incoming<'_> {
     pub fn header(&self, name: &str) -> Option<String> {
-        self.parts
-            .headers
-            .get(name)
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        http::header_str(self.parts, name)
     }
 
     pub fn header_values(&self, name: &str) -> Vec<String> {
-        self.parts
-            .headers
-            .get_all(name)
-            .iter()
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-            .collect()
+        http::header_values(self.parts, name)
     }
 
     pub fn param(&self, name: &str) -> Option<String> {
@@ -198,10 +190,10 @@ pub fn matches(parts: &Parts, pairs: &[(String, String)]) -> bool {
     has("Action") && has("AccessKeyId")
 }
 
-/// Handle one Alibaba request (routed here by [`server::classify`]).
+/// Handle one Alibaba request (routed here by [`crate::server::classify`]).
 pub async fn handle(app: Shared, parts: Parts, body: Bytes) -> Response {
     let request_id = new_uuid().to_ascii_uppercase();
-    let pairs = server::query_and_form_pairs(&parts, &body);
+    let pairs = http::query_and_form_pairs(&parts, &body);
     let v3 = parts
         .headers
         .get(header::AUTHORIZATION)
@@ -225,7 +217,7 @@ pub async fn handle(app: Shared, parts: Parts, body: Bytes) -> Response {
     }
     if effect.drop_connection {
         app.record_call(Provider::Alibaba, &action, &Outcome::Faulted(None));
-        return server::drop_connection(&parts).await;
+        return http::drop_connection(&parts).await;
     }
     if let Some((code, message, status)) = &effect.error {
         app.record_call(

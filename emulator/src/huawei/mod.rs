@@ -24,7 +24,7 @@ use serde_json::{Value, json};
 use crate::app::{AppState, Shared};
 use crate::calls::Outcome;
 use crate::config::{Account, Provider};
-use crate::server;
+use crate::http;
 use crate::store::{new_uuid, now_ms};
 
 pub use render::state_name;
@@ -301,7 +301,7 @@ pub fn resolve(method: &Method, path: &str, body: &[u8]) -> Option<Route> {
     }
 }
 
-/// Handle one Huawei request (routed here by [`server::classify`]).
+/// Handle one Huawei request (routed here by [`crate::server::classify`]).
 pub async fn handle(app: Shared, parts: Parts, body: Bytes) -> Response {
     let request_id = new_uuid().replace('-', "");
     let Some(route) = resolve(&parts.method, parts.uri.path(), &body) else {
@@ -321,7 +321,7 @@ pub async fn handle(app: Shared, parts: Parts, body: Bytes) -> Response {
     }
     if effect.drop_connection {
         app.record_call(Provider::Huawei, &action, &Outcome::Faulted(None));
-        return server::drop_connection(&parts).await;
+        return http::drop_connection(&parts).await;
     }
     if let Some((code, message, status)) = &effect.error {
         app.record_call(

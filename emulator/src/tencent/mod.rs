@@ -22,7 +22,7 @@ use serde_json::{Map, Value, json};
 use crate::app::{AppState, Shared};
 use crate::calls::Outcome;
 use crate::config::{Account, Provider};
-use crate::server;
+use crate::http;
 use crate::store::{new_uuid, now_ms};
 use error::{ApiError, ApiResult};
 use params::Params;
@@ -66,10 +66,7 @@ struct Incoming<'a> {
 
 impl Incoming<'_> {
     fn header(&self, name: &str) -> Option<String> {
-        self.parts
-            .headers
-            .get(name)
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        http::header_str(self.parts, name)
     }
 
     fn param(&self, name: &str) -> Option<String> {
@@ -119,7 +116,7 @@ fn ok_response(mut fields: Map<String, Value>, request_id: &str) -> Response {
     json_response(200, &Value::Object(outer))
 }
 
-/// Handle one Tencent request (routed here by [`server::classify`]).
+/// Handle one Tencent request (routed here by [`crate::server::classify`]).
 pub async fn handle(app: Shared, parts: Parts, body: Bytes) -> Response {
     let request_id = new_uuid();
     let mode = if parts.headers.contains_key("x-tc-action") {
@@ -127,7 +124,7 @@ pub async fn handle(app: Shared, parts: Parts, body: Bytes) -> Response {
     } else {
         Mode::V1
     };
-    let flat = server::query_and_form_pairs(&parts, &body);
+    let flat = http::query_and_form_pairs(&parts, &body);
     let mut inc = Incoming {
         mode,
         parts: &parts,
@@ -147,7 +144,7 @@ pub async fn handle(app: Shared, parts: Parts, body: Bytes) -> Response {
     }
     if effect.drop_connection {
         app.record_call(Provider::Tencent, &action, &Outcome::Faulted(None));
-        return server::drop_connection(&parts).await;
+        return http::drop_connection(&parts).await;
     }
     if let Some((code, message, status)) = &effect.error {
         app.record_call(
@@ -164,7 +161,7 @@ pub async fn handle(app: Shared, parts: Parts, body: Bytes) -> Response {
     }
     if effect.drop_after {
         app.record_call(Provider::Tencent, &action, &Outcome::Faulted(None));
-        return server::drop_connection(&parts).await;
+        return http::drop_connection(&parts).await;
     }
     match result {
         Ok(fields) => {
@@ -267,7 +264,7 @@ fn process(
 /// Request parameters as JSON, and whether they came flat (all strings).
 fn parse_params(inc: &Incoming) -> ApiResult<(Map<String, Value>, bool)> {
     let v3_json =
-        inc.mode == Mode::V3 && inc.parts.method != Method::GET && !server::is_form(inc.parts);
+        inc.mode == Mode::V3 && inc.parts.method != Method::GET && !http::is_form(inc.parts);
     if v3_json {
         if inc.body.iter().all(|b| b.is_ascii_whitespace()) {
             return Ok((Map::new(), false));

@@ -11,14 +11,11 @@
 
 use std::collections::BTreeMap;
 
-use crate::provider::{ErrorKind, ProviderError, Result};
-
+use crate::provider::Result;
 /// Tags per RunInstances (`Tag.N`, N 1-20).
 pub const MAX_TAGS: usize = 20;
 
-fn refuse(code: &str, msg: String) -> ProviderError {
-    ProviderError::new(ErrorKind::InvalidRequest, code, msg)
-}
+use crate::provider::common::invalid as refuse;
 
 fn has_url(s: &str) -> bool {
     let l = s.to_ascii_lowercase();
@@ -67,6 +64,7 @@ pub fn check(tags: &BTreeMap<String, String>) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::provider::ErrorKind;
 
     fn tags(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs

@@ -24,7 +24,9 @@ use std::sync::{Arc, Mutex};
 
 use serde::Deserialize;
 
-use crate::provider::{ErrorKind, ProviderError};
+use super::{HuaweiClient, Service, VERIFY_REGION, decode};
+use crate::provider::common::invalid;
+use crate::provider::{CloudProvider, ErrorKind, ProviderError, Region, Result};
 
 /// The region whose project `spec.projectId` (the single id of credentials written before
 /// `spec.projectIds`) is: the only region such credentials were ever verified in.
@@ -214,6 +216,128 @@ pub fn lookup_failed(region: &str, e: ProviderError) -> ProviderError {
         region,
         &format!("looking it up with IAM failed ({}: {})", e.code, e.message),
     )
+}
+
+/// ECS regions known to Huawei's SDK (`huaweicloudsdkecs.v2.region.ecs_region`). Huawei
+/// has no ECS call that lists regions.
+pub const REGIONS: &[&str] = &[
+    "cn-north-1",
+    "cn-north-4",
+    "cn-north-2",
+    "cn-north-9",
+    "cn-north-11",
+    "cn-north-12",
+    "cn-south-1",
+    "cn-south-2",
+    "cn-south-4",
+    "cn-east-2",
+    "cn-east-3",
+    "cn-east-4",
+    "cn-east-5",
+    "cn-southwest-2",
+    "cn-southwest-3",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ap-southeast-5",
+    "af-south-1",
+    "af-north-1",
+    "sa-brazil-1",
+    "la-north-2",
+    "la-south-2",
+    "na-mexico-1",
+    "tr-west-1",
+    "me-east-1",
+    "ae-ad-1",
+    "eu-west-0",
+    "eu-west-101",
+    "my-kualalumpur-1",
+    "ru-moscow-1",
+];
+
+impl HuaweiClient {
+    /// The project of `region` (see [`projects`]): configured, or looked up with IAM once.
+    pub async fn project(&self, region: &str) -> Result<String> {
+        if let Known::Yes(p) = self.projects.known(region) {
+            return Ok(p);
+        }
+        // KeystoneListProjects, signed with the AK/SK and no project, as the SDK core does.
+        let answer = Box::pin(self.send_with(
+            reqwest::Method::GET,
+            Service::Iam,
+            region,
+            None,
+            "/v3/projects",
+            &[("name".to_owned(), region.to_owned())],
+            &[],
+            false,
+            &[],
+        ))
+        .await
+        .map_err(|e| lookup_failed(region, e))?;
+        let list: ProjectList = decode("IAM project list", &answer.text, answer.request_id)?;
+        let p = pick(region, list)?;
+        if !is_project_id(&p) {
+            return Err(no_project(
+                region,
+                "IAM answered a project id that is not 32 hex digits",
+            ));
+        }
+        self.projects.learn(region, &p);
+        Ok(p)
+    }
+
+    /// The regions of `regions()`, which is also the credential check.
+    pub(super) async fn checked_regions(&self) -> Result<Vec<Region>> {
+        // ECS has no region listing, but this is also the credential check, so it must be
+        // authenticated calls. Projects are per region (see this module): every configured
+        // region is checked with its own project (ListServerAzInfo), and those are the
+        // regions reported. Without a map (the CLI's single project id, or none: IAM) the
+        // check runs in cn-north-4 and the SDK's region list is reported.
+        let configured = self.projects.explicit().clone();
+        if configured.is_empty() {
+            self.zones(VERIFY_REGION).await?;
+            return Ok(REGIONS
+                .iter()
+                .map(|r| Region {
+                    id: (*r).to_owned(),
+                    name: (*r).to_owned(),
+                    available: true,
+                })
+                .collect());
+        }
+        let mut out = Vec::new();
+        for (region, project) in &configured {
+            let zones = self.zones(region).await.map_err(|mut e| {
+                e.message = format!(
+                    "region {region} with project {project} (spec.projectIds.{region}): {}",
+                    e.message
+                );
+                e
+            })?;
+            // Zone ids start with their region's id (`cn-north-4a`, `ap-southeast-1a`:
+            // API/ecs_02_1501 examples; Regions and Endpoints,
+            // https://developer.huaweicloud.com/intl/en-us/endpoint): a project that answers
+            // with another region's zones is not this region's project.
+            if let Some(z) = zones.iter().find(|z| !z.id.starts_with(region.as_str())) {
+                return Err(invalid(
+                    "ProjectRegionMismatch",
+                    format!(
+                        "spec.projectIds.{region} = {project} is not a project of {region}: \
+                         it answers with availability zone {} of another region",
+                        z.id
+                    ),
+                ));
+            }
+            out.push(Region {
+                id: region.clone(),
+                name: region.clone(),
+                available: true,
+            });
+        }
+        Ok(out)
+    }
 }
 
 #[cfg(test)]

@@ -12,16 +12,13 @@
 
 use std::collections::BTreeMap;
 
-use crate::provider::{ErrorKind, ProviderError, Result};
-
+use crate::provider::Result;
 /// Tags per resource.
 pub const MAX_TAGS: usize = 50;
 /// Key prefixes the system reserves.
 pub const RESERVED_PREFIXES: &[&str] = &["qcs:", "project", "项目"];
 
-fn refuse(code: &str, msg: String) -> ProviderError {
-    ProviderError::new(ErrorKind::InvalidRequest, code, msg)
-}
+use crate::provider::common::invalid as refuse;
 
 /// Check the tags of a create (the controller's own included).
 pub fn check(tags: &BTreeMap<String, String>) -> Result<()> {
@@ -62,6 +59,7 @@ pub fn check(tags: &BTreeMap<String, String>) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::provider::ErrorKind;
 
     fn tags(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs

@@ -1,0 +1,183 @@
+//! Start, stop, reboot and terminate: state changes with a schedule.
+
+use super::*;
+
+// ---------------------------------------------------------------- state changes
+
+/// Phases of a new schedule: `(state, duration in ms or None for "until further notice")`.
+pub(super) type Schedule = Vec<(VmState, Option<u64>)>;
+
+/// Validate ids and states, then give every instance a new schedule.
+pub(super) fn transition(
+    ctx: &Ctx,
+    action: &str,
+    ids: &[String],
+    allowed: &[VmState],
+    schedule: &dyn Fn(&Instance) -> Schedule,
+    mutate: &dyn Fn(&mut Instance),
+) -> ApiResult<Fields> {
+    let mut store = ctx.app.store();
+    store.sweep(ctx.now);
+    require_found(&store, ctx, ids)?;
+    require_states(&store, ctx, ids, allowed)?;
+    for id in ids {
+        if let Some(inst) = store.get_mut(id, ctx.now) {
+            let phases = schedule(inst);
+            inst.set_schedule(ctx.now, &phases);
+            mutate(inst);
+            let done = inst.settles_at();
+            inst.record_operation(action, ctx.request_id, ctx.now, done);
+        }
+    }
+    Ok(Map::new())
+}
+
+pub(super) fn start_instances(ctx: &Ctx) -> ApiResult<Fields> {
+    let p = &ctx.params;
+    p.check_known(&["InstanceIds"])?;
+    let ids = instance_ids(p, "InstanceIds", true, 100)?;
+    let d = delays(ctx).transition_delays_ms;
+    transition(
+        ctx,
+        "StartInstances",
+        &ids,
+        &[VmState::Stopped],
+        &|_| {
+            vec![
+                (VmState::Starting, Some(d.starting)),
+                (VmState::Running, None),
+            ]
+        },
+        &|i| i.stop_charging = false,
+    )
+}
+
+pub(super) fn stop_instances(ctx: &Ctx) -> ApiResult<Fields> {
+    let p = &ctx.params;
+    p.check_known(&["InstanceIds", "ForceStop", "StopType", "StoppedMode"])?;
+    let ids = instance_ids(p, "InstanceIds", true, 100)?;
+    let force_stop = p.boolean("ForceStop")?.unwrap_or(false);
+    let stop_type = p.string("StopType")?.unwrap_or_else(|| "SOFT".to_string());
+    check_enum(p, "StopType", &stop_type, &["SOFT", "HARD", "SOFT_FIRST"])?;
+    // HARD powers off; SOFT asks the guest; SOFT_FIRST (or the older ForceStop=TRUE)
+    // powers off when the guest does not shut down.
+    let soft = stop_type != "HARD";
+    let force_on_failure = stop_type == "SOFT_FIRST" || force_stop;
+    let mode = p
+        .string("StoppedMode")?
+        .unwrap_or_else(|| "KEEP_CHARGING".to_string());
+    check_enum(p, "StoppedMode", &mode, &["KEEP_CHARGING", "STOP_CHARGING"])?;
+    let stop_charging = mode == "STOP_CHARGING";
+    if stop_charging {
+        let store = ctx.app.store();
+        for id in &ids {
+            if let Some(i) = owned(&store, ctx, id)
+                && i.charge_type != "POSTPAID_BY_HOUR"
+            {
+                return Err(ApiError::new(
+                    "UnsupportedOperation.StoppedModeStopCharging",
+                    format!("The instance `{id}` is not pay-as-you-go and cannot stop charging."),
+                ));
+            }
+        }
+    }
+    let d = delays(ctx).transition_delays_ms;
+    transition(
+        ctx,
+        "StopInstances",
+        &ids,
+        &[VmState::Running],
+        &|i| i.stop_schedule(soft, force_on_failure, d.stopping),
+        &|i| i.stop_charging = stop_charging,
+    )
+}
+
+pub(super) fn reboot_instances(ctx: &Ctx) -> ApiResult<Fields> {
+    let p = &ctx.params;
+    p.check_known(&["InstanceIds", "ForceReboot", "StopType"])?;
+    let ids = instance_ids(p, "InstanceIds", true, 100)?;
+    p.boolean("ForceReboot")?;
+    if let Some(st) = p.string("StopType")? {
+        check_enum(p, "StopType", &st, &["SOFT", "HARD", "SOFT_FIRST"])?;
+    }
+    let d = delays(ctx).transition_delays_ms;
+    transition(
+        ctx,
+        "RebootInstances",
+        &ids,
+        &[VmState::Running],
+        &|_| {
+            vec![
+                (VmState::Rebooting, Some(d.rebooting)),
+                (VmState::Running, None),
+            ]
+        },
+        &|_| {},
+    )
+}
+
+pub(super) fn terminate_instances(ctx: &Ctx) -> ApiResult<Fields> {
+    let p = &ctx.params;
+    p.check_known(&["InstanceIds", "ReleaseAddress", "ReleasePrepaidDataDisks"])?;
+    let ids = instance_ids(p, "InstanceIds", true, 100)?;
+    p.boolean("ReleaseAddress")?;
+    p.boolean("ReleasePrepaidDataDisks")?;
+    {
+        let store = ctx.app.store();
+        for id in &ids {
+            if owned(&store, ctx, id).is_some_and(|i| i.protected) {
+                return Err(ApiError::new(
+                    "UnsupportedOperation.InstancesProtected",
+                    format!("The instance `{id}` has termination protection enabled."),
+                ));
+            }
+        }
+    }
+    let d = delays(ctx).transition_delays_ms;
+    let now = ctx.now;
+    transition(
+        ctx,
+        "TerminateInstances",
+        &ids,
+        &[
+            VmState::Running,
+            VmState::Stopped,
+            VmState::LaunchFailed,
+            VmState::Terminated,
+        ],
+        &|i| {
+            if i.state_at(now) == VmState::Terminated {
+                // Already in the recycle bin: destroy it for good.
+                vec![
+                    (VmState::Terminating, Some(d.terminating)),
+                    (VmState::Gone, None),
+                ]
+            } else {
+                vec![
+                    (VmState::Terminating, Some(d.terminating)),
+                    (VmState::Terminated, Some(d.shutdown)),
+                    (VmState::Gone, None),
+                ]
+            }
+        },
+        &|_| {},
+    )
+    .inspect(|_f| {
+        // The operation is complete once the instance is shut down, not when it vanishes.
+        let mut store = ctx.app.store();
+        for id in &ids {
+            if let Some(i) = store.get_mut(id, now)
+                && let (
+                    Some(op),
+                    Some(Phase {
+                        until_ms: Some(t), ..
+                    }),
+                ) = (i.last_operation.as_mut(), i.schedule.first())
+            {
+                op.done_ms = *t;
+            }
+        }
+    })
+}
+
+// ---------------------------------------------------------------- describe

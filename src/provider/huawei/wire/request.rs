@@ -1,0 +1,218 @@
+//! Cloud-neutral requests as ECS request bodies: the create body (tags, token tag,
+//! charging, login), tag limits and the batch-action server lists.
+
+use base64::Engine as _;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::provider::common::invalid;
+use crate::provider::huawei::{TOKEN_TAG, wire};
+use crate::provider::*;
+
+/// Server tags per create: at most 10 (`Ecs.0905`), values of at most 43 characters.
+/// Sources: SDK `huaweicloudsdkecs` 3.1.219 `v2/model/post_paid_server.py` `server_tags`,
+/// `v2/model/post_paid_server_tag.py` (`value`: 0-43 characters); ECS error codes
+/// https://support.huaweicloud.com/api-ecs/ecs_07_0002.html.
+const MAX_SERVER_TAGS: usize = 10;
+const MAX_TAG_VALUE_CHARS: usize = 43;
+/// Keys of the tags the controller puts on every instance (`cloudinstance-uid`, `-name`,
+/// `-namespace`, `-incarnation`; reserved for it by the CRD).
+const OWN_TAG_PREFIX: &str = "cloudinstance-";
+
+/// A tag value Huawei accepts. The controller's own informational tags (the object's name
+/// can have 253 characters) are shortened to 34 characters, `-` and 8 hex digits of their
+/// SHA-256 (43 in all); a user's value that is too long is an error before any call.
+pub fn fit_tag_value(key: &str, value: &str) -> Result<String> {
+    if value.chars().count() <= MAX_TAG_VALUE_CHARS {
+        return Ok(value.to_owned());
+    }
+    if key.starts_with(OWN_TAG_PREFIX) {
+        let head: String = value.chars().take(MAX_TAG_VALUE_CHARS - 9).collect();
+        let digest = hex::encode(Sha256::digest(value.as_bytes()));
+        return Ok(format!("{head}-{}", &digest[..8]));
+    }
+    Err(invalid(
+        "InvalidTagValue",
+        format!(
+            "tag {key}: Huawei ECS accepts tag values of at most {MAX_TAG_VALUE_CHARS} characters"
+        ),
+    ))
+}
+
+/// The value of [`TOKEN_TAG`] for a client token: 40 hex digits of its SHA-256.
+pub fn token_tag_value(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))[..40].to_owned()
+}
+
+/// The create request for `req`: its path (v1, or v1.1 for yearly/monthly) and body.
+pub fn create_body(
+    req: &RunRequest,
+    token: &str,
+    pid: &str,
+    user_id: Option<&str>,
+) -> Result<(String, Value)> {
+    let vpc = req.network.vpc_id.clone().filter(|v| !v.is_empty());
+    let subnet = req.network.subnet_id.clone().filter(|v| !v.is_empty());
+    let (Some(vpc), Some(subnet)) = (vpc, subnet) else {
+        return Err(invalid(
+            "MissingNetwork",
+            "Huawei ECS needs network.vpc_id and network.subnet_id",
+        ));
+    };
+    if req.login.key_ids.len() > 1 {
+        return Err(invalid(
+            "InvalidKeyName",
+            "Huawei ECS injects at most one SSH key pair",
+        ));
+    }
+    let volume = |d: &Disk| wire::Volume {
+        volumetype: d.disk_type.clone().unwrap_or_else(|| "GPSSD".into()),
+        size: (d.size_gb > 0).then_some(d.size_gb),
+    };
+    let mut tags: Vec<wire::Tag> = req
+        .tags
+        .iter()
+        .filter(|(k, _)| k.as_str() != TOKEN_TAG)
+        .map(|(k, v)| {
+            Ok(wire::Tag {
+                key: k.clone(),
+                value: fit_tag_value(k, v)?,
+            })
+        })
+        .collect::<Result<_>>()?;
+    tags.push(wire::Tag {
+        key: TOKEN_TAG.into(),
+        value: token_tag_value(token),
+    });
+    if tags.len() > MAX_SERVER_TAGS {
+        let ours = tags
+            .iter()
+            .filter(|t| t.key.starts_with(OWN_TAG_PREFIX) || t.key == TOKEN_TAG)
+            .count();
+        return Err(invalid(
+            "TooManyTags",
+            format!(
+                "Huawei ECS accepts at most {MAX_SERVER_TAGS} tags per server (Ecs.0905) and \
+                 {ours} of them are the controller's: at most {} user tags",
+                MAX_SERVER_TAGS.saturating_sub(ours)
+            ),
+        ));
+    }
+    let prepaid = req.charge_type == ChargeType::Prepaid;
+    let extendparam = match req.charge_type {
+        ChargeType::OnDemand => wire::ExtendParam {
+            charging_mode: Some(json!(0)),
+            ..Default::default()
+        },
+        ChargeType::Spot => wire::ExtendParam {
+            charging_mode: Some(json!(0)),
+            market_type: Some("spot"),
+            ..Default::default()
+        },
+        ChargeType::Prepaid => wire::ExtendParam {
+            charging_mode: Some(json!("prePaid")),
+            period_type: Some("month"),
+            period_num: Some(1),
+            is_auto_pay: Some("true"),
+            ..Default::default()
+        },
+    };
+    let server = wire::CreateServer {
+        image_ref: req.image_id.clone(),
+        flavor_ref: req.instance_type.clone(),
+        name: req
+            .instance_name
+            .clone()
+            .or_else(|| req.hostname.clone())
+            .unwrap_or_else(|| "cloudinstance".into()),
+        vpcid: Some(vpc),
+        nics: vec![wire::Nic { subnet_id: subnet }],
+        root_volume: req
+            .system_disk
+            .as_ref()
+            .map(volume)
+            .unwrap_or(wire::Volume {
+                volumetype: "GPSSD".into(),
+                size: None,
+            }),
+        data_volumes: req.data_disks.iter().map(volume).collect(),
+        security_groups: req
+            .network
+            .security_group_ids
+            .iter()
+            .map(|id| wire::SecurityGroupRef { id: id.clone() })
+            .collect(),
+        availability_zone: (!req.zone.is_empty()).then(|| req.zone.clone()),
+        publicip: req
+            .network
+            .public_bandwidth_mbps
+            .filter(|b| *b > 0)
+            .map(|size| wire::PublicIp {
+                eip: wire::Eip {
+                    iptype: "5_bgp",
+                    bandwidth: wire::Bandwidth {
+                        size,
+                        sharetype: "PER",
+                        chargemode: "traffic",
+                    },
+                },
+            }),
+        count: req.count.max(1),
+        is_auto_rename: true,
+        admin_pass: req.login.password.as_ref().map(|p| p.expose().to_owned()),
+        key_name: req.login.key_ids.first().cloned(),
+        user_data: req
+            .user_data
+            .as_ref()
+            .map(|u| base64::engine::general_purpose::STANDARD.encode(u.as_bytes())),
+        server_tags: tags,
+        extendparam,
+        // A yearly/monthly server created with a key pair needs the IAM user id (SDK
+        // huaweicloudsdkecs/v2/model/pre_paid_server.py `metadata` op_svc_userid; API
+        // https://support.huaweicloud.com/api-ecs/ecs_02_0101.html).
+        metadata: match (prepaid, req.login.key_ids.first(), user_id) {
+            (true, Some(_), Some(u)) => [("op_svc_userid".to_owned(), u.to_owned())].into(),
+            (true, Some(_), None) => {
+                return Err(invalid(
+                    "UserIdUnknown",
+                    "a yearly/monthly server with an SSH key needs the IAM user id",
+                ));
+            }
+            _ => Default::default(),
+        },
+    };
+    let path = if prepaid {
+        format!("/v1.1/{}/cloudservers", pid)
+    } else {
+        format!("/v1/{}/cloudservers", pid)
+    };
+    let body = serde_json::to_value(wire::CreateServersBody {
+        server,
+        dry_run: req.dry_run,
+    })
+    .map_err(|e| invalid("InvalidBody", e.to_string()))?;
+    Ok((path, body))
+}
+
+/// `[{"id": …}, …]`, the server list of the batch actions.
+pub fn servers_json(ids: &[String]) -> Value {
+    Value::Array(ids.iter().map(|id| json!({ "id": id })).collect())
+}
+
+/// The `os-change` body of a changeos (reinstall); `user_id` is the IAM user, needed with a
+/// key pair.
+pub fn changeos_body(req: &ReinstallRequest, user_id: Option<String>) -> Value {
+    let mut change = serde_json::Map::new();
+    if let Some(u) = user_id {
+        change.insert("userid".into(), json!(u));
+    }
+    change.insert("imageid".into(), json!(req.image_id));
+    change.insert("mode".into(), json!("withStopServer"));
+    if let Some(pw) = &req.login.password {
+        change.insert("adminpass".into(), json!(pw.expose()));
+    }
+    if let Some(k) = req.login.key_ids.first() {
+        change.insert("keyname".into(), json!(k));
+    }
+    json!({"os-change": Value::Object(change)})
+}
