@@ -38,8 +38,15 @@ async fn lifecycle(cloud: Cloud) {
         "credential status lists regions: {cred}"
     );
 
-    // create → Ready with id and IPs
-    apply_instance(&client, &ns, &instance("web", "cred", &cloud, json!({}))).await;
+    // create → Ready with id and IPs. Huawei's changeos (the reinstall below) needs a
+    // password or a key pair (ECS API "Changing an ECS OS (Using an Image with Cloud-Init
+    // Installed)"; the client refuses it as ReinstallNeedsLogin otherwise,
+    // tests/huawei_login.rs), so the Huawei instance logs in with a key pair.
+    let login = match cloud.provider {
+        "huawei" => json!({"login": {"keyIds": ["KeyPair-lifecycle"]}}),
+        _ => json!({}),
+    };
+    apply_instance(&client, &ns, &instance("web", "cred", &cloud, login)).await;
     let web = Lifecycle::new(&client, &ns, "web", T);
     let (status, id) = web.created().await;
     assert!(
