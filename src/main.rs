@@ -6,7 +6,8 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use cloudinstance_controller::controller::{self, Settings, metrics::Metrics, server};
+use cloudinstance_controller::controller::context::{Settings, TAG_UID};
+use cloudinstance_controller::controller::{self, metrics::Metrics, server};
 use cloudinstance_controller::provider::endpoint::EndpointPolicy;
 use cloudinstance_controller::provider::{
     AnyProvider, ClientConfig, CloudProvider, Credentials, DescribeFilter, ProviderKind,
@@ -550,7 +551,7 @@ async fn main() {
             Ok(p) => {
                 let filter = match tag_uid {
                     Some(uid) => DescribeFilter::Tag {
-                        key: controller::TAG_UID.into(),
+                        key: TAG_UID.into(),
                         value: uid,
                     },
                     None => DescribeFilter::All,

@@ -11,6 +11,7 @@ use k8s_openapi::api::core::v1::Secret;
 use super::leader::Fence;
 use super::metrics::{AttemptMetrics, Metrics};
 use super::ratelimit::{ActionClass, Limiter};
+use super::translate;
 use crate::api::CloudCredential;
 use crate::provider::endpoint::EndpointPolicy;
 use crate::provider::retry::Observer;
@@ -279,7 +280,7 @@ impl Handles {
         if kind == ProviderKind::Huawei {
             // Huawei projects are per region: the client gets the map (projectIds, and
             // projectId as cn-north-4's), never one id for every region.
-            config.huawei.project_ids = spec.huawei_project_ids();
+            config.huawei.project_ids = translate::huawei_project_ids(spec);
             if config.huawei.project_ids.is_empty() {
                 return Err(CredentialError::ProjectIdMissing);
             }

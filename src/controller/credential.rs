@@ -2,17 +2,18 @@
 //! report regions, count users, and hold deletion while instances still use it.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Secret;
 use kube::runtime::controller::Action;
 use kube::{Api, Resource, ResourceExt};
 
 use super::cloud::{CREDENTIAL_SECRET_LABEL, CredentialError, is_marked};
+use super::context::{Context, Error, FINALIZER};
+use super::problem::Problem;
 use super::ratelimit::ActionClass;
 use super::recheck;
 use super::status::{add_finalizer, age_of, apply_status, now_rfc3339, remove_finalizer};
-use super::{Context, Error, FINALIZER};
 use crate::api::CloudCredential;
 use crate::api::conditions::{self, Condition, READY};
 use crate::provider::CloudProvider;
@@ -22,18 +23,10 @@ const KIND: &str = "CloudCredential";
 const FAILED_RECHECK: Duration = Duration::from_secs(60);
 
 pub async fn reconcile(obj: Arc<CloudCredential>, ctx: Arc<Context>) -> Result<Action, Error> {
-    let start = Instant::now();
     let ns = obj.namespace().ok_or(Error::NoNamespace)?;
-    let span =
-        tracing::info_span!("reconcile", kind = KIND, namespace = %ns, name = %obj.name_any());
-    let r = super::guard::contain(tracing::Instrument::instrument(
-        reconcile_inner(obj, ctx.clone(), ns),
-        span,
-    ))
-    .await
-    .unwrap_or_else(|p| Err(Error::Panicked(p)));
-    ctx.metrics.reconciled(KIND, r.is_ok(), start.elapsed());
-    r
+    let name = obj.name_any();
+    ctx.reconcile(KIND, &ns, &name, reconcile_inner(&obj, &ctx, &ns))
+        .await
 }
 
 pub fn error_policy(obj: Arc<CloudCredential>, err: &Error, ctx: Arc<Context>) -> Action {
@@ -44,16 +37,14 @@ pub fn error_policy(obj: Arc<CloudCredential>, err: &Error, ctx: Arc<Context>) -
 
 /// Why keys were not accepted: `transient` when the cloud could not be asked at all.
 struct Refusal {
-    reason: String,
-    message: String,
+    problem: Problem,
     transient: bool,
 }
 
-impl Refusal {
-    fn definite(reason: &str, message: String) -> Self {
+impl From<&CredentialError> for Refusal {
+    fn from(e: &CredentialError) -> Self {
         Self {
-            reason: reason.into(),
-            message,
+            problem: Problem::from(e),
             transient: false,
         }
     }
@@ -81,12 +72,8 @@ fn users(ctx: &Context, ns: &str, name: &str) -> Vec<String> {
     v
 }
 
-async fn reconcile_inner(
-    obj: Arc<CloudCredential>,
-    ctx: Arc<Context>,
-    ns: String,
-) -> Result<Action, Error> {
-    let api: Api<CloudCredential> = Api::namespaced(ctx.client.clone(), &ns);
+async fn reconcile_inner(obj: &CloudCredential, ctx: &Context, ns: &str) -> Result<Action, Error> {
+    let api: Api<CloudCredential> = Api::namespaced(ctx.client.clone(), ns);
     let name = obj.name_any();
     let key = format!("{ns}/{name}");
     let old = obj.status.clone();
@@ -96,7 +83,7 @@ async fn reconcile_inner(
     if !ctx.instances_synced.wait().await {
         return Ok(Action::await_change()); // shutting down
     }
-    let users = users(&ctx, &ns, &name);
+    let users = users(ctx, ns, &name);
     let now = now_rfc3339();
 
     if obj.meta().deletion_timestamp.is_some() {
@@ -105,7 +92,7 @@ async fn reconcile_inner(
         }
         if users.is_empty() {
             ctx.handles.forget(&key);
-            remove_finalizer(&api, &*obj).await?;
+            remove_finalizer(&api, obj).await?;
             return Ok(Action::await_change());
         }
         let shown: Vec<_> = users.iter().take(5).cloned().collect();
@@ -127,17 +114,17 @@ async fn reconcile_inner(
             obj.metadata.generation,
             &now,
         );
-        if apply_status(&api, &*obj, old.as_ref(), &status).await? {
+        if apply_status(&api, obj, old.as_ref(), &status).await? {
             ctx.metrics.status_written(KIND);
         }
         return Ok(Action::requeue(Duration::from_secs(30)));
     }
     if !obj.finalizers().iter().any(|f| f == FINALIZER) {
-        add_finalizer(&api, &*obj).await?;
+        add_finalizer(&api, obj).await?;
         return Ok(Action::requeue(Duration::ZERO));
     }
 
-    let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &ns);
+    let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), ns);
     let secret_name = &obj.spec.secret_ref.name;
     // Metadata first: the Secret's contents are read only when the endpoint is allowed and
     // the Secret is marked for this controller.
@@ -175,7 +162,7 @@ async fn reconcile_inner(
             (Some(selector), Some(_)) => secret_in_shard(&secrets, secret_name, selector).await?,
             _ => true,
         };
-        let secret = match (&secret_meta, ctx.handles.check_endpoint(&obj)) {
+        let secret = match (&secret_meta, ctx.handles.check_endpoint(obj)) {
             (_, Err(e)) => Err(e),
             (None, _) => Err(CredentialError::SecretNotFound(secret_name.clone())),
             (Some(_), _) if !in_shard => Err(CredentialError::SecretNotInShard {
@@ -194,9 +181,9 @@ async fn reconcile_inner(
                 .ok_or_else(|| CredentialError::SecretNotFound(secret_name.clone())),
         };
         let verdict: Result<Vec<String>, Refusal> = match secret {
-            Err(e) => Err(Refusal::definite(e.reason(), e.to_string())),
-            Ok(secret) => match ctx.handles.build(&key, &obj, &secret) {
-                Err(e) => Err(Refusal::definite(e.reason(), e.to_string())),
+            Err(e) => Err(Refusal::from(&e)),
+            Ok(secret) => match ctx.handles.build(&key, obj, &secret) {
+                Err(e) => Err(Refusal::from(&e)),
                 Ok(h) => {
                     match h
                         .call(
@@ -212,8 +199,7 @@ async fn reconcile_inner(
                             .map(|r| r.id)
                             .collect()),
                         Err(e) => Err(Refusal {
-                            reason: e.code.clone(),
-                            message: e.summary(),
+                            problem: Problem::from(&e),
                             transient: e.is_retryable(),
                         }),
                     }
@@ -237,7 +223,8 @@ async fn reconcile_inner(
                 // about the keys. A scheduled re-check of unchanged, verified keys keeps its
                 // verdict; otherwise the verdict is Unknown. Either way, try again soon.
                 requeue = ctx.failure_backoff(&obj.uid().unwrap_or_default());
-                tracing::warn!(code = %r.reason, "could not verify the keys: {}", r.message);
+                let p = r.problem;
+                tracing::warn!(code = %p.reason, "could not verify the keys: {}", p.message);
                 if !changed && previous.as_ref().is_some_and(|c| c.is_true()) {
                     None
                 } else {
@@ -246,10 +233,10 @@ async fn reconcile_inner(
                         ..Condition::new(
                             READY,
                             false,
-                            &r.reason,
+                            &p.reason,
                             format!(
                                 "the keys could not be verified yet (retrying): {}",
-                                r.message
+                                p.message
                             ),
                         )
                     })
@@ -259,7 +246,12 @@ async fn reconcile_inner(
                 requeue = requeue.min(FAILED_RECHECK);
                 ctx.handles.forget(&key);
                 status.regions.clear();
-                Some(Condition::new(READY, false, &r.reason, r.message))
+                Some(Condition::new(
+                    READY,
+                    false,
+                    &r.problem.reason,
+                    r.problem.message,
+                ))
             }
         };
         // None: the verdict is kept, and so is lastVerifiedAt, so the next attempt re-verifies
@@ -276,7 +268,7 @@ async fn reconcile_inner(
     }
     status.instance_count = users.len() as i32;
     status.observed_generation = obj.metadata.generation;
-    if apply_status(&api, &*obj, old.as_ref(), &status).await? {
+    if apply_status(&api, obj, old.as_ref(), &status).await? {
         ctx.metrics.status_written(KIND);
     }
     Ok(Action::requeue(requeue))

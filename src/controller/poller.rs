@@ -14,11 +14,22 @@ use tokio::time::Instant;
 
 use super::cloud::CloudHandle;
 use super::metrics::Metrics;
-use super::plan::Observation;
+use super::problem::Problem;
 use super::ratelimit::ActionClass;
 use super::recheck::Rechecks;
 use crate::api::CloudInstance;
 use crate::provider::{CloudProvider, DescribeFilter, ErrorKind, InstanceDetails, InstanceState};
+
+/// What the poller last saw of one instance.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Observation {
+    /// Nothing fresh yet (new id, or a mutation was issued since the last poll).
+    Unknown,
+    /// The cloud no longer knows this id.
+    Missing,
+    /// The cloud's current view.
+    Seen(Box<InstanceDetails>),
+}
 
 /// Identifies one poll group: `namespace/credential` and region.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -131,13 +142,13 @@ impl Poller {
     }
 
     /// Why the cloud's view of this group cannot be read, once status polls have failed
-    /// [`FAILED_ROUNDS_REPORTED`] times in a row: (reason, message) for `Synced`.
-    pub fn poll_problem(&self, key: &GroupKey) -> Option<(String, String)> {
+    /// [`FAILED_ROUNDS_REPORTED`] times in a row, for `Synced`.
+    pub fn poll_problem(&self, key: &GroupKey) -> Option<Problem> {
         let groups = self.groups.lock().expect("poller lock");
         let g = groups.get(key)?;
         let e = g.last_error.as_ref()?;
         (g.failures >= FAILED_ROUNDS_REPORTED).then(|| {
-            (
+            Problem::new(
                 e.code.clone(),
                 format!(
                     "cannot read the instance's state from the cloud (status polls of region {} fail; the status shown may be stale): {}",
