@@ -16,8 +16,8 @@ use crate::api::CloudCredential;
 use crate::provider::endpoint::EndpointPolicy;
 use crate::provider::retry::Observer;
 use crate::provider::{
-    AnyProvider, ClientConfig, CloudProvider, Credentials, ProviderError, ProviderKind,
-    SecretString,
+    AnyProvider, ClientConfig, CloudProvider, Credentials, DescribeFilter, InstanceDetails,
+    ProviderError, ProviderKind, SecretString,
 };
 
 /// A ready-to-use client for one credential.
@@ -80,6 +80,20 @@ impl CloudHandle {
         self.metrics
             .provider_call(&self.kind.to_string(), action, result, start.elapsed());
         r
+    }
+
+    /// DescribeInstances through [`Self::call`].
+    pub async fn describe_instances(
+        &self,
+        region: &str,
+        filter: &DescribeFilter,
+    ) -> Result<Vec<InstanceDetails>, ProviderError> {
+        self.call(
+            ActionClass::Describe,
+            "DescribeInstances",
+            self.provider.describe_instances(region, filter),
+        )
+        .await
     }
 
     pub fn batch_limit(&self) -> usize {

@@ -150,7 +150,7 @@ impl Context {
 
     /// Run one reconcile of an object of `kind` in its own span, with a panic contained
     /// as [`Error::Panicked`], and count it.
-    pub async fn reconcile<F>(
+    pub async fn run_reconcile<F>(
         &self,
         kind: &'static str,
         ns: &str,

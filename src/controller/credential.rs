@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Secret;
+use kube::core::PartialObjectMeta;
 use kube::runtime::controller::Action;
 use kube::{Api, Resource, ResourceExt};
 
@@ -25,7 +26,7 @@ const FAILED_RECHECK: Duration = Duration::from_secs(60);
 pub async fn reconcile(obj: Arc<CloudCredential>, ctx: Arc<Context>) -> Result<Action, Error> {
     let ns = obj.namespace().ok_or(Error::NoNamespace)?;
     let name = obj.name_any();
-    ctx.reconcile(KIND, &ns, &name, reconcile_inner(&obj, &ctx, &ns))
+    ctx.run_reconcile(KIND, &ns, &name, reconcile_inner(&obj, &ctx, &ns))
         .await
 }
 
@@ -158,54 +159,7 @@ async fn reconcile_inner(obj: &CloudCredential, ctx: &Context, ns: &str) -> Resu
         if requested {
             tracing::info!("re-verifying keys after an auth failure in a cloud call");
         }
-        let in_shard = match (&ctx.settings.label_selector, &secret_meta) {
-            (Some(selector), Some(_)) => secret_in_shard(&secrets, secret_name, selector).await?,
-            _ => true,
-        };
-        let secret = match (&secret_meta, ctx.handles.check_endpoint(obj)) {
-            (_, Err(e)) => Err(e),
-            (None, _) => Err(CredentialError::SecretNotFound(secret_name.clone())),
-            (Some(_), _) if !in_shard => Err(CredentialError::SecretNotInShard {
-                secret: secret_name.clone(),
-                selector: ctx.settings.label_selector.clone().unwrap_or_default(),
-            }),
-            (Some(m), _) if !is_marked(&m.metadata, CREDENTIAL_SECRET_LABEL) => {
-                Err(CredentialError::SecretNotMarked {
-                    secret: secret_name.clone(),
-                    label: CREDENTIAL_SECRET_LABEL,
-                })
-            }
-            (Some(_), Ok(())) => secrets
-                .get_opt(secret_name)
-                .await?
-                .ok_or_else(|| CredentialError::SecretNotFound(secret_name.clone())),
-        };
-        let verdict: Result<Vec<String>, Refusal> = match secret {
-            Err(e) => Err(Refusal::from(&e)),
-            Ok(secret) => match ctx.handles.build(&key, obj, &secret) {
-                Err(e) => Err(Refusal::from(&e)),
-                Ok(h) => {
-                    match h
-                        .call(
-                            ActionClass::Describe,
-                            "DescribeRegions",
-                            h.provider.regions(),
-                        )
-                        .await
-                    {
-                        Ok(regions) => Ok(regions
-                            .into_iter()
-                            .filter(|r| r.available)
-                            .map(|r| r.id)
-                            .collect()),
-                        Err(e) => Err(Refusal {
-                            problem: Problem::from(&e),
-                            transient: e.is_retryable(),
-                        }),
-                    }
-                }
-            },
-        };
+        let verdict = verify_keys(ctx, obj, &key, &secrets, secret_meta.as_ref()).await?;
         let previous = conditions::find(&status.conditions, READY).cloned();
         let cond = match verdict {
             Ok(regions) => {
@@ -272,4 +226,65 @@ async fn reconcile_inner(obj: &CloudCredential, ctx: &Context, ns: &str) -> Resu
         ctx.metrics.status_written(KIND);
     }
     Ok(Action::requeue(requeue))
+}
+
+/// Verify the keys of `obj`: the endpoint is allowed, the Secret exists, is in this shard
+/// and marked for this controller, a client can be built from it, and the cloud accepts
+/// one cheap authenticated call. The regions the account can use, or why not.
+async fn verify_keys(
+    ctx: &Context,
+    obj: &CloudCredential,
+    key: &str,
+    secrets: &Api<Secret>,
+    secret_meta: Option<&PartialObjectMeta<Secret>>,
+) -> Result<Result<Vec<String>, Refusal>, Error> {
+    let secret_name = &obj.spec.secret_ref.name;
+    let in_shard = match (&ctx.settings.label_selector, secret_meta) {
+        (Some(selector), Some(_)) => secret_in_shard(secrets, secret_name, selector).await?,
+        _ => true,
+    };
+    let secret = match (secret_meta, ctx.handles.check_endpoint(obj)) {
+        (_, Err(e)) => Err(e),
+        (None, _) => Err(CredentialError::SecretNotFound(secret_name.clone())),
+        (Some(_), _) if !in_shard => Err(CredentialError::SecretNotInShard {
+            secret: secret_name.clone(),
+            selector: ctx.settings.label_selector.clone().unwrap_or_default(),
+        }),
+        (Some(m), _) if !is_marked(&m.metadata, CREDENTIAL_SECRET_LABEL) => {
+            Err(CredentialError::SecretNotMarked {
+                secret: secret_name.clone(),
+                label: CREDENTIAL_SECRET_LABEL,
+            })
+        }
+        (Some(_), Ok(())) => secrets
+            .get_opt(secret_name)
+            .await?
+            .ok_or_else(|| CredentialError::SecretNotFound(secret_name.clone())),
+    };
+    Ok(match secret {
+        Err(e) => Err(Refusal::from(&e)),
+        Ok(secret) => match ctx.handles.build(key, obj, &secret) {
+            Err(e) => Err(Refusal::from(&e)),
+            Ok(h) => {
+                match h
+                    .call(
+                        ActionClass::Describe,
+                        "DescribeRegions",
+                        h.provider.regions(),
+                    )
+                    .await
+                {
+                    Ok(regions) => Ok(regions
+                        .into_iter()
+                        .filter(|r| r.available)
+                        .map(|r| r.id)
+                        .collect()),
+                    Err(e) => Err(Refusal {
+                        problem: Problem::from(&e),
+                        transient: e.is_retryable(),
+                    }),
+                }
+            }
+        },
+    })
 }

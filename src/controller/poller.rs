@@ -338,16 +338,8 @@ impl Poller {
         };
         let mut details: HashMap<String, InstanceDetails> = HashMap::new();
         for chunk in need_details.chunks(batch) {
-            match handle
-                .call(
-                    ActionClass::Describe,
-                    "DescribeInstances",
-                    handle
-                        .provider
-                        .describe_instances(&key.region, &DescribeFilter::Ids(chunk.to_vec())),
-                )
-                .await
-            {
+            let filter = DescribeFilter::Ids(chunk.to_vec());
+            match handle.describe_instances(&key.region, &filter).await {
                 Ok(list) => {
                     for d in list {
                         details.insert(d.id.clone(), d);

@@ -143,12 +143,7 @@ pub async fn apply(
                 security_group_ids: None,
             };
             let note = format!("renamed instance {id} to {name}");
-            a.mutate(
-                "ModifyInstancesAttribute",
-                p.modify_instance(region, &id, &change),
-                ("Renamed", "Modify", note),
-            )
-            .await
+            a.modify(&change, "Renamed", note).await
         }
         Step::SetSecurityGroups { ids: groups } => {
             let change = Modification {
@@ -156,12 +151,7 @@ pub async fn apply(
                 security_group_ids: Some(groups.clone()),
             };
             let note = format!("security groups of {id} set to {}", groups.join(","));
-            a.mutate(
-                "ModifyInstancesAttribute",
-                p.modify_instance(region, &id, &change),
-                ("SecurityGroupsChanged", "Modify", note),
-            )
-            .await
+            a.modify(&change, "SecurityGroupsChanged", note).await
         }
         Step::Reinstall { image_id } => {
             let ns = obj.namespace().unwrap_or_default();
@@ -240,6 +230,22 @@ impl Actor<'_> {
             self.normal(reason, event_action, note).await;
         }
         r
+    }
+
+    /// Change attributes of the instance (ModifyInstancesAttribute and its equivalents).
+    async fn modify(
+        &self,
+        change: &Modification,
+        reason: &str,
+        note: String,
+    ) -> Result<(), ProviderError> {
+        let region = self.obj.spec.region.as_str();
+        let call = self
+            .handle
+            .provider
+            .modify_instance(region, self.id, change);
+        self.mutate("ModifyInstancesAttribute", call, (reason, "Modify", note))
+            .await
     }
 
     async fn normal(&self, reason: &str, action: &str, note: String) {

@@ -11,8 +11,7 @@ use crate::api::CloudInstance;
 use crate::controller::cloud::CloudHandle;
 use crate::controller::context::Context;
 use crate::controller::poller::Observation;
-use crate::controller::ratelimit::ActionClass;
-use crate::provider::{CloudProvider, DescribeFilter, InstanceState};
+use crate::provider::{DescribeFilter, InstanceState};
 
 /// Least time between two re-creations of one object (a cloud that keeps losing or failing
 /// instances must not make the controller create one after another).
@@ -56,13 +55,7 @@ pub async fn wait_before(
 /// wait before looking again.
 async fn confirm_gone(handle: &CloudHandle, region: &str, id: &str) -> Option<Duration> {
     let filter = DescribeFilter::Ids(vec![id.to_owned()]);
-    let found = handle
-        .call(
-            ActionClass::Describe,
-            "DescribeInstances",
-            handle.provider.describe_instances(region, &filter),
-        )
-        .await;
+    let found = handle.describe_instances(region, &filter).await;
     match found {
         Ok(list) => {
             let alive = list

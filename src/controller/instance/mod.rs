@@ -34,7 +34,7 @@ pub async fn reconcile(obj: Arc<CloudInstance>, ctx: Arc<Context>) -> Result<Act
     std::sync::LazyLock::force(&apply::PROCESS_START);
     let ns = obj.namespace().ok_or(Error::NoNamespace)?;
     let name = obj.name_any();
-    ctx.reconcile(KIND, &ns, &name, reconcile_inner(&obj, &ctx, &ns, &name))
+    ctx.run_reconcile(KIND, &ns, &name, reconcile_inner(&obj, &ctx, &ns, &name))
         .await
 }
 

@@ -60,14 +60,7 @@ pub async fn report(
         },
         problem.as_ref(),
     );
-    status.conditions = conditions::merge(
-        &status.conditions,
-        vec![ready, synced],
-        obj.metadata.generation,
-        &now_rfc3339(),
-    );
-    status.observed_generation = obj.metadata.generation;
-    write(ctx, api, obj, &status).await
+    write(ctx, api, obj, status, [ready, synced]).await
 }
 
 /// The credential cannot be used (`problem` says why): report it and wait for the
@@ -79,7 +72,7 @@ pub async fn without_cloud(
     obj: &CloudInstance,
     problem: Problem,
 ) -> Result<Action, Error> {
-    let mut status = obj.status.clone().unwrap_or_default();
+    let status = obj.status.clone().unwrap_or_default();
     let mut message = problem.message;
     if obj.metadata.deletion_timestamp.is_some() {
         match plan::deletion_without_cloud(&obj.spec, &status) {
@@ -107,6 +100,20 @@ pub async fn without_cloud(
             )
         });
     let synced = Condition::new(SYNCED, false, &problem.reason, message);
+    write(ctx, api, obj, status, [ready, synced]).await?;
+    // The credential watch re-triggers us when it changes; this is a safety net.
+    Ok(Action::requeue(Duration::from_secs(300)))
+}
+
+/// Merge `Ready` and `Synced` into `status`, mark it as describing this generation and
+/// server-side apply it if it differs from what was read.
+async fn write(
+    ctx: &Context,
+    api: &Api<CloudInstance>,
+    obj: &CloudInstance,
+    mut status: CloudInstanceStatus,
+    [ready, synced]: [Condition; 2],
+) -> Result<(), Error> {
     status.conditions = conditions::merge(
         &status.conditions,
         vec![ready, synced],
@@ -114,19 +121,7 @@ pub async fn without_cloud(
         &now_rfc3339(),
     );
     status.observed_generation = obj.metadata.generation;
-    write(ctx, api, obj, &status).await?;
-    // The credential watch re-triggers us when it changes; this is a safety net.
-    Ok(Action::requeue(Duration::from_secs(300)))
-}
-
-/// Server-side apply the status if it differs from what was read.
-async fn write(
-    ctx: &Context,
-    api: &Api<CloudInstance>,
-    obj: &CloudInstance,
-    status: &CloudInstanceStatus,
-) -> Result<(), Error> {
-    if apply_status(api, obj, obj.status.as_ref(), status).await? {
+    if apply_status(api, obj, obj.status.as_ref(), &status).await? {
         ctx.metrics.status_written(KIND);
     }
     Ok(())
