@@ -15,8 +15,8 @@ use super::problem::Problem;
 use super::ratelimit::ActionClass;
 use super::recheck;
 use super::status::{add_finalizer, age_of, apply_status, now_rfc3339, remove_finalizer};
-use crate::api::CloudCredential;
 use crate::api::conditions::{self, Condition, READY};
+use crate::api::{CloudCredential, CloudCredentialStatus};
 use crate::provider::CloudProvider;
 
 const KIND: &str = "CloudCredential";
@@ -77,8 +77,7 @@ async fn reconcile_inner(obj: &CloudCredential, ctx: &Context, ns: &str) -> Resu
     let api: Api<CloudCredential> = Api::namespaced(ctx.client.clone(), ns);
     let name = obj.name_any();
     let key = format!("{ns}/{name}");
-    let old = obj.status.clone();
-    let mut status = old.clone().unwrap_or_default();
+    let mut status = obj.status.clone().unwrap_or_default();
     // Count users only once the instance cache is filled (right after a start it may be
     // empty, and a deleting credential would let go while instances still need it).
     if !ctx.instances_synced.wait().await {
@@ -88,37 +87,7 @@ async fn reconcile_inner(obj: &CloudCredential, ctx: &Context, ns: &str) -> Resu
     let now = now_rfc3339();
 
     if obj.meta().deletion_timestamp.is_some() {
-        if !obj.finalizers().iter().any(|f| f == FINALIZER) {
-            return Ok(Action::await_change());
-        }
-        if users.is_empty() {
-            ctx.handles.forget(&key);
-            remove_finalizer(&api, obj).await?;
-            return Ok(Action::await_change());
-        }
-        let shown: Vec<_> = users.iter().take(5).cloned().collect();
-        status.instance_count = users.len() as i32;
-        let cond = Condition::new(
-            READY,
-            conditions::find(&status.conditions, READY).is_some_and(|c| c.is_true()),
-            "DeletionBlocked",
-            format!(
-                "still used by {} CloudInstance(s) ({}{}); deletion completes when they are gone",
-                users.len(),
-                shown.join(", "),
-                if users.len() > 5 { ", ..." } else { "" }
-            ),
-        );
-        status.conditions = conditions::merge(
-            &status.conditions,
-            vec![cond],
-            obj.metadata.generation,
-            &now,
-        );
-        if apply_status(&api, obj, old.as_ref(), &status).await? {
-            ctx.metrics.status_written(KIND);
-        }
-        return Ok(Action::requeue(Duration::from_secs(30)));
+        return release(ctx, &api, obj, &key, &users).await;
     }
     if !obj.finalizers().iter().any(|f| f == FINALIZER) {
         add_finalizer(&api, obj).await?;
@@ -222,10 +191,62 @@ async fn reconcile_inner(obj: &CloudCredential, ctx: &Context, ns: &str) -> Resu
     }
     status.instance_count = users.len() as i32;
     status.observed_generation = obj.metadata.generation;
-    if apply_status(&api, obj, old.as_ref(), &status).await? {
+    write(ctx, &api, obj, &status).await?;
+    Ok(Action::requeue(requeue))
+}
+
+/// A deleted credential: let go once no instance uses it (they may need its keys to
+/// terminate), otherwise say which ones hold it.
+async fn release(
+    ctx: &Context,
+    api: &Api<CloudCredential>,
+    obj: &CloudCredential,
+    key: &str,
+    users: &[String],
+) -> Result<Action, Error> {
+    if !obj.finalizers().iter().any(|f| f == FINALIZER) {
+        return Ok(Action::await_change());
+    }
+    if users.is_empty() {
+        ctx.handles.forget(key);
+        remove_finalizer(api, obj).await?;
+        return Ok(Action::await_change());
+    }
+    let mut status = obj.status.clone().unwrap_or_default();
+    let shown: Vec<_> = users.iter().take(5).cloned().collect();
+    status.instance_count = users.len() as i32;
+    let cond = Condition::new(
+        READY,
+        conditions::find(&status.conditions, READY).is_some_and(|c| c.is_true()),
+        "DeletionBlocked",
+        format!(
+            "still used by {} CloudInstance(s) ({}{}); deletion completes when they are gone",
+            users.len(),
+            shown.join(", "),
+            if users.len() > 5 { ", ..." } else { "" }
+        ),
+    );
+    status.conditions = conditions::merge(
+        &status.conditions,
+        vec![cond],
+        obj.metadata.generation,
+        &now_rfc3339(),
+    );
+    write(ctx, api, obj, &status).await?;
+    Ok(Action::requeue(Duration::from_secs(30)))
+}
+
+/// Server-side apply the status if it differs from what was read.
+async fn write(
+    ctx: &Context,
+    api: &Api<CloudCredential>,
+    obj: &CloudCredential,
+    status: &CloudCredentialStatus,
+) -> Result<(), Error> {
+    if apply_status(api, obj, obj.status.as_ref(), status).await? {
         ctx.metrics.status_written(KIND);
     }
-    Ok(Action::requeue(requeue))
+    Ok(())
 }
 
 /// Verify the keys of `obj`: the endpoint is allowed, the Secret exists, is in this shard

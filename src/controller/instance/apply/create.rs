@@ -30,45 +30,10 @@ pub(super) async fn create(
     let uid = obj.uid().unwrap_or_default();
     let incarnation = status.incarnation.unwrap_or(0);
 
-    if !obj.spec.dry_run {
-        let found = match find_tagged(a.handle, obj).await {
-            Ok(f) => f,
-            Err(e) => return Ok(Outcome::failed(e)),
-        };
-        let mine: Vec<_> = found
-            .into_iter()
-            .filter(|d| {
-                d.tags
-                    .get(TAG_INCARNATION)
-                    .map(String::as_str)
-                    .unwrap_or("0")
-                    == incarnation.to_string()
-            })
-            .collect();
-        if let Some(first) = mine.first() {
-            if mine.len() > 1 {
-                let extra: Vec<_> = mine[1..].iter().map(|d| d.id.as_str()).collect();
-                let note = format!(
-                    "more than one instance carries this object's UID; adopted {}, NOT touching {}",
-                    first.id,
-                    extra.join(",")
-                );
-                a.warning("DuplicateInstances", "Create", note).await;
-            }
-            status.instance_id = Some(first.id.clone());
-            status.create_requested_at = None;
-            remember_unanswered(&uid, None);
-            if status.last_reboot_requested_at.is_none() {
-                status.last_reboot_requested_at = obj.spec.reboot_requested_at.clone();
-            }
-            a.record_id(status).await?;
-            let note = format!(
-                "found existing instance {} tagged with this object's UID",
-                first.id
-            );
-            a.normal("Adopted", "Create", note).await;
-            return Ok(Outcome::again_in(Duration::from_millis(200)));
-        }
+    if !obj.spec.dry_run
+        && let Some(outcome) = adopt(a, status, incarnation).await?
+    {
+        return Ok(outcome);
     }
 
     let ns = obj.namespace().unwrap_or_default();
@@ -228,6 +193,55 @@ pub(super) fn create_settling(
     let left = now.duration_until(until);
     (left.is_positive())
         .then(|| Duration::try_from(left).unwrap_or_default() + Duration::from_secs(1))
+}
+
+/// Adopt the instance of this incarnation that a previous create made (found by its UID
+/// tag) but whose id never got recorded; the oldest if there are several (the others are
+/// reported, never touched). None when there is none.
+async fn adopt(
+    a: &Actor<'_>,
+    status: &mut CloudInstanceStatus,
+    incarnation: i32,
+) -> Result<Option<Outcome>, Error> {
+    let found = match find_tagged(a.handle, a.obj).await {
+        Ok(f) => f,
+        Err(e) => return Ok(Some(Outcome::failed(e))),
+    };
+    let mine: Vec<_> = found
+        .into_iter()
+        .filter(|d| {
+            d.tags
+                .get(TAG_INCARNATION)
+                .map(String::as_str)
+                .unwrap_or("0")
+                == incarnation.to_string()
+        })
+        .collect();
+    let Some(first) = mine.first() else {
+        return Ok(None);
+    };
+    if mine.len() > 1 {
+        let extra: Vec<_> = mine[1..].iter().map(|d| d.id.as_str()).collect();
+        let note = format!(
+            "more than one instance carries this object's UID; adopted {}, NOT touching {}",
+            first.id,
+            extra.join(",")
+        );
+        a.warning("DuplicateInstances", "Create", note).await;
+    }
+    status.instance_id = Some(first.id.clone());
+    status.create_requested_at = None;
+    remember_unanswered(&a.obj.uid().unwrap_or_default(), None);
+    if status.last_reboot_requested_at.is_none() {
+        status.last_reboot_requested_at = a.obj.spec.reboot_requested_at.clone();
+    }
+    a.record_id(status).await?;
+    let note = format!(
+        "found existing instance {} tagged with this object's UID",
+        first.id
+    );
+    a.normal("Adopted", "Create", note).await;
+    Ok(Some(Outcome::again_in(Duration::from_millis(200))))
 }
 
 /// A live instance tagged with this object's UID (any incarnation; the oldest), for an
