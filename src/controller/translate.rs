@@ -172,3 +172,70 @@ pub fn reinstall_request(
         hostname: spec.hostname.clone(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn object(spec: serde_json::Value) -> CloudInstance {
+        serde_json::from_value(serde_json::json!({
+            "apiVersion": "compute.cloudinstance.io/v1alpha1", "kind": "CloudInstance",
+            "metadata": {"name": "vm", "namespace": "n", "uid": "u-1"},
+            "spec": spec,
+        }))
+        .unwrap()
+    }
+
+    fn base() -> serde_json::Value {
+        serde_json::json!({
+            "credentialRef": {"name": "c"},
+            "region": "ap-guangzhou",
+            "zone": "ap-guangzhou-3",
+            "imageId": "img-1",
+            "instanceType": "S5.SMALL2",
+        })
+    }
+
+    #[test]
+    fn the_create_request_carries_every_spec_field_and_the_owner_tags() {
+        let mut spec = base();
+        spec["chargeType"] = "Spot".into();
+        spec["systemDisk"] = serde_json::json!({"diskType": "CLOUD_SSD", "sizeGb": 50});
+        spec["dataDisks"] = serde_json::json!([{"sizeGb": 100}]);
+        spec["network"] = serde_json::json!({"vpcId": "vpc-1", "securityGroupIds": ["sg-1"],
+            "publicIpBandwidthMbps": 10});
+        spec["providerOptions"] = serde_json::json!({"tencent": {"projectId": 7}});
+        spec["tags"] = serde_json::json!({"team": "a"});
+        let obj = object(spec);
+        let req = run_request(&obj, 2, None);
+        assert_eq!(req.instance_type, "S5.SMALL2");
+        assert_eq!(req.instance_name.as_deref(), Some("vm"));
+        assert_eq!(req.charge_type, provider::ChargeType::Spot);
+        assert_eq!(req.system_disk.as_ref().map(|d| d.size_gb), Some(50));
+        assert_eq!(req.data_disks.len(), 1);
+        assert_eq!(req.network.public_bandwidth_mbps, Some(10));
+        assert_eq!(req.extras.tencent_project_id, Some(7));
+        assert_eq!(req.tags["team"], "a");
+        assert_eq!(req.tags[TAG_UID], "u-1");
+        assert_eq!(req.tags[TAG_INCARNATION], "2");
+        // the token follows the request: the same request, the same token
+        let token = req.client_token.clone().expect("token");
+        assert_eq!(run_request(&obj, 2, None).client_token, Some(token.clone()));
+        assert_ne!(run_request(&obj, 3, None).client_token, Some(token));
+    }
+
+    #[test]
+    fn names_modes_and_states() {
+        let mut spec = base();
+        spec["instanceName"] = "web-1".into();
+        spec["stopMode"] = "Hard".into();
+        spec["powerState"] = "Stopped".into();
+        let obj = object(spec);
+        assert_eq!(desired_name(&obj.spec, "vm"), "web-1");
+        assert_eq!(stop_mode(&obj.spec), StopMode::Hard);
+        assert_eq!(wanted_state(&obj.spec), InstanceState::Stopped);
+        assert_eq!(ProviderKind::from(Provider::Huawei), ProviderKind::Huawei);
+        let r = reinstall_request(&obj.spec, "img-2", None);
+        assert_eq!(r.image_id, "img-2");
+    }
+}

@@ -269,3 +269,98 @@ fn forget_soft_stop(input: &Input<'_>, step: &Step, status: &mut CloudInstanceSt
         status.soft_stop_requested_at = None;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::provider::{InstanceDetails, ProviderError};
+
+    fn seen(state: InstanceState) -> Observation {
+        Observation::Seen(Box::new(InstanceDetails {
+            id: "ins-1".into(),
+            state,
+            provider_state: "RUNNING".into(),
+            instance_type: "S5.SMALL2".into(),
+            private_ips: vec!["10.0.0.1".into()],
+            ..Default::default()
+        }))
+    }
+
+    #[test]
+    fn fold_moves_last_synced_at_only_when_the_cloud_view_changed() {
+        let mut st = CloudInstanceStatus::default();
+        fold(&mut st, &seen(InstanceState::Running));
+        assert_eq!(st.state.as_deref(), Some("Running"));
+        assert_eq!(st.private_ips, vec!["10.0.0.1".to_string()]);
+        let first = st.last_synced_at.clone().expect("synced");
+        st.last_synced_at = Some("earlier".into());
+        fold(&mut st, &seen(InstanceState::Running));
+        assert_eq!(st.last_synced_at.as_deref(), Some("earlier"), "{first}");
+        st.soft_stop_requested_at = Some("t".into());
+        fold(&mut st, &seen(InstanceState::Stopped));
+        assert_eq!(st.soft_stop_requested_at, None, "a stopped guest shut down");
+        fold(&mut st, &Observation::Missing);
+        assert_eq!(st.state.as_deref(), Some("Terminated"));
+        assert_eq!(st.provider_state, None);
+    }
+
+    #[test]
+    fn synced_problem_prefers_the_step_then_its_error_then_a_recorded_refusal() {
+        let st = CloudInstanceStatus {
+            conditions: vec![Condition::new(SYNCED, false, "InvalidImage", "bad image")],
+            ..Default::default()
+        };
+        let none = Outcome::default();
+        assert_eq!(problem(&Step::InSync, &none, None, &st), None);
+        assert_eq!(
+            problem(&Step::AwaitSpecChange, &none, None, &st),
+            Some(Problem::new("InvalidImage", "bad image"))
+        );
+        let failed = Outcome {
+            error: Some(ProviderError::new(
+                ErrorKind::Quota,
+                "LimitExceeded",
+                "too many",
+            )),
+            ..Default::default()
+        };
+        assert_eq!(
+            problem(&Step::Create, &failed, None, &st).map(|p| p.reason),
+            Some("LimitExceeded".into())
+        );
+        let blocked = Outcome {
+            problem: Some(Problem::new("PasswordSecretNotFound", "no secret")),
+            ..failed
+        };
+        assert_eq!(
+            problem(&Step::Create, &blocked, None, &st).map(|p| p.reason),
+            Some("PasswordSecretNotFound".into())
+        );
+    }
+
+    #[test]
+    fn only_a_create_refused_as_invalid_is_recorded() {
+        let invalid = Outcome {
+            error: Some(ProviderError::new(
+                ErrorKind::InvalidRequest,
+                "InvalidParameterValue",
+                "no such image",
+            )),
+            ..Default::default()
+        };
+        let r = refused_create(&Step::Create, &invalid, Some(3)).expect("recorded");
+        assert_eq!(r.generation, Some(3));
+        assert_eq!(r.ready.reason, plan::CREATE_REFUSED);
+        assert_eq!(r.synced.reason, "InvalidParameterValue");
+        assert!(refused_create(&Step::Start, &invalid, Some(3)).is_none());
+        let throttled = Outcome {
+            error: Some(ProviderError::new(
+                ErrorKind::Throttled,
+                "RequestLimitExceeded",
+                "slow down",
+            )),
+            ..Default::default()
+        };
+        assert!(refused_create(&Step::Create, &throttled, Some(3)).is_none());
+    }
+}
