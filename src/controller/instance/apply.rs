@@ -1,7 +1,7 @@
 //! Stage 4, apply: carry out the planned [`Step`], one match arm per step. Each arm is
 //! one provider call through the credential's handle (rate-limited, counted, marking the
 //! instance for re-observation and recording an Event on success), a finalizer edit, or
-//! nothing. The data a step needs travels in the step; the create path is in [`create`].
+//! nothing. The data a step needs travels in the step; the create path is in `apply/create.rs`.
 
 mod create;
 

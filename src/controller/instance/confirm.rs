@@ -23,7 +23,7 @@ const RECREATE_INTERVAL: Duration = Duration::from_secs(60);
 ///   eventually consistent list, a page boundary, a misbehaving endpoint): before the
 ///   finalizer is released or a replacement created because of it, a direct describe by id
 ///   must not find the instance, or find it terminated.
-/// * Re-creations of one object are at least [`RECREATE_INTERVAL`] apart.
+/// * Re-creations of one object are at least `RECREATE_INTERVAL` (60 s) apart.
 pub async fn wait_before(
     ctx: &Context,
     handle: &CloudHandle,
