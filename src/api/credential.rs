@@ -17,16 +17,6 @@ pub enum Provider {
     Huawei,
 }
 
-impl From<Provider> for crate::provider::ProviderKind {
-    fn from(p: Provider) -> Self {
-        match p {
-            Provider::Tencent => Self::Tencent,
-            Provider::Alibaba => Self::Alibaba,
-            Provider::Huawei => Self::Huawei,
-        }
-    }
-}
-
 /// A cloud account the controller may act as. The keys themselves stay in a Kubernetes
 /// Secret in the same namespace; this object only points at them.
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -97,20 +87,6 @@ pub struct CloudCredentialSpec {
     /// documented per-action limits.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_limits: Option<RateLimits>,
-}
-
-impl CloudCredentialSpec {
-    /// Huawei: the project id of every configured region (`projectIds`, and `projectId` as
-    /// the project of cn-north-4; see
-    /// `crate::provider::huawei::projects::LEGACY_PROJECT_REGION`).
-    pub fn huawei_project_ids(&self) -> BTreeMap<String, String> {
-        let mut m = self.project_ids.clone().unwrap_or_default();
-        if let Some(p) = &self.project_id {
-            m.entry(crate::provider::huawei::projects::LEGACY_PROJECT_REGION.to_owned())
-                .or_insert_with(|| p.clone());
-        }
-        m
-    }
 }
 
 /// Where in the Secret the keys are.

@@ -11,12 +11,13 @@ use k8s_openapi::api::core::v1::Secret;
 use super::leader::Fence;
 use super::metrics::{AttemptMetrics, Metrics};
 use super::ratelimit::{ActionClass, Limiter};
+use super::translate;
 use crate::api::CloudCredential;
 use crate::provider::endpoint::EndpointPolicy;
 use crate::provider::retry::Observer;
 use crate::provider::{
-    AnyProvider, ClientConfig, CloudProvider, Credentials, ProviderError, ProviderKind,
-    SecretString,
+    AnyProvider, ClientConfig, CloudProvider, Credentials, DescribeFilter, InstanceDetails,
+    ProviderError, ProviderKind, SecretString,
 };
 
 /// A ready-to-use client for one credential.
@@ -79,6 +80,20 @@ impl CloudHandle {
         self.metrics
             .provider_call(&self.kind.to_string(), action, result, start.elapsed());
         r
+    }
+
+    /// DescribeInstances through [`Self::call`].
+    pub async fn describe_instances(
+        &self,
+        region: &str,
+        filter: &DescribeFilter,
+    ) -> Result<Vec<InstanceDetails>, ProviderError> {
+        self.call(
+            ActionClass::Describe,
+            "DescribeInstances",
+            self.provider.describe_instances(region, filter),
+        )
+        .await
     }
 
     pub fn batch_limit(&self) -> usize {
@@ -279,7 +294,7 @@ impl Handles {
         if kind == ProviderKind::Huawei {
             // Huawei projects are per region: the client gets the map (projectIds, and
             // projectId as cn-north-4's), never one id for every region.
-            config.huawei.project_ids = spec.huawei_project_ids();
+            config.huawei.project_ids = translate::huawei_project_ids(spec);
             if config.huawei.project_ids.is_empty() {
                 return Err(CredentialError::ProjectIdMissing);
             }

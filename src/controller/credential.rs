@@ -2,19 +2,21 @@
 //! report regions, count users, and hold deletion while instances still use it.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Secret;
+use kube::core::PartialObjectMeta;
 use kube::runtime::controller::Action;
 use kube::{Api, Resource, ResourceExt};
 
 use super::cloud::{CREDENTIAL_SECRET_LABEL, CredentialError, is_marked};
+use super::context::{Context, Error, FINALIZER};
+use super::problem::Problem;
 use super::ratelimit::ActionClass;
 use super::recheck;
 use super::status::{add_finalizer, age_of, apply_status, now_rfc3339, remove_finalizer};
-use super::{Context, Error, FINALIZER};
-use crate::api::CloudCredential;
 use crate::api::conditions::{self, Condition, READY};
+use crate::api::{CloudCredential, CloudCredentialStatus};
 use crate::provider::CloudProvider;
 
 const KIND: &str = "CloudCredential";
@@ -22,18 +24,10 @@ const KIND: &str = "CloudCredential";
 const FAILED_RECHECK: Duration = Duration::from_secs(60);
 
 pub async fn reconcile(obj: Arc<CloudCredential>, ctx: Arc<Context>) -> Result<Action, Error> {
-    let start = Instant::now();
     let ns = obj.namespace().ok_or(Error::NoNamespace)?;
-    let span =
-        tracing::info_span!("reconcile", kind = KIND, namespace = %ns, name = %obj.name_any());
-    let r = super::guard::contain(tracing::Instrument::instrument(
-        reconcile_inner(obj, ctx.clone(), ns),
-        span,
-    ))
-    .await
-    .unwrap_or_else(|p| Err(Error::Panicked(p)));
-    ctx.metrics.reconciled(KIND, r.is_ok(), start.elapsed());
-    r
+    let name = obj.name_any();
+    ctx.run_reconcile(KIND, &ns, &name, reconcile_inner(&obj, &ctx, &ns))
+        .await
 }
 
 pub fn error_policy(obj: Arc<CloudCredential>, err: &Error, ctx: Arc<Context>) -> Action {
@@ -44,16 +38,14 @@ pub fn error_policy(obj: Arc<CloudCredential>, err: &Error, ctx: Arc<Context>) -
 
 /// Why keys were not accepted: `transient` when the cloud could not be asked at all.
 struct Refusal {
-    reason: String,
-    message: String,
+    problem: Problem,
     transient: bool,
 }
 
-impl Refusal {
-    fn definite(reason: &str, message: String) -> Self {
+impl From<&CredentialError> for Refusal {
+    fn from(e: &CredentialError) -> Self {
         Self {
-            reason: reason.into(),
-            message,
+            problem: Problem::from(e),
             transient: false,
         }
     }
@@ -81,63 +73,28 @@ fn users(ctx: &Context, ns: &str, name: &str) -> Vec<String> {
     v
 }
 
-async fn reconcile_inner(
-    obj: Arc<CloudCredential>,
-    ctx: Arc<Context>,
-    ns: String,
-) -> Result<Action, Error> {
-    let api: Api<CloudCredential> = Api::namespaced(ctx.client.clone(), &ns);
+async fn reconcile_inner(obj: &CloudCredential, ctx: &Context, ns: &str) -> Result<Action, Error> {
+    let api: Api<CloudCredential> = Api::namespaced(ctx.client.clone(), ns);
     let name = obj.name_any();
     let key = format!("{ns}/{name}");
-    let old = obj.status.clone();
-    let mut status = old.clone().unwrap_or_default();
+    let mut status = obj.status.clone().unwrap_or_default();
     // Count users only once the instance cache is filled (right after a start it may be
     // empty, and a deleting credential would let go while instances still need it).
     if !ctx.instances_synced.wait().await {
         return Ok(Action::await_change()); // shutting down
     }
-    let users = users(&ctx, &ns, &name);
+    let users = users(ctx, ns, &name);
     let now = now_rfc3339();
 
     if obj.meta().deletion_timestamp.is_some() {
-        if !obj.finalizers().iter().any(|f| f == FINALIZER) {
-            return Ok(Action::await_change());
-        }
-        if users.is_empty() {
-            ctx.handles.forget(&key);
-            remove_finalizer(&api, &*obj).await?;
-            return Ok(Action::await_change());
-        }
-        let shown: Vec<_> = users.iter().take(5).cloned().collect();
-        status.instance_count = users.len() as i32;
-        let cond = Condition::new(
-            READY,
-            conditions::find(&status.conditions, READY).is_some_and(|c| c.is_true()),
-            "DeletionBlocked",
-            format!(
-                "still used by {} CloudInstance(s) ({}{}); deletion completes when they are gone",
-                users.len(),
-                shown.join(", "),
-                if users.len() > 5 { ", ..." } else { "" }
-            ),
-        );
-        status.conditions = conditions::merge(
-            &status.conditions,
-            vec![cond],
-            obj.metadata.generation,
-            &now,
-        );
-        if apply_status(&api, &*obj, old.as_ref(), &status).await? {
-            ctx.metrics.status_written(KIND);
-        }
-        return Ok(Action::requeue(Duration::from_secs(30)));
+        return release(ctx, &api, obj, &key, &users).await;
     }
     if !obj.finalizers().iter().any(|f| f == FINALIZER) {
-        add_finalizer(&api, &*obj).await?;
+        add_finalizer(&api, obj).await?;
         return Ok(Action::requeue(Duration::ZERO));
     }
 
-    let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &ns);
+    let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), ns);
     let secret_name = &obj.spec.secret_ref.name;
     // Metadata first: the Secret's contents are read only when the endpoint is allowed and
     // the Secret is marked for this controller.
@@ -171,55 +128,7 @@ async fn reconcile_inner(
         if requested {
             tracing::info!("re-verifying keys after an auth failure in a cloud call");
         }
-        let in_shard = match (&ctx.settings.label_selector, &secret_meta) {
-            (Some(selector), Some(_)) => secret_in_shard(&secrets, secret_name, selector).await?,
-            _ => true,
-        };
-        let secret = match (&secret_meta, ctx.handles.check_endpoint(&obj)) {
-            (_, Err(e)) => Err(e),
-            (None, _) => Err(CredentialError::SecretNotFound(secret_name.clone())),
-            (Some(_), _) if !in_shard => Err(CredentialError::SecretNotInShard {
-                secret: secret_name.clone(),
-                selector: ctx.settings.label_selector.clone().unwrap_or_default(),
-            }),
-            (Some(m), _) if !is_marked(&m.metadata, CREDENTIAL_SECRET_LABEL) => {
-                Err(CredentialError::SecretNotMarked {
-                    secret: secret_name.clone(),
-                    label: CREDENTIAL_SECRET_LABEL,
-                })
-            }
-            (Some(_), Ok(())) => secrets
-                .get_opt(secret_name)
-                .await?
-                .ok_or_else(|| CredentialError::SecretNotFound(secret_name.clone())),
-        };
-        let verdict: Result<Vec<String>, Refusal> = match secret {
-            Err(e) => Err(Refusal::definite(e.reason(), e.to_string())),
-            Ok(secret) => match ctx.handles.build(&key, &obj, &secret) {
-                Err(e) => Err(Refusal::definite(e.reason(), e.to_string())),
-                Ok(h) => {
-                    match h
-                        .call(
-                            ActionClass::Describe,
-                            "DescribeRegions",
-                            h.provider.regions(),
-                        )
-                        .await
-                    {
-                        Ok(regions) => Ok(regions
-                            .into_iter()
-                            .filter(|r| r.available)
-                            .map(|r| r.id)
-                            .collect()),
-                        Err(e) => Err(Refusal {
-                            reason: e.code.clone(),
-                            message: e.summary(),
-                            transient: e.is_retryable(),
-                        }),
-                    }
-                }
-            },
-        };
+        let verdict = verify_keys(ctx, obj, &key, &secrets, secret_meta.as_ref()).await?;
         let previous = conditions::find(&status.conditions, READY).cloned();
         let cond = match verdict {
             Ok(regions) => {
@@ -237,7 +146,8 @@ async fn reconcile_inner(
                 // about the keys. A scheduled re-check of unchanged, verified keys keeps its
                 // verdict; otherwise the verdict is Unknown. Either way, try again soon.
                 requeue = ctx.failure_backoff(&obj.uid().unwrap_or_default());
-                tracing::warn!(code = %r.reason, "could not verify the keys: {}", r.message);
+                let p = r.problem;
+                tracing::warn!(code = %p.reason, "could not verify the keys: {}", p.message);
                 if !changed && previous.as_ref().is_some_and(|c| c.is_true()) {
                     None
                 } else {
@@ -246,10 +156,10 @@ async fn reconcile_inner(
                         ..Condition::new(
                             READY,
                             false,
-                            &r.reason,
+                            &p.reason,
                             format!(
                                 "the keys could not be verified yet (retrying): {}",
-                                r.message
+                                p.message
                             ),
                         )
                     })
@@ -259,7 +169,12 @@ async fn reconcile_inner(
                 requeue = requeue.min(FAILED_RECHECK);
                 ctx.handles.forget(&key);
                 status.regions.clear();
-                Some(Condition::new(READY, false, &r.reason, r.message))
+                Some(Condition::new(
+                    READY,
+                    false,
+                    &r.problem.reason,
+                    r.problem.message,
+                ))
             }
         };
         // None: the verdict is kept, and so is lastVerifiedAt, so the next attempt re-verifies
@@ -276,8 +191,121 @@ async fn reconcile_inner(
     }
     status.instance_count = users.len() as i32;
     status.observed_generation = obj.metadata.generation;
-    if apply_status(&api, &*obj, old.as_ref(), &status).await? {
+    write(ctx, &api, obj, &status).await?;
+    Ok(Action::requeue(requeue))
+}
+
+/// A deleted credential: let go once no instance uses it (they may need its keys to
+/// terminate), otherwise say which ones hold it.
+async fn release(
+    ctx: &Context,
+    api: &Api<CloudCredential>,
+    obj: &CloudCredential,
+    key: &str,
+    users: &[String],
+) -> Result<Action, Error> {
+    if !obj.finalizers().iter().any(|f| f == FINALIZER) {
+        return Ok(Action::await_change());
+    }
+    if users.is_empty() {
+        ctx.handles.forget(key);
+        remove_finalizer(api, obj).await?;
+        return Ok(Action::await_change());
+    }
+    let mut status = obj.status.clone().unwrap_or_default();
+    let shown: Vec<_> = users.iter().take(5).cloned().collect();
+    status.instance_count = users.len() as i32;
+    let cond = Condition::new(
+        READY,
+        conditions::find(&status.conditions, READY).is_some_and(|c| c.is_true()),
+        "DeletionBlocked",
+        format!(
+            "still used by {} CloudInstance(s) ({}{}); deletion completes when they are gone",
+            users.len(),
+            shown.join(", "),
+            if users.len() > 5 { ", ..." } else { "" }
+        ),
+    );
+    status.conditions = conditions::merge(
+        &status.conditions,
+        vec![cond],
+        obj.metadata.generation,
+        &now_rfc3339(),
+    );
+    write(ctx, api, obj, &status).await?;
+    Ok(Action::requeue(Duration::from_secs(30)))
+}
+
+/// Server-side apply the status if it differs from what was read.
+async fn write(
+    ctx: &Context,
+    api: &Api<CloudCredential>,
+    obj: &CloudCredential,
+    status: &CloudCredentialStatus,
+) -> Result<(), Error> {
+    if apply_status(api, obj, obj.status.as_ref(), status).await? {
         ctx.metrics.status_written(KIND);
     }
-    Ok(Action::requeue(requeue))
+    Ok(())
+}
+
+/// Verify the keys of `obj`: the endpoint is allowed, the Secret exists, is in this shard
+/// and marked for this controller, a client can be built from it, and the cloud accepts
+/// one cheap authenticated call. The regions the account can use, or why not.
+async fn verify_keys(
+    ctx: &Context,
+    obj: &CloudCredential,
+    key: &str,
+    secrets: &Api<Secret>,
+    secret_meta: Option<&PartialObjectMeta<Secret>>,
+) -> Result<Result<Vec<String>, Refusal>, Error> {
+    let secret_name = &obj.spec.secret_ref.name;
+    let in_shard = match (&ctx.settings.label_selector, secret_meta) {
+        (Some(selector), Some(_)) => secret_in_shard(secrets, secret_name, selector).await?,
+        _ => true,
+    };
+    let secret = match (secret_meta, ctx.handles.check_endpoint(obj)) {
+        (_, Err(e)) => Err(e),
+        (None, _) => Err(CredentialError::SecretNotFound(secret_name.clone())),
+        (Some(_), _) if !in_shard => Err(CredentialError::SecretNotInShard {
+            secret: secret_name.clone(),
+            selector: ctx.settings.label_selector.clone().unwrap_or_default(),
+        }),
+        (Some(m), _) if !is_marked(&m.metadata, CREDENTIAL_SECRET_LABEL) => {
+            Err(CredentialError::SecretNotMarked {
+                secret: secret_name.clone(),
+                label: CREDENTIAL_SECRET_LABEL,
+            })
+        }
+        (Some(_), Ok(())) => secrets
+            .get_opt(secret_name)
+            .await?
+            .ok_or_else(|| CredentialError::SecretNotFound(secret_name.clone())),
+    };
+    Ok(match secret {
+        Err(e) => Err(Refusal::from(&e)),
+        Ok(secret) => match ctx.handles.build(key, obj, &secret) {
+            Err(e) => Err(Refusal::from(&e)),
+            Ok(h) => {
+                match h
+                    .call(
+                        ActionClass::Describe,
+                        "DescribeRegions",
+                        h.provider.regions(),
+                    )
+                    .await
+                {
+                    Ok(regions) => Ok(regions
+                        .into_iter()
+                        .filter(|r| r.available)
+                        .map(|r| r.id)
+                        .collect()),
+                    Err(e) => Err(Refusal {
+                        problem: Problem::from(&e),
+                        transient: e.is_retryable(),
+                    }),
+                }
+            }
+        },
+    })
 }

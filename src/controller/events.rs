@@ -4,15 +4,16 @@ use k8s_openapi::api::core::v1::ObjectReference;
 use kube::Client;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 
-/// Publishes events as `cloudinstance-controller`. Failures to publish are logged, never fatal.
+/// Publishes events as the reporting controller `controller` (the field manager's name).
+/// Failures to publish are logged, never fatal.
 pub struct Events {
     recorder: Recorder,
 }
 
 impl Events {
-    pub fn new(client: Client) -> Self {
+    pub fn new(client: Client, controller: &str) -> Self {
         let reporter = Reporter {
-            controller: super::MANAGER.into(),
+            controller: controller.into(),
             instance: std::env::var("POD_NAME").ok(),
         };
         Self {

@@ -1,23 +1,26 @@
-//! The reconcilers and everything they share.
+//! The wiring: [`run`] builds the watches, the caches, the shared [`context::Context`] and
+//! the poller, and runs both reconcilers. Everything they share is in [`context`]; nothing
+//! in here is imported by the modules below.
 
 pub mod cloud;
+pub mod context;
 pub mod credential;
 pub mod events;
 pub mod guard;
 pub mod instance;
 pub mod leader;
 pub mod metrics;
-pub mod plan;
 pub mod poller;
+pub mod problem;
 pub mod ratelimit;
 pub mod recheck;
 pub mod recreate;
+pub mod refused;
 pub mod server;
 pub mod status;
+pub mod translate;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Secret;
@@ -28,140 +31,9 @@ use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client, ResourceExt};
 
 use crate::api::{CloudCredential, CloudInstance};
-use cloud::Handles;
+use context::{Context, Settings, Synced};
 use metrics::Metrics;
-use poller::{PollConfig, Poller};
-
-/// Field manager for every write the controller makes.
-pub const MANAGER: &str = "cloudinstance-controller";
-/// Finalizer on CloudInstances (terminate before the object goes) and CloudCredentials
-/// (kept while instances use them).
-pub const FINALIZER: &str = "compute.cloudinstance.io/finalizer";
-/// Tag keys the controller puts on every instance it creates.
-pub const TAG_UID: &str = "cloudinstance-uid";
-pub const TAG_NAME: &str = "cloudinstance-name";
-pub const TAG_NAMESPACE: &str = "cloudinstance-namespace";
-pub const TAG_INCARNATION: &str = "cloudinstance-incarnation";
-
-/// Errors of one reconciliation.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error("Kubernetes API error: {0}")]
-    Kube(#[from] kube::Error),
-    #[error("cloud API error: {0}")]
-    Provider(#[from] crate::provider::ProviderError),
-    #[error("{0}")]
-    Credential(#[from] cloud::CredentialError),
-    #[error("object has no namespace")]
-    NoNamespace,
-    /// A bug: the reconcile panicked. Contained (see [`guard`]) and retried with backoff.
-    #[error("internal error (contained panic): {0}")]
-    Panicked(String),
-}
-
-/// Controller settings (from the CLI / Helm values).
-#[derive(Clone, Debug)]
-pub struct Settings {
-    /// Watch only this namespace (None = all namespaces).
-    pub namespace: Option<String>,
-    /// Only reconcile objects matching this label selector (sharding across installs).
-    pub label_selector: Option<String>,
-    pub poll: PollConfig,
-    /// Re-verify credentials at least this often.
-    pub credential_recheck: Duration,
-    /// Requeue interval for objects in sync (safety net; the poller drives changes).
-    pub resync: Duration,
-    pub concurrency: u16,
-    pub provider_timeout: Duration,
-    /// How long a guest OS gets to shut down after a stop without force.
-    pub soft_stop_grace: Duration,
-    /// Where credentials may send requests (the operator's allow-list).
-    pub endpoint_policy: crate::provider::endpoint::EndpointPolicy,
-    /// Leader fencing: cloud mutations only while this is open.
-    pub fence: leader::Fence,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Self {
-            namespace: None,
-            label_selector: None,
-            poll: PollConfig::default(),
-            credential_recheck: Duration::from_secs(600),
-            resync: Duration::from_secs(600),
-            concurrency: 16,
-            provider_timeout: Duration::from_secs(30),
-            soft_stop_grace: Duration::from_secs(120),
-            endpoint_policy: Default::default(),
-            fence: leader::Fence::none(),
-        }
-    }
-}
-
-/// State shared by both reconcilers.
-pub struct Context {
-    pub client: Client,
-    pub settings: Settings,
-    pub metrics: Arc<Metrics>,
-    pub handles: Handles,
-    pub poller: Arc<Poller>,
-    /// Credentials as the instance reconciler sees them (the cache that feeds its
-    /// credential triggers).
-    pub credentials: Store<CloudCredential>,
-    /// Instances as the credential reconciler sees them, to count users (the cache that
-    /// feeds its instance triggers; status, userData and tags are not kept).
-    pub instances: Store<CloudInstance>,
-    /// Set once `credentials` / `instances` hold their first complete listing.
-    pub credentials_synced: Synced,
-    pub instances_synced: Synced,
-    pub recorder: events::Events,
-    /// Early credential re-checks requested after auth failures.
-    pub rechecks: Arc<recheck::Rechecks>,
-    /// Last re-creation per object uid (rate limit).
-    pub recreations: recreate::Recreations,
-    /// Read-your-own-writes for refused creates: uid → the generation whose create the
-    /// cloud refused. The cache can still hold the object from before the status write
-    /// that recorded the refusal; this makes the next reconcile see it anyway.
-    pub refused_creates: Mutex<HashMap<String, instance::RefusedCreate>>,
-    /// Consecutive failures per object uid, for backoff.
-    backoff: Mutex<HashMap<String, u32>>,
-}
-
-impl Context {
-    /// Exponential backoff with jitter for an object that failed `n` times in a row.
-    pub fn failure_backoff(&self, uid: &str) -> Duration {
-        let mut m = self.backoff.lock().expect("backoff lock");
-        let n = m.entry(uid.to_owned()).or_insert(0);
-        *n = (*n + 1).min(10);
-        let base = Duration::from_millis(500) * 2u32.pow(*n - 1);
-        let cap = base.min(Duration::from_secs(300));
-        let jitter = rand::random_range(0..=cap.as_millis() as u64 / 2);
-        cap / 2 + Duration::from_millis(jitter)
-    }
-
-    pub fn reset_backoff(&self, uid: &str) {
-        self.backoff.lock().expect("backoff lock").remove(uid);
-    }
-}
-
-/// Whether a reflector store holds its first complete listing, for any number of waiters.
-/// (kube-runtime 5's `Store::wait_until_ready` wakes only the last of several concurrent
-/// waiters: its `DelayedInit` polls a oneshot receiver, which keeps one waker. The others,
-/// including the controller's own start gate, may never wake. Do not call it.)
-#[derive(Clone)]
-pub struct Synced(tokio::sync::watch::Receiver<bool>);
-
-impl Synced {
-    fn new() -> (tokio::sync::watch::Sender<bool>, Synced) {
-        let (tx, rx) = tokio::sync::watch::channel(false);
-        (tx, Synced(rx))
-    }
-
-    /// Wait until synced; false if the stream feeding the store has ended (shutdown).
-    pub async fn wait(&self) -> bool {
-        self.0.clone().wait_for(|s| *s).await.is_ok()
-    }
-}
+use poller::Poller;
 
 /// Flag `tx` once a reflected watcher stream (inspected after `reflect`, so the store
 /// already holds the listing) completes its initial listing.
@@ -212,6 +84,27 @@ where
     }
 }
 
+/// The objects in `store` that name `target` (in their own namespace) by `reference`:
+/// the credentials using a Secret, the instances using a credential.
+fn referring<K, T>(
+    store: &Store<K>,
+    target: &T,
+    reference: impl Fn(&K) -> &str,
+) -> Vec<ObjectRef<K>>
+where
+    K: kube::Resource<DynamicType = ()> + Clone,
+    T: kube::Resource,
+{
+    let ns = target.namespace();
+    let name = target.name_any();
+    store
+        .state()
+        .into_iter()
+        .filter(|o| o.namespace() == ns && reference(o) == name)
+        .map(|o| ObjectRef::from_obj(&*o))
+        .collect()
+}
+
 /// Run both controllers and the poller until shutdown is requested.
 pub async fn run(
     client: Client,
@@ -230,10 +123,7 @@ pub async fn run(
     ));
     let creds: Api<CloudCredential> = api(&client, &settings.namespace);
     let insts: Api<CloudInstance> = api(&client, &settings.namespace);
-    let secrets: Api<PartialObjectMeta<Secret>> = match &settings.namespace {
-        Some(ns) => Api::namespaced(client.clone(), ns),
-        None => Api::all(client.clone()),
-    };
+    let secrets: Api<PartialObjectMeta<Secret>> = api(&client, &settings.namespace);
     let wc = watcher_config(&settings);
 
     // A shard (--label-selector) serves the credentials and Secrets labelled like its
@@ -274,27 +164,15 @@ pub async fn run(
     .inspect(move |e| mark_synced(&cred_inst_synced_tx, e))
     .touched_objects();
 
-    let ctx = Arc::new(Context {
-        client: client.clone(),
-        settings: settings.clone(),
-        metrics: metrics.clone(),
-        handles: Handles::new(
-            metrics.clone(),
-            settings.provider_timeout,
-            settings.endpoint_policy.clone(),
-            settings.fence.clone(),
-        ),
-        poller: poller.clone(),
-        credentials: inst_cred_reader.clone(),
-        credentials_synced: inst_cred_synced,
-        instances: cred_inst_reader,
-        instances_synced: cred_inst_synced,
-        recorder: events::Events::new(client.clone()),
+    let ctx = Arc::new(Context::new(
+        client.clone(),
+        settings.clone(),
+        metrics.clone(),
+        poller.clone(),
         rechecks,
-        recreations: Default::default(),
-        refused_creates: Mutex::new(HashMap::new()),
-        backoff: Mutex::new(HashMap::new()),
-    });
+        (inst_cred_reader, inst_cred_synced),
+        (cred_inst_reader, cred_inst_synced),
+    ));
 
     // Secrets are watched as metadata only: their contents never sit in our cache.
     // Only Secrets marked as credential Secrets are watched (the controller never reads
@@ -311,20 +189,13 @@ pub async fn run(
     )
     .touched_objects()
     .boxed();
-    let store_for_secrets = cred_store.clone();
-    let inst_store_for_creds = inst_store.clone();
 
     let shutdown = futures::future::FutureExt::shared(Box::pin(shutdown));
     let cred_run = cred_ctrl
         .watches_stream(secret_changes, move |secret| {
-            let ns = secret.namespace();
-            let name = secret.name_any();
-            store_for_secrets
-                .state()
-                .into_iter()
-                .filter(|c| c.namespace() == ns && c.spec.secret_ref.name == name)
-                .map(|c| ObjectRef::from_obj(&*c))
-                .collect::<Vec<_>>()
+            referring(&cred_store, &secret, |c: &CloudCredential| {
+                &c.spec.secret_ref.name
+            })
         })
         // instance counts change when instances come and go
         .watches_stream(inst_changes, |inst| {
@@ -348,14 +219,9 @@ pub async fn run(
         .predicate_filter(credential_trigger, Default::default());
     let inst_run = inst_ctrl
         .watches_stream(cred_changes, move |cred| {
-            let ns = cred.namespace();
-            let name = cred.name_any();
-            inst_store_for_creds
-                .state()
-                .into_iter()
-                .filter(|i| i.namespace() == ns && i.spec.credential_ref.name == name)
-                .map(|i| ObjectRef::from_obj(&*i))
-                .collect::<Vec<_>>()
+            referring(&inst_store, &cred, |i: &CloudInstance| {
+                &i.spec.credential_ref.name
+            })
         })
         .reconcile_on(trigger_rx)
         .graceful_shutdown_on(shutdown)

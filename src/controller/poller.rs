@@ -14,11 +14,49 @@ use tokio::time::Instant;
 
 use super::cloud::CloudHandle;
 use super::metrics::Metrics;
-use super::plan::Observation;
+use super::problem::Problem;
 use super::ratelimit::ActionClass;
 use super::recheck::Rechecks;
 use crate::api::CloudInstance;
-use crate::provider::{CloudProvider, DescribeFilter, ErrorKind, InstanceDetails, InstanceState};
+use crate::provider::{
+    CloudProvider, DescribeFilter, ErrorKind, InstanceDetails, InstanceState, InstanceStatus,
+    ProviderError,
+};
+
+/// What the poller last saw of one instance.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Observation {
+    /// Nothing fresh yet (new id, or a mutation was issued since the last poll).
+    Unknown,
+    /// The cloud no longer knows this id.
+    Missing,
+    /// The cloud's current view.
+    Seen(Box<InstanceDetails>),
+}
+
+/// Details of `ids`, in batches; a failed batch is logged and skipped (the statuses are
+/// still recorded, the details refreshed next round).
+async fn fetch_details(
+    key: &GroupKey,
+    handle: &CloudHandle,
+    ids: &[String],
+) -> HashMap<String, InstanceDetails> {
+    let mut details = HashMap::new();
+    for chunk in ids.chunks(handle.batch_limit().max(1)) {
+        let filter = DescribeFilter::Ids(chunk.to_vec());
+        match handle.describe_instances(&key.region, &filter).await {
+            Ok(list) => {
+                for d in list {
+                    details.insert(d.id.clone(), d);
+                }
+            }
+            Err(e) => {
+                tracing::warn!(credential = %key.credential, region = %key.region, error = %e, "details poll failed");
+            }
+        }
+    }
+    details
+}
 
 /// Identifies one poll group: `namespace/credential` and region.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -131,13 +169,13 @@ impl Poller {
     }
 
     /// Why the cloud's view of this group cannot be read, once status polls have failed
-    /// [`FAILED_ROUNDS_REPORTED`] times in a row: (reason, message) for `Synced`.
-    pub fn poll_problem(&self, key: &GroupKey) -> Option<(String, String)> {
+    /// [`FAILED_ROUNDS_REPORTED`] times in a row, for `Synced`.
+    pub fn poll_problem(&self, key: &GroupKey) -> Option<Problem> {
         let groups = self.groups.lock().expect("poller lock");
         let g = groups.get(key)?;
         let e = g.last_error.as_ref()?;
         (g.failures >= FAILED_ROUNDS_REPORTED).then(|| {
-            (
+            Problem::new(
                 e.code.clone(),
                 format!(
                     "cannot read the instance's state from the cloud (status polls of region {} fail; the status shown may be stale): {}",
@@ -242,6 +280,9 @@ impl Poller {
         }
     }
 
+    /// One poll round of group `key`: the status of every id in `snapshot` (id → its
+    /// mutation sequence number when the round started), details where needed, then the
+    /// new observations, and a trigger for every object whose observation changed.
     async fn poll_group(
         self: Arc<Self>,
         key: GroupKey,
@@ -251,10 +292,30 @@ impl Poller {
         self.metrics.poll_rounds.inc();
         let mut ids: Vec<String> = snapshot.keys().cloned().collect();
         ids.sort();
-        let batch = handle.batch_limit().max(1);
+        let statuses = match self.fetch_statuses(&key, &handle, &ids).await {
+            Ok(s) => s,
+            Err(e) => return self.round_failed(&key, e),
+        };
+        let now = Instant::now();
+        let Some(need_details) = self.need_details(&key, &ids, &statuses, now) else {
+            return;
+        };
+        let details = fetch_details(&key, &handle, &need_details).await;
+        let changed = self.record_round(&key, &ids, &snapshot, &statuses, details, now);
+        for obj in changed {
+            let _ = self.trigger.unbounded_send(obj);
+        }
+    }
+
+    /// The status of `ids`, in batches; the first failure ends the round.
+    async fn fetch_statuses(
+        &self,
+        key: &GroupKey,
+        handle: &CloudHandle,
+        ids: &[String],
+    ) -> Result<HashMap<String, InstanceStatus>, ProviderError> {
         let mut statuses = HashMap::new();
-        let mut failed = None;
-        for chunk in ids.chunks(batch) {
+        for chunk in ids.chunks(handle.batch_limit().max(1)) {
             match handle
                 .call(
                     ActionClass::Describe,
@@ -274,39 +335,49 @@ impl Poller {
                         // keys revoked or expired: let the credential say so now
                         self.rechecks.request(&key.credential);
                     }
-                    failed = Some(e);
-                    break;
+                    return Err(e);
                 }
             }
         }
-        if let Some(e) = failed {
-            let mut report = Vec::new();
-            {
-                let mut groups = self.groups.lock().expect("poller lock");
-                if let Some(g) = groups.get_mut(&key) {
-                    g.failures += 1;
-                    let new_problem = g.failures == FAILED_ROUNDS_REPORTED
-                        || (g.failures > FAILED_ROUNDS_REPORTED
-                            && g.last_error.as_ref().map(|p| p.summary()) != Some(e.summary()));
-                    g.last_error = Some(e);
-                    if new_problem {
-                        report = g.entries.values().map(|e| e.obj.clone()).collect();
-                    }
-                    let backoff = self.config.fast * 2u32.saturating_pow(g.failures.min(5));
-                    g.next_poll = Instant::now() + backoff.min(self.config.slow);
-                }
-            }
-            for obj in report {
-                let _ = self.trigger.unbounded_send(obj);
-            }
-            return;
-        }
+        Ok(statuses)
+    }
 
-        // Which ids need details: new, dirty, state changed, or stale.
-        let now = Instant::now();
-        let need_details: Vec<String> = {
-            let groups = self.groups.lock().expect("poller lock");
-            let Some(g) = groups.get(&key) else { return };
+    /// A failed round: back off, and once the failures are worth reporting (or the
+    /// reported error changed), trigger every object of the group so `Synced` says so.
+    fn round_failed(&self, key: &GroupKey, e: ProviderError) {
+        let mut report = Vec::new();
+        {
+            let mut groups = self.groups.lock().expect("poller lock");
+            if let Some(g) = groups.get_mut(key) {
+                g.failures += 1;
+                let new_problem = g.failures == FAILED_ROUNDS_REPORTED
+                    || (g.failures > FAILED_ROUNDS_REPORTED
+                        && g.last_error.as_ref().map(|p| p.summary()) != Some(e.summary()));
+                g.last_error = Some(e);
+                if new_problem {
+                    report = g.entries.values().map(|e| e.obj.clone()).collect();
+                }
+                let backoff = self.config.fast * 2u32.saturating_pow(g.failures.min(5));
+                g.next_poll = Instant::now() + backoff.min(self.config.slow);
+            }
+        }
+        for obj in report {
+            let _ = self.trigger.unbounded_send(obj);
+        }
+    }
+
+    /// Which ids need details: new, dirty, state changed, or stale. None if the group is
+    /// gone.
+    fn need_details(
+        &self,
+        key: &GroupKey,
+        ids: &[String],
+        statuses: &HashMap<String, InstanceStatus>,
+        now: Instant,
+    ) -> Option<Vec<String>> {
+        let groups = self.groups.lock().expect("poller lock");
+        let g = groups.get(key)?;
+        Some(
             ids.iter()
                 .filter(|id| {
                     let (Some(e), Some(s)) = (g.entries.get(*id), statuses.get(*id)) else {
@@ -323,107 +394,91 @@ impl Poller {
                         }
                 })
                 .cloned()
-                .collect()
-        };
-        let mut details: HashMap<String, InstanceDetails> = HashMap::new();
-        for chunk in need_details.chunks(batch) {
-            match handle
-                .call(
-                    ActionClass::Describe,
-                    "DescribeInstances",
-                    handle
-                        .provider
-                        .describe_instances(&key.region, &DescribeFilter::Ids(chunk.to_vec())),
-                )
-                .await
-            {
-                Ok(list) => {
-                    for d in list {
-                        details.insert(d.id.clone(), d);
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!(credential = %key.credential, region = %key.region, error = %e, "details poll failed");
-                }
-            }
-        }
+                .collect(),
+        )
+    }
 
+    /// Fold a successful round into the entries; the objects whose observation changed.
+    fn record_round(
+        &self,
+        key: &GroupKey,
+        ids: &[String],
+        snapshot: &HashMap<String, u64>,
+        statuses: &HashMap<String, InstanceStatus>,
+        mut details: HashMap<String, InstanceDetails>,
+        now: Instant,
+    ) -> Vec<ObjectRef<CloudInstance>> {
         let mut changed = Vec::new();
-        {
-            let mut groups = self.groups.lock().expect("poller lock");
-            let Some(g) = groups.get_mut(&key) else {
-                return;
+        let mut groups = self.groups.lock().expect("poller lock");
+        let Some(g) = groups.get_mut(key) else {
+            return changed;
+        };
+        if g.failures >= FAILED_ROUNDS_REPORTED {
+            // the problem was reported: tell every object it is over
+            changed.extend(g.entries.values().map(|e| e.obj.clone()));
+        }
+        g.failures = 0;
+        g.last_error = None;
+        let mut busy = false;
+        for id in ids {
+            let Some(e) = g.entries.get_mut(id) else {
+                continue;
             };
-            if g.failures >= FAILED_ROUNDS_REPORTED {
-                // the problem was reported: tell every object it is over
-                changed.extend(g.entries.values().map(|e| e.obj.clone()));
+            if snapshot.get(id) != Some(&e.seq) {
+                // mutated while we were polling: what we saw may predate it
+                busy = true;
+                continue;
             }
-            g.failures = 0;
-            g.last_error = None;
-            let mut busy = false;
-            for id in &ids {
-                let Some(e) = g.entries.get_mut(id) else {
-                    continue;
-                };
-                if snapshot.get(id) != Some(&e.seq) {
-                    // mutated while we were polling: what we saw may predate it
-                    busy = true;
-                    continue;
-                }
-                let new = match statuses.get(id) {
-                    None => {
-                        e.missing_rounds += 1;
-                        // A fresh id may lag in an eventually consistent API: require two
-                        // consecutive misses before calling it gone.
-                        if e.missing_rounds >= 2 {
-                            Observation::Missing
-                        } else {
-                            busy = true;
-                            continue;
-                        }
+            let new = match statuses.get(id) {
+                None => {
+                    e.missing_rounds += 1;
+                    // A fresh id may lag in an eventually consistent API: require two
+                    // consecutive misses before calling it gone.
+                    if e.missing_rounds >= 2 {
+                        Observation::Missing
+                    } else {
+                        busy = true;
+                        continue;
                     }
-                    Some(s) => {
-                        e.missing_rounds = 0;
-                        let mut d = match (details.remove(id), &e.observation) {
-                            (Some(d), _) => {
-                                e.details_at = Some(now);
-                                d
-                            }
-                            (None, Observation::Seen(prev)) => (**prev).clone(),
-                            (None, _) => InstanceDetails {
-                                id: id.clone(),
-                                ..Default::default()
-                            },
-                        };
-                        d.state = s.state;
-                        d.provider_state = s.provider_state.clone();
-                        if d.state.is_transitional() {
-                            busy = true;
+                }
+                Some(s) => {
+                    e.missing_rounds = 0;
+                    let mut d = match (details.remove(id), &e.observation) {
+                        (Some(d), _) => {
+                            e.details_at = Some(now);
+                            d
                         }
-                        Observation::Seen(Box::new(d))
+                        (None, Observation::Seen(prev)) => (**prev).clone(),
+                        (None, _) => InstanceDetails {
+                            id: id.clone(),
+                            ..Default::default()
+                        },
+                    };
+                    d.state = s.state;
+                    d.provider_state = s.provider_state.clone();
+                    if d.state.is_transitional() {
+                        busy = true;
                     }
-                };
-                let was_dirty = e.dirty;
-                e.dirty = false;
-                if was_dirty || new != e.observation {
-                    e.observation = new;
-                    changed.push(e.obj.clone());
+                    Observation::Seen(Box::new(d))
                 }
-                if matches!(&e.observation, Observation::Seen(d) if d.state == InstanceState::Pending)
-                {
-                    busy = true;
-                }
+            };
+            let was_dirty = e.dirty;
+            e.dirty = false;
+            if was_dirty || new != e.observation {
+                e.observation = new;
+                changed.push(e.obj.clone());
             }
-            let any_dirty = g.entries.values().any(|e| e.dirty);
-            g.next_poll = Instant::now()
-                + if busy || any_dirty {
-                    self.config.fast
-                } else {
-                    self.config.slow
-                };
+            if matches!(&e.observation, Observation::Seen(d) if d.state == InstanceState::Pending) {
+                busy = true;
+            }
         }
-        for obj in changed {
-            let _ = self.trigger.unbounded_send(obj);
-        }
+        let any_dirty = g.entries.values().any(|e| e.dirty);
+        g.next_poll = Instant::now()
+            + if busy || any_dirty {
+                self.config.fast
+            } else {
+                self.config.slow
+            };
+        changed
     }
 }

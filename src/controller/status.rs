@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
-use super::{FINALIZER, MANAGER};
+use super::context::{FINALIZER, MANAGER};
 
 /// Now, to the second, as status timestamps are written (RFC 3339).
 pub fn now_rfc3339() -> String {
