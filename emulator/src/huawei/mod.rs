@@ -24,7 +24,7 @@ use serde_json::{Value, json};
 use crate::app::{AppState, Shared};
 use crate::calls::Outcome;
 use crate::config::{Account, Provider};
-use crate::http;
+use crate::http::{self, header_str as header};
 use crate::store::{new_uuid, now_ms};
 
 pub use render::state_name;
@@ -371,13 +371,6 @@ pub async fn handle(app: Shared, parts: Parts, body: Bytes) -> Response {
             error_response(&e, &request_id)
         }
     }
-}
-
-fn header(parts: &Parts, name: &str) -> Option<String> {
-    parts
-        .headers
-        .get(name)
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
 }
 
 /// Huawei documents a 15-minute window for `X-Sdk-Date`.

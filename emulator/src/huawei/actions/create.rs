@@ -1,0 +1,550 @@
+//! CreateServers (v1 and the yearly/monthly v1.1): validation, mapping to a stored
+//! instance, and the X-Client-Token idempotency rules.
+
+use super::*;
+
+pub(super) fn create_servers(ctx: &Ctx, v11: bool) -> HwResult<Answer> {
+    let body = ctx.json()?;
+    let dry_run = bool_field(&body, "dry_run")?.unwrap_or(false);
+    let digest = request_digest(v11, &body);
+    if let Some(answer) = client_token_replay(ctx, &digest)? {
+        return Ok(answer);
+    }
+    let server = body
+        .get("server")
+        .and_then(Value::as_object)
+        .ok_or_else(|| HwError::invalid("Invalid parameter: server is required."))?;
+
+    let image_ref = required_str(server, "imageRef")?;
+    let image = catalog::image(image_ref).ok_or_else(|| {
+        HwError::invalid(format!(
+            "Invalid parameter imageRef: image {image_ref} does not exist."
+        ))
+    })?;
+    let flavor_ref = required_str(server, "flavorRef")?;
+    let flavor = catalog::flavor(flavor_ref).ok_or_else(|| {
+        HwError::invalid(format!(
+            "Invalid parameter flavorRef: flavor {flavor_ref} does not exist."
+        ))
+    })?;
+    let count = int_field(server, "count")?.unwrap_or(1);
+    if !(1..=100).contains(&count) {
+        return Err(HwError::invalid(
+            "Invalid parameter count: must be between 1 and 100.",
+        ));
+    }
+    let count = count as usize;
+    let name = required_str(server, "name")?;
+    check_name(name, if count > 1 { 59 } else { 64 })?;
+    let auto_rename = bool_field(server, "isAutoRename")?.unwrap_or(true);
+
+    let zone = match str_field(server, "availability_zone")? {
+        Some(z) if !z.is_empty() => {
+            if !catalog::zones(ctx.region).iter().any(|x| x == z) {
+                return Err(HwError::invalid(format!(
+                    "Invalid parameter availability_zone: {z} does not exist."
+                )));
+            }
+            z.to_string()
+        }
+        _ => catalog::zones(ctx.region)[0].clone(),
+    };
+    if flavor.sold_out.contains(&zone.as_str()) {
+        return Err(HwError::invalid(format!(
+            "The flavor {flavor_ref} is sold out in {zone}."
+        )));
+    }
+
+    // Network.
+    let vpc = required_str(server, "vpcid")?.to_string();
+    let nics = server
+        .get("nics")
+        .and_then(Value::as_array)
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| HwError::invalid("Invalid parameter: nics is required."))?;
+    if nics.len() > 12 {
+        return Err(HwError::invalid(
+            "Invalid parameter nics: at most 12 NICs are allowed.",
+        ));
+    }
+    let mut subnet = None;
+    for n in nics {
+        let n = n
+            .as_object()
+            .ok_or_else(|| HwError::invalid("Invalid parameter nics."))?;
+        let s = str_field(n, "subnet_id")?.filter(|s| !s.is_empty());
+        let p = str_field(n, "port_id")?.filter(|s| !s.is_empty());
+        if s.is_none() && p.is_none() {
+            return Err(HwError::invalid(
+                "Invalid parameter nics: subnet_id or port_id is required.",
+            ));
+        }
+        if subnet.is_none() {
+            subnet = s.map(str::to_string);
+        }
+    }
+    let mut sgs = vec![];
+    if let Some(list) = server.get("security_groups").and_then(Value::as_array) {
+        for g in list {
+            let id = g
+                .get("id")
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .ok_or_else(|| {
+                    HwError::invalid("Invalid parameter security_groups: every entry needs an id.")
+                })?;
+            sgs.push(id.to_string());
+        }
+    }
+    if sgs.is_empty() {
+        sgs.push("default".to_string());
+    }
+    let mut bandwidth = 0u64;
+    if let Some(pip) = server.get("publicip").and_then(Value::as_object)
+        && let Some(eip) = pip.get("eip").and_then(Value::as_object)
+    {
+        required_str(eip, "iptype")?;
+        let bw = eip
+            .get("bandwidth")
+            .and_then(Value::as_object)
+            .ok_or_else(|| {
+                HwError::invalid("Invalid parameter: publicip.eip.bandwidth is required.")
+            })?;
+        let share = required_str(bw, "sharetype")?;
+        if !matches!(share, "PER" | "WHOLE") {
+            return Err(HwError::invalid(
+                "Invalid parameter publicip.eip.bandwidth.sharetype.",
+            ));
+        }
+        let size = int_field(bw, "size")?.unwrap_or(0);
+        if share == "PER" && !(1..=2000).contains(&size) {
+            return Err(HwError::invalid(
+                "Invalid parameter publicip.eip.bandwidth.size: must be between 1 and 2000.",
+            ));
+        }
+        bandwidth = size.max(1) as u64;
+    }
+
+    // Disks.
+    let root = server
+        .get("root_volume")
+        .and_then(Value::as_object)
+        .ok_or_else(|| HwError::invalid("Invalid parameter: root_volume is required."))?;
+    let (root_type, root_size) = check_volume(root, "root_volume", 1, 1024)?;
+    let root_size = root_size.unwrap_or(image.min_disk as i64) as u64;
+    if root_size < image.min_disk {
+        return Err(HwError::invalid(format!(
+            "Invalid parameter root_volume.size: the image needs at least {} GB.",
+            image.min_disk
+        )));
+    }
+    let mut data_disks = vec![];
+    if let Some(list) = server.get("data_volumes").and_then(Value::as_array) {
+        if list.len() > 23 {
+            return Err(HwError::invalid(
+                "Invalid parameter data_volumes: at most 23 data disks are allowed.",
+            ));
+        }
+        for v in list {
+            let v = v
+                .as_object()
+                .ok_or_else(|| HwError::invalid("Invalid parameter data_volumes."))?;
+            let (t, size) = check_volume(v, "data_volumes", 10, 32768)?;
+            let size = size.ok_or_else(|| {
+                HwError::invalid("Invalid parameter: data_volumes.size is required.")
+            })?;
+            data_disks.push(Disk {
+                disk_type: t,
+                size_gb: size as u64,
+                id: Some(new_uuid()),
+                delete_with_instance: bool_field(v, "delete_on_termination")?.unwrap_or(false),
+            });
+        }
+    }
+
+    // Login.
+    let admin_pass = str_field(server, "adminPass")?.filter(|s| !s.is_empty());
+    if let Some(p) = admin_pass {
+        check_password(p)?;
+    }
+    let key_name = str_field(server, "key_name")?.filter(|s| !s.is_empty());
+    if admin_pass.is_some() && key_name.is_some() {
+        return Err(HwError::invalid(
+            "Invalid parameter: adminPass and key_name cannot both be set.",
+        ));
+    }
+    let user_data = match str_field(server, "user_data")? {
+        Some(u) if !u.is_empty() => {
+            let raw = base64::engine::general_purpose::STANDARD
+                .decode(u.as_bytes())
+                .map_err(|_| {
+                    HwError::invalid("Invalid parameter user_data: must be Base64-encoded.")
+                })?;
+            if raw.len() > 32 * 1024 {
+                return Err(HwError::invalid(
+                    "Invalid parameter user_data: at most 32 KB before encoding.",
+                ));
+            }
+            Some(u.to_string())
+        }
+        _ => None,
+    };
+
+    // Tags (server_tags, or the older "key.value" strings of tags).
+    let mut tags: Vec<Tag> = vec![];
+    if let Some(list) = server.get("server_tags").and_then(Value::as_array) {
+        for t in list {
+            let t = t
+                .as_object()
+                .ok_or_else(|| HwError::invalid("Invalid parameter server_tags."))?;
+            let key = required_str(t, "key")?;
+            let value = str_field(t, "value")?.unwrap_or_default();
+            let bad = |s: &str| s.chars().any(|c| c.is_control() || "=*<>\\,|/".contains(c));
+            if key.chars().count() > 36 || bad(key) {
+                return Err(HwError::invalid(format!(
+                    "Invalid parameter server_tags.key: `{key}`."
+                )));
+            }
+            if value.chars().count() > 43
+                || value
+                    .chars()
+                    .any(|c| c.is_control() || "=*<>\\,|".contains(c))
+            {
+                return Err(HwError::invalid(format!(
+                    "Invalid parameter server_tags.value of `{key}`."
+                )));
+            }
+            if tags.iter().any(|x| x.key == key) {
+                return Err(HwError::invalid(format!(
+                    "Invalid parameter server_tags: duplicate key `{key}`."
+                )));
+            }
+            tags.push(Tag {
+                key: key.to_string(),
+                value: value.to_string(),
+            });
+        }
+    }
+    if let Some(list) = server.get("tags").and_then(Value::as_array) {
+        for t in list.iter().filter_map(Value::as_str) {
+            let (k, v) = t.split_once('.').unwrap_or((t, ""));
+            if !tags.iter().any(|x| x.key == k) {
+                tags.push(Tag {
+                    key: k.to_string(),
+                    value: v.to_string(),
+                });
+            }
+        }
+    }
+    if tags.len() > 10 {
+        return Err(HwError::invalid(
+            "Invalid parameter server_tags: at most 10 tags are allowed.",
+        ));
+    }
+
+    // Billing.
+    let ext = server
+        .get("extendparam")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    if let Some(r) = str_field(&ext, "regionID")?
+        && !r.is_empty()
+        && r != ctx.region
+    {
+        return Err(HwError::invalid(format!(
+            "Invalid parameter extendparam.regionID: {r}."
+        )));
+    }
+    let mode = match ext.get("chargingMode") {
+        None | Some(Value::Null) => "postPaid".to_string(),
+        Some(Value::Number(n)) if n.as_i64() == Some(0) => "postPaid".to_string(),
+        Some(Value::String(s)) if s == "0" || s == "postPaid" => "postPaid".to_string(),
+        Some(Value::String(s)) if s == "prePaid" && v11 => "prePaid".to_string(),
+        Some(other) => {
+            return Err(HwError::invalid(format!(
+                "Invalid parameter extendparam.chargingMode: {other}."
+            )));
+        }
+    };
+    billing::check_op_svc_userid(ctx.account, server, mode == billing::PREPAID, key_name)?;
+    let spot = str_field(&ext, "marketType")? == Some("spot");
+    if spot && mode == "prePaid" {
+        return Err(HwError::invalid(
+            "Invalid parameter extendparam.marketType: spot servers are pay-per-use.",
+        ));
+    }
+    let mut expires_ms = None;
+    if mode == "prePaid" {
+        let period_type = str_field(&ext, "periodType")?.unwrap_or_default();
+        let num = int_field(&ext, "periodNum")?.ok_or_else(|| {
+            HwError::invalid("Invalid parameter: extendparam.periodNum is required.")
+        })?;
+        let months = match period_type {
+            "month" if (1..=9).contains(&num) => num,
+            "year" if (1..=3).contains(&num) => num * 12,
+            _ => {
+                return Err(HwError::invalid(
+                    "Invalid parameter extendparam.periodType / periodNum.",
+                ));
+            }
+        };
+        if str_field(&ext, "isAutoPay")? != Some("true") {
+            return Err(HwError::invalid(
+                "The emulator only creates yearly/monthly servers with extendparam.isAutoPay=true.",
+            ));
+        }
+        expires_ms = months_from(ctx.now, months);
+    }
+    let charge = if spot { "spot" } else { mode.as_str() }.to_string();
+
+    let settings = ctx.app.settings();
+    let mut store = ctx.app.store();
+    store.sweep(ctx.now);
+    if let Some(quota) = settings.instance_quota {
+        let used = store.count_owned(Provider::Huawei, &ctx.account.key_id, ctx.now) as u64;
+        if used + count as u64 > quota {
+            return Err(HwError::ecs(
+                400,
+                "Ecs.0001",
+                format!(
+                    "Insufficient ECS quota. Contact customer service to increase quota. ({used} in use, {count} requested, quota {quota})"
+                ),
+            ));
+        }
+    }
+    if dry_run {
+        // A dry run's token is recorded too (the strict reading: dry_run is a parameter,
+        // so the real create needs its own token, else Ecs.0122).
+        if let Some(t) = &ctx.client_token {
+            jobs::token_record(
+                &ctx.account.key_id,
+                t,
+                jobs::TokenUse {
+                    digest,
+                    first_used_ms: ctx.now,
+                    created: None,
+                },
+            );
+        }
+        return Ok(Answer {
+            status: 202,
+            body: Some(json!({})),
+        });
+    }
+
+    let d = &settings.transition_delays_ms;
+    let description = str_field(server, "description")?
+        .unwrap_or_default()
+        .to_string();
+    let reservation = format!("r-{}", random_alnum(8));
+    let user_id = hex::encode(&sha2_digest(ctx.account.key_id.as_bytes())[..16]);
+    let mut ids = Vec::with_capacity(count);
+    for n in 0..count {
+        let id = new_uuid();
+        let this_name = if count > 1 && auto_rename {
+            format!("{name}-{:04}", n + 1)
+        } else {
+            name.to_string()
+        };
+        let private_ip = store.alloc_private_ip();
+        let public_ips = if bandwidth > 0 {
+            vec![store.alloc_public_ip()]
+        } else {
+            vec![]
+        };
+        let mut extra = Map::new();
+        extra.insert("description".into(), Value::String(description.clone()));
+        extra.insert("reservation_id".into(), Value::String(reservation.clone()));
+        extra.insert("user_id".into(), Value::String(user_id.clone()));
+        extra.insert("port_id".into(), Value::String(new_uuid()));
+        extra.insert(
+            "host_id".into(),
+            Value::String(hex::encode(rand::random::<[u8; 28]>())),
+        );
+        extra.insert(
+            "instance_name".into(),
+            Value::String(format!("instance-{:08x}", rand::random::<u32>())),
+        );
+        extra.insert(
+            "mac".into(),
+            Value::String(format!(
+                "fa:16:3e:{:02x}:{:02x}:{:02x}",
+                rand::random::<u8>(),
+                rand::random::<u8>(),
+                rand::random::<u8>()
+            )),
+        );
+        let mut inst = Instance {
+            name: this_name,
+            image_id: image.id.to_string(),
+            instance_type: flavor.id.to_string(),
+            cpu: flavor.vcpus,
+            memory_gb: flavor.ram_mb / 1024,
+            private_ips: vec![private_ip],
+            public_ips,
+            tags: tags.clone(),
+            security_groups: sgs.clone(),
+            charge_type: charge.clone(),
+            expires_ms,
+            system_disk: Disk {
+                disk_type: root_type.clone(),
+                size_gb: root_size,
+                id: Some(new_uuid()),
+                delete_with_instance: true,
+            },
+            data_disks: data_disks
+                .iter()
+                .map(|dd| Disk {
+                    id: Some(new_uuid()),
+                    ..dd.clone()
+                })
+                .collect(),
+            client_token: ctx.client_token.clone(),
+            bandwidth_out: bandwidth,
+            internet_charge_type: (bandwidth > 0).then(|| "traffic".to_string()),
+            vpc_id: Some(vpc.clone()),
+            subnet_id: subnet.clone(),
+            key_ids: key_name.iter().map(|k| k.to_string()).collect(),
+            user_data: user_data.clone(),
+            project_id: Some(ctx.project.to_string()),
+            uuid: id.clone(),
+            extra,
+            ..Instance::new(
+                Provider::Huawei,
+                &ctx.account.key_id,
+                ctx.region,
+                &zone,
+                &id,
+                ctx.now,
+            )
+        };
+        let end = if ctx.launch_failed {
+            VmState::LaunchFailed
+        } else {
+            VmState::Running
+        };
+        inst.launch(ctx.now, d.pending, end, "CreateServers", ctx.request_id);
+        store.insert(inst);
+        ids.push(id);
+    }
+    let fail = ctx.launch_failed.then(|| {
+        (
+            "Ecs.0002".to_string(),
+            "A system exception occurred while creating the server.".to_string(),
+        )
+    });
+    let job = jobs::create(
+        ctx.project,
+        "createServer",
+        "createSingleServer",
+        ctx.now,
+        ctx.now + d.pending as i64,
+        ids.clone(),
+        fail,
+    );
+    if let Some(t) = &ctx.client_token {
+        jobs::token_record(
+            &ctx.account.key_id,
+            t,
+            jobs::TokenUse {
+                digest,
+                first_used_ms: ctx.now,
+                created: Some((job.clone(), ids.clone())),
+            },
+        );
+        store.token_record(Provider::Huawei, &ctx.account.key_id, t, ids.clone());
+    }
+    let mut out = json!({"job_id": job, "serverIds": ids});
+    if mode == "prePaid" {
+        out["order_id"] = json!(format!("CS{}", random_alnum(16).to_ascii_uppercase()));
+    }
+    Ok(Answer::ok(out))
+}
+
+/// The idempotency identity of a create: the API version and the body as canonical JSON
+/// (keys sorted), so the same parameters in another key order are the same request.
+pub(super) fn request_digest(v11: bool, body: &Map<String, Value>) -> String {
+    let canonical =
+        serde_json::to_vec(&canonical_json(&Value::Object(body.clone()))).unwrap_or_default();
+    let mut data = if v11 {
+        b"v1.1\n".to_vec()
+    } else {
+        b"v1\n".to_vec()
+    };
+    data.extend_from_slice(&canonical);
+    hex::encode(sha2_digest(&data))
+}
+
+pub(super) fn canonical_json(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            Value::Object(
+                keys.into_iter()
+                    .map(|k| (k.clone(), canonical_json(&m[k])))
+                    .collect(),
+            )
+        }
+        Value::Array(a) => Value::Array(a.iter().map(canonical_json).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Whether `t` is a UUID of the documented form `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`
+/// (hex digits; the token is case-sensitive, so either case is a valid, distinct token).
+pub fn is_client_token_uuid(t: &str) -> bool {
+    let b = t.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
+/// The `X-Client-Token` rules of the two create APIs (ECS API reference "Idempotent
+/// Requests", https://support.huaweicloud.com/intl/en-us/api-ecs/en-us_topic_0000001105258814.html):
+/// not a UUID → Ecs.0123; used more than 8 hours ago → Ecs.0124; used with other
+/// parameters → Ecs.0122; used with the same parameters → the first request's answer.
+pub(super) fn client_token_replay(ctx: &Ctx, digest: &str) -> HwResult<Option<Answer>> {
+    let Some(t) = &ctx.client_token else {
+        return Ok(None);
+    };
+    if !is_client_token_uuid(t) {
+        return Err(HwError::ecs(
+            400,
+            "Ecs.0123",
+            "The X-Client-Token is invalid: it must be a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx).",
+        ));
+    }
+    let Some(used) = jobs::token_lookup(&ctx.account.key_id, t) else {
+        return Ok(None);
+    };
+    if ctx.now - used.first_used_ms >= jobs::TOKEN_LIFETIME_MS {
+        return Err(HwError::ecs(
+            400,
+            "Ecs.0124",
+            "The X-Client-Token has expired (tokens are valid for 8 hours).",
+        ));
+    }
+    if used.digest != digest {
+        return Err(HwError::ecs(
+            400,
+            "Ecs.0122",
+            "The X-Client-Token was already used by a request with different parameters.",
+        ));
+    }
+    Ok(Some(match used.created {
+        None => Answer {
+            status: 202,
+            body: Some(json!({})),
+        },
+        Some((job, ids)) => Answer::ok(json!({"job_id": job, "serverIds": ids})),
+    }))
+}
+
+pub(super) fn sha2_digest(data: &[u8]) -> Vec<u8> {
+    use sha2::Digest;
+    sha2::Sha256::digest(data).to_vec()
+}

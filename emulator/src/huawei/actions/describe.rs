@@ -1,0 +1,164 @@
+//! Server listing and details, flavors and IMS images.
+
+use super::*;
+
+pub(super) const STATUSES: &[&str] = &[
+    "ACTIVE",
+    "BUILD",
+    "DELETED",
+    "ERROR",
+    "HARD_REBOOT",
+    "MIGRATING",
+    "REBOOT",
+    "RESIZE",
+    "REVERT_RESIZE",
+    "SHELVED",
+    "SHELVED_OFFLOADED",
+    "SHUTOFF",
+    "UNKNOWN",
+    "VERIFY_RESIZE",
+];
+
+pub(super) fn list_servers(ctx: &Ctx) -> HwResult<Answer> {
+    let offset = ctx.q_int("offset", 1, 0, i64::from(i32::MAX))?.max(1) as usize;
+    let limit = ctx.q_int("limit", 25, 1, 1000)? as usize;
+    let mut store = ctx.app.store();
+    store.sweep(ctx.now);
+
+    if let Some(ids) = ctx.q("server_id") {
+        let ids: Vec<&str> = ids
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .collect();
+        if ids.len() > 1000 {
+            return Err(HwError::invalid(
+                "Invalid parameter server_id: too many ids.",
+            ));
+        }
+        let servers: Vec<Value> = ids
+            .iter()
+            .map(|id| match owned(&store, ctx, id) {
+                Ok(i) => render::server(i, ctx.now),
+                Err(_) => render::missing_server(id),
+            })
+            .collect();
+        return Ok(Answer::ok(
+            json!({"count": servers.len(), "servers": servers}),
+        ));
+    }
+
+    let name = ctx.q("name");
+    let status = ctx.q("status");
+    if let Some(s) = status
+        && !STATUSES.contains(&s)
+    {
+        return Err(HwError::invalid(format!("Invalid parameter status: {s}.")));
+    }
+    let tag = ctx.q("tags");
+    let not_tag = ctx.q("not-tags");
+    let flavor = ctx.q("flavor");
+    let ip = ctx.q("ip");
+    let ip_eq = ctx.q("ip_eq");
+    let has_tag = |i: &Instance, t: &str| {
+        i.tags
+            .iter()
+            .any(|x| format!("{}={}", x.key, x.value) == t || (!t.contains('=') && x.key == t))
+    };
+    let all = store.list(ctx.now, |i| {
+        visible(i, ctx)
+            && name.is_none_or(|n| i.name.contains(n))
+            && status.is_none_or(|s| render::status(i, ctx.now).0 == s)
+            && tag.is_none_or(|t| has_tag(i, t))
+            && not_tag.is_none_or(|t| !has_tag(i, t))
+            && flavor.is_none_or(|f| i.instance_type == f)
+            && ip.is_none_or(|p| i.private_ips.iter().any(|x| x.contains(p)))
+            && ip_eq.is_none_or(|p| i.private_ips.iter().any(|x| x == p))
+    });
+    let start = match ctx.q("marker") {
+        Some(m) => all
+            .iter()
+            .position(|i| i.id == m)
+            .map(|p| p + 1)
+            .unwrap_or(all.len()),
+        None => (offset - 1) * limit,
+    };
+    let total = all.len();
+    let servers: Vec<Value> = all
+        .into_iter()
+        .skip(start)
+        .take(limit)
+        .map(|i| render::server(i, ctx.now))
+        .collect();
+    Ok(Answer::ok(json!({"count": total, "servers": servers})))
+}
+
+pub(super) fn show_server(ctx: &Ctx, id: &str) -> HwResult<Answer> {
+    let mut store = ctx.app.store();
+    store.sweep(ctx.now);
+    // A deleted server stays visible here (status DELETED) until it is purged.
+    let i = store
+        .get(id, ctx.now)
+        .filter(|i| {
+            i.provider == Provider::Huawei
+                && i.account == ctx.account.key_id
+                && i.project_id.as_deref() == Some(ctx.project)
+        })
+        .ok_or_else(|| not_found(id))?;
+    Ok(Answer::ok(json!({"server": render::server(i, ctx.now)})))
+}
+
+pub(super) fn list_flavors(ctx: &Ctx) -> HwResult<Answer> {
+    let az = ctx.q("availability_zone");
+    if let Some(z) = az
+        && !catalog::zones(ctx.region).iter().any(|x| x == z)
+    {
+        return Err(HwError::invalid(format!(
+            "Invalid parameter availability_zone: {z}."
+        )));
+    }
+    let flavors: Vec<Value> = catalog::FLAVORS
+        .iter()
+        .filter(|f| ctx.q("flavor_id").is_none_or(|id| id == f.id))
+        .filter(|f| az.is_none_or(|z| !f.sold_out.contains(&z)))
+        .map(|f| render::flavor(f, &catalog::zones(ctx.region)))
+        .collect();
+    Ok(Answer::ok(json!({ "flavors": flavors })))
+}
+
+pub(super) fn list_images(ctx: &Ctx) -> HwResult<Answer> {
+    let limit = ctx.q_int("limit", 500, 1, 1000)? as usize;
+    let status = ctx.q("status");
+    let kind = ctx.q("__imagetype");
+    let os_type = ctx.q("__os_type");
+    let id = ctx.q("id");
+    let name = ctx.q("name");
+    let all: Vec<&catalog::ImageInfo> = catalog::IMAGES
+        .iter()
+        .filter(|_| status.is_none_or(|s| s == "active"))
+        .filter(|_| kind.is_none_or(|k| k == "gold"))
+        .filter(|i| os_type.is_none_or(|o| o == i.os_type))
+        .filter(|i| id.is_none_or(|x| x == i.id))
+        .filter(|i| name.is_none_or(|x| x == i.name))
+        .collect();
+    let start = match ctx.q("marker") {
+        Some(m) => all
+            .iter()
+            .position(|i| i.id == m)
+            .map(|p| p + 1)
+            .unwrap_or(all.len()),
+        None => 0,
+    };
+    let page: Vec<&catalog::ImageInfo> = all.iter().skip(start).take(limit).copied().collect();
+    let mut out = json!({
+        "images": page.iter().map(|i| render::image(i)).collect::<Vec<_>>(),
+        "first": format!("/v2/cloudimages?limit={limit}"),
+        "schema": "/v2/schemas/images",
+    });
+    if start + limit < all.len()
+        && let Some(last) = page.last()
+    {
+        out["next"] = json!(format!("/v2/cloudimages?limit={limit}&marker={}", last.id));
+    }
+    Ok(Answer::ok(out))
+}
