@@ -338,8 +338,10 @@ impl Actor<'_> {
                     let requested = status.create_requested_at.as_deref();
                     let settle = create::create_settle(&self.ctx.settings);
                     let now = jiff::Timestamp::now();
-                    if let Some(wait) =
-                        create::create_settling(requested, *PROCESS_START, now, settle)
+                    let uid = self.obj.uid().unwrap_or_default();
+                    if create::outcome_unknown(&uid, requested)
+                        && let Some(wait) =
+                            create::create_settling(requested, *PROCESS_START, now, settle)
                     {
                         let message = format!(
                             "a create request sent at {} got no answer and may still take \
@@ -359,6 +361,7 @@ impl Actor<'_> {
         }
         self.ctx.poller.forget(self.group, self.id);
         remove_finalizer(self.api, self.obj).await?;
+        remember_unanswered(&self.obj.uid().unwrap_or_default(), None);
         if !self.id.is_empty() {
             let what = if spec.deletion_policy == DeletionPolicy::Orphan {
                 "orphaned (deletionPolicy Orphan): left running in the cloud"

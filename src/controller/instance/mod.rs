@@ -57,7 +57,6 @@ async fn reconcile_inner(
     let has_finalizer = observe::has_finalizer(obj);
     if deleting {
         ctx.refused_creates.forget(&uid);
-        apply::remember_unanswered(&uid, None);
         if !has_finalizer {
             return Ok(Action::await_change());
         }

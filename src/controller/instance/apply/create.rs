@@ -61,7 +61,12 @@ pub(super) async fn create(
             jiff::Timestamp::now(),
             create_settle(&ctx.settings),
         )
-        && unanswered_token(&uid).as_deref() != Some(token.as_str())
+        && match unanswered_token(&uid) {
+            // unanswered in this process: wait unless it is the same request again
+            Some(t) => t != token,
+            // none here: only a request of an earlier process can still be unanswered
+            None => sent_before_start(status.create_requested_at.as_deref()),
+        }
     {
         let message = format!(
             "an earlier create request (sent at {}) got no answer and may still take \
@@ -124,6 +129,7 @@ pub(super) async fn create(
                 // Answered: this request created nothing and never will. An earlier
                 // request whose outcome is unknown still counts.
                 status.create_requested_at = previous_request;
+                remember_unanswered(&uid, None);
             } else if !obj.spec.dry_run {
                 // No answer: the client's last retry went out just before it gave up, so
                 // that is when the cloud may still act on a request from now on.
@@ -176,6 +182,21 @@ pub(crate) fn remember_unanswered(uid: &str, token: Option<String>) {
             None => m.remove(uid),
         };
     }
+}
+
+/// Whether a create request of this object may have got no answer: one this process sent
+/// is remembered (`UNANSWERED`); one recorded before this process started may have been
+/// cut off by a crash. A recorded time alone is not enough: a status write from a cache
+/// older than our own last write can put back a `createRequestedAt` this process had
+/// already cleared after a definite answer.
+pub(super) fn outcome_unknown(uid: &str, requested_at: Option<&str>) -> bool {
+    unanswered_token(uid).is_some() || sent_before_start(requested_at)
+}
+
+fn sent_before_start(requested_at: Option<&str>) -> bool {
+    requested_at
+        .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+        .is_some_and(|t| t < *PROCESS_START)
 }
 
 /// How much longer a deletion must wait before "nothing is tagged with this object's UID"
@@ -301,6 +322,23 @@ mod tests {
         // the dead process's last request went out before that
         let started = now - jiff::SignedDuration::from_secs(20);
         assert_eq!(s(Some(&at(300)), started), Some(Duration::from_secs(41)));
+    }
+
+    #[test]
+    fn only_a_remembered_or_pre_start_request_counts_as_unanswered() {
+        let before = (*PROCESS_START - jiff::SignedDuration::from_secs(5)).to_string();
+        let after = (*PROCESS_START + jiff::SignedDuration::from_secs(5)).to_string();
+        let uid = "uid-outcome-unknown-test";
+        // recorded before this process started: a crash may have cut it off
+        assert!(outcome_unknown(uid, Some(&before)));
+        // recorded by this process, which remembers no unanswered request: its answer
+        // was known (a stale status write may have put the time back)
+        assert!(!outcome_unknown(uid, Some(&after)));
+        assert!(!outcome_unknown(uid, None));
+        remember_unanswered(uid, Some("token".into()));
+        assert!(outcome_unknown(uid, Some(&after)));
+        remember_unanswered(uid, None);
+        assert!(!outcome_unknown(uid, Some(&after)));
     }
 
     #[test]
