@@ -9,7 +9,7 @@
 //! 3. Transport failures (dropped connections, timeouts, 5xx) on every mutating call of every
 //!    cloud, with password login and user data: no password, user data, secret key or
 //!    signature in logs, events, status or metrics.
-//!    (4., the chart's Secret RBAC, is in tests/helm_chart.rs.)
+//!    (4., the chart's Secret RBAC, is in tests/helm_chart/.)
 
 mod support;
 
