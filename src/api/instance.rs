@@ -348,11 +348,11 @@ pub struct CloudInstanceStatus {
     /// How many instances this object has created (replacements after out-of-band deletion).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub incarnation: Option<i32>,
-    /// When the controller sent the latest create request for this object whose outcome is
-    /// not known for certain (RFC 3339). It is written before every request, so a deletion
+    /// When the controller first sent a create request for this object (RFC 3339), cleared
+    /// once the instance id is recorded. It is written before the request, so a deletion
     /// knows an instance may exist in the cloud even when the controller died or timed out
-    /// before it could record the id, and waits until such a request can no longer take
-    /// effect (twice `--provider-timeout`) before letting go.
+    /// before it could record the id; a request that got no answer is waited out (twice
+    /// `--provider-timeout`) before a deletion that finds nothing lets go.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("format" = "date-time"))]
     pub create_requested_at: Option<String>,

@@ -339,12 +339,13 @@ impl Actor<'_> {
                     let settle = create::create_settle(&self.ctx.settings);
                     let now = jiff::Timestamp::now();
                     let uid = self.obj.uid().unwrap_or_default();
-                    if create::outcome_unknown(&uid, requested)
-                        && let Some(wait) =
-                            create::create_settling(requested, *PROCESS_START, now, settle)
-                    {
+                    if let Some(wait) = create::create_settling(
+                        create::deletion_settle_from(&uid, requested),
+                        now,
+                        settle,
+                    ) {
                         let message = format!(
-                            "a create request sent at {} got no answer and may still take \
+                            "a create request (first sent at {}) got no answer and may still take \
                              effect in the cloud; nothing carries this object's UID yet; \
                              looking again in {}s before letting go",
                             requested.unwrap_or("?"),

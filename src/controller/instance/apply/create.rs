@@ -54,22 +54,17 @@ pub(super) async fn create(
     // one made); a changed request has a new token, and sending it before the earlier one
     // can no longer take effect could make a second instance that nothing tags as ours
     // before the lookup above can see the first.
+    let unanswered = unanswered(&uid);
     if !obj.spec.dry_run
+        && unanswered.as_ref().is_none_or(|(t, _)| *t != token)
         && let Some(wait) = create_settling(
-            status.create_requested_at.as_deref(),
-            *PROCESS_START,
+            settle_from(unanswered.as_ref(), status.create_requested_at.as_deref()),
             jiff::Timestamp::now(),
             create_settle(&ctx.settings),
         )
-        && match unanswered_token(&uid) {
-            // unanswered in this process: wait unless it is the same request again
-            Some(t) => t != token,
-            // none here: only a request of an earlier process can still be unanswered
-            None => sent_before_start(status.create_requested_at.as_deref()),
-        }
     {
         let message = format!(
-            "an earlier create request (sent at {}) got no answer and may still take \
+            "an earlier create request (first sent at {}) got no answer and may still take \
              effect; the request has changed since, so it is sent in {}s, once the \
              earlier one can no longer make a second instance",
             status.create_requested_at.as_deref().unwrap_or("?"),
@@ -81,8 +76,10 @@ pub(super) async fn create(
             ..Outcome::ok()
         });
     }
-    let previous_request = status.create_requested_at.clone();
-    if !obj.spec.dry_run {
+    // Say that a create is about to be sent before the first one is: if the id never gets
+    // recorded, a deletion knows an instance may exist (also after a crash). Written once,
+    // so that repeated refusals change nothing and trigger no reconcile.
+    if !obj.spec.dry_run && status.create_requested_at.is_none() {
         status.create_requested_at = Some(now_rfc3339());
         a.record_id(status).await?;
     }
@@ -126,16 +123,14 @@ pub(super) async fn create(
         }
         Err(e) => {
             if !create_may_have_taken_effect(&e) {
-                // Answered: this request created nothing and never will. An earlier
-                // request whose outcome is unknown still counts.
-                status.create_requested_at = previous_request;
+                // Answered: this request created nothing and never will (with the same
+                // token, neither did an earlier unanswered one; a different token was only
+                // sent after the earlier one had settled).
                 remember_unanswered(&uid, None);
             } else if !obj.spec.dry_run {
                 // No answer: the client's last retry went out just before it gave up, so
-                // that is when the cloud may still act on a request from now on.
-                status.create_requested_at = Some(now_rfc3339());
+                // the cloud may act on it until `create_settle` after now.
                 remember_unanswered(&uid, Some(token));
-                a.record_id(status).await?;
             }
             a.warning("CreateFailed", "Create", e.to_string()).await;
             Ok(Outcome::failed(e))
@@ -163,54 +158,61 @@ fn create_may_have_taken_effect(e: &ProviderError) -> bool {
 pub(crate) static PROCESS_START: std::sync::LazyLock<jiff::Timestamp> =
     std::sync::LazyLock::new(jiff::Timestamp::now);
 
-/// The idempotency token of each object's last create request that got no answer (by
-/// UID), so that sending the same request again need not wait. Not persisted: after a
-/// restart every unanswered request counts as a different one until it has settled.
+/// The idempotency token of each object's last create request that got no answer, and
+/// when the client gave up on it (by UID), so that sending the same request again need not
+/// wait. Not persisted: after a restart, a request recorded in `createRequestedAt` counts
+/// as unanswered from the process start on (`settle_from`).
+type Unanswered = (String, jiff::Timestamp);
+
 static UNANSWERED: std::sync::LazyLock<
-    std::sync::Mutex<std::collections::HashMap<String, String>>,
+    std::sync::Mutex<std::collections::HashMap<String, Unanswered>>,
 > = std::sync::LazyLock::new(Default::default);
 
-fn unanswered_token(uid: &str) -> Option<String> {
+fn unanswered(uid: &str) -> Option<Unanswered> {
     UNANSWERED.lock().ok()?.get(uid).cloned()
 }
 
-/// Remember the token of `uid`'s unanswered create request (None: forget it).
+/// Remember `uid`'s unanswered create request by its token, given up on now (None: forget).
 pub(crate) fn remember_unanswered(uid: &str, token: Option<String>) {
     if let Ok(mut m) = UNANSWERED.lock() {
         match token {
-            Some(t) => m.insert(uid.to_string(), t),
+            Some(t) => m.insert(uid.to_string(), (t, jiff::Timestamp::now())),
             None => m.remove(uid),
         };
     }
 }
 
-/// Whether a create request of this object may have got no answer: one this process sent
-/// is remembered (`UNANSWERED`); one recorded before this process started may have been
-/// cut off by a crash. A recorded time alone is not enough: a status write from a cache
-/// older than our own last write can put back a `createRequestedAt` this process had
-/// already cleared after a definite answer.
-pub(super) fn outcome_unknown(uid: &str, requested_at: Option<&str>) -> bool {
-    unanswered_token(uid).is_some() || sent_before_start(requested_at)
-}
-
-fn sent_before_start(requested_at: Option<&str>) -> bool {
-    requested_at
-        .and_then(|t| t.parse::<jiff::Timestamp>().ok())
-        .is_some_and(|t| t < *PROCESS_START)
-}
-
-/// How much longer a deletion must wait before "nothing is tagged with this object's UID"
-/// can be trusted. `requested_at` is when a create request whose outcome is unknown was
-/// last sent (or given up on) by a controller; if that controller was an earlier process
-/// that died mid-call, its last request went out no later than `started`.
-pub(super) fn create_settling(
+/// From when a create request of this object may still take effect: when this process
+/// gave up on one it remembers; for one recorded (`createRequestedAt`) before this process
+/// started, which a crash may have cut off, the process start. None: no such request.
+pub(super) fn settle_from(
+    unanswered: Option<&Unanswered>,
     requested_at: Option<&str>,
-    started: jiff::Timestamp,
+) -> Option<jiff::Timestamp> {
+    if let Some((_, at)) = unanswered {
+        return Some(*at);
+    }
+    let sent: jiff::Timestamp = requested_at?.parse().ok()?;
+    (sent < *PROCESS_START).then_some(*PROCESS_START)
+}
+
+/// The deletion's view: from when a create request of `uid` may still take effect.
+pub(super) fn deletion_settle_from(
+    uid: &str,
+    requested_at: Option<&str>,
+) -> Option<jiff::Timestamp> {
+    settle_from(unanswered(uid).as_ref(), requested_at)
+}
+
+/// How much longer to wait before "nothing is tagged with this object's UID" can be
+/// trusted (or a changed create request sent), given from when an unanswered request may
+/// still take effect.
+pub(super) fn create_settling(
+    from: Option<jiff::Timestamp>,
     now: jiff::Timestamp,
     settle: Duration,
 ) -> Option<Duration> {
-    let sent: jiff::Timestamp = requested_at?.parse().ok()?;
-    let until = sent.max(started) + jiff::SignedDuration::try_from(settle).ok()?;
+    let until = from? + jiff::SignedDuration::try_from(settle).ok()?;
     let left = now.duration_until(until);
     (left.is_positive())
         .then(|| Duration::try_from(left).unwrap_or_default() + Duration::from_secs(1))
@@ -307,38 +309,37 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_recent_create_request_holds_the_deletion_until_it_can_no_longer_take_effect() {
+    fn a_recent_unanswered_request_holds_until_it_can_no_longer_take_effect() {
         let now: jiff::Timestamp = "2026-11-28T12:00:00Z".parse().unwrap();
-        let at = |secs: i64| (now - jiff::SignedDuration::from_secs(secs)).to_string();
-        let long_ago = now - jiff::SignedDuration::from_secs(3600);
+        let ago = |secs: i64| now - jiff::SignedDuration::from_secs(secs);
         let settle = Duration::from_secs(60);
-        let s = |req: Option<&str>, started| create_settling(req, started, now, settle);
-        // sent 10 s ago by this process: 50 s left (+1 s margin)
-        assert_eq!(s(Some(&at(10)), long_ago), Some(Duration::from_secs(51)));
-        assert_eq!(s(Some(&at(61)), long_ago), None);
-        assert_eq!(s(None, long_ago), None);
-        assert_eq!(s(Some("not a time"), long_ago), None);
-        // recorded 5 min ago by a process that died mid-call; this one started 20 s ago:
-        // the dead process's last request went out before that
-        let started = now - jiff::SignedDuration::from_secs(20);
-        assert_eq!(s(Some(&at(300)), started), Some(Duration::from_secs(41)));
+        // given up on 10 s ago: 50 s left (+1 s margin)
+        assert_eq!(
+            create_settling(Some(ago(10)), now, settle),
+            Some(Duration::from_secs(51))
+        );
+        assert_eq!(create_settling(Some(ago(61)), now, settle), None);
+        assert_eq!(create_settling(None, now, settle), None);
     }
 
     #[test]
     fn only_a_remembered_or_pre_start_request_counts_as_unanswered() {
         let before = (*PROCESS_START - jiff::SignedDuration::from_secs(5)).to_string();
         let after = (*PROCESS_START + jiff::SignedDuration::from_secs(5)).to_string();
-        let uid = "uid-outcome-unknown-test";
-        // recorded before this process started: a crash may have cut it off
-        assert!(outcome_unknown(uid, Some(&before)));
-        // recorded by this process, which remembers no unanswered request: its answer
-        // was known (a stale status write may have put the time back)
-        assert!(!outcome_unknown(uid, Some(&after)));
-        assert!(!outcome_unknown(uid, None));
-        remember_unanswered(uid, Some("token".into()));
-        assert!(outcome_unknown(uid, Some(&after)));
+        // recorded before this process started: a crash may have cut it off; from the start
+        assert_eq!(settle_from(None, Some(&before)), Some(*PROCESS_START));
+        // recorded by this process, which remembers no unanswered request: answered
+        assert_eq!(settle_from(None, Some(&after)), None);
+        assert_eq!(settle_from(None, None), None);
+        assert_eq!(settle_from(None, Some("not a time")), None);
+        let gave_up: jiff::Timestamp = "2026-11-28T12:00:00Z".parse().unwrap();
+        let mem = ("token".to_string(), gave_up);
+        assert_eq!(settle_from(Some(&mem), Some(&after)), Some(gave_up));
+        let uid = "uid-settle-from-test";
+        remember_unanswered(uid, Some("t".into()));
+        assert!(deletion_settle_from(uid, None).is_some());
         remember_unanswered(uid, None);
-        assert!(!outcome_unknown(uid, Some(&after)));
+        assert_eq!(deletion_settle_from(uid, None), None);
     }
 
     #[test]
