@@ -4,11 +4,6 @@ use super::*;
 
 pub(crate) fn test_instance(id: &str, now: i64) -> Instance {
     Instance {
-        provider: Provider::Tencent,
-        account: "acct".into(),
-        region: "ap-guangzhou".into(),
-        zone: "ap-guangzhou-3".into(),
-        id: id.into(),
         name: "n".into(),
         image_id: "img-l8og963d".into(),
         instance_type: "S5.MEDIUM4".into(),
@@ -18,38 +13,21 @@ pub(crate) fn test_instance(id: &str, now: i64) -> Instance {
             state: VmState::Running,
             until_ms: None,
         }],
-        private_ips: vec![],
-        public_ips: vec![],
-        tags: vec![],
-        security_groups: vec![],
-        created_ms: now,
-        updated_ms: now,
         charge_type: "POSTPAID_BY_HOUR".into(),
-        expires_ms: None,
-        renew_flag: None,
         system_disk: Disk {
             disk_type: "CLOUD_PREMIUM".into(),
             size_gb: 50,
             id: None,
             delete_with_instance: true,
         },
-        data_disks: vec![],
-        client_token: None,
-        bandwidth_out: 0,
-        internet_charge_type: None,
-        vpc_id: None,
-        subnet_id: None,
-        key_ids: vec![],
-        host_name: None,
-        user_data: None,
-        project_id: None,
-        last_operation: None,
-        seq: 0,
-        uuid: new_uuid(),
-        protected: false,
-        stop_charging: false,
-        guest_ignores_soft_stop: false,
-        extra: Default::default(),
+        ..Instance::new(
+            Provider::Tencent,
+            "acct",
+            "ap-guangzhou",
+            "ap-guangzhou-3",
+            id,
+            now,
+        )
     }
 }
 
