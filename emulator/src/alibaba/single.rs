@@ -87,6 +87,17 @@ where
     Ok(Map::new())
 }
 
+/// The single-instance actions act on an unexpired instance in `want` only.
+fn only_in(i: &Instance, s: VmState, now: i64, want: VmState) -> AliResult<()> {
+    if expired(i, now) {
+        return Err(expired_or_in_arrears(&i.id));
+    }
+    if s != want {
+        return Err(incorrect_status(&i.id, state_name(s)));
+    }
+    Ok(())
+}
+
 /// StartInstance: Stopped only (StartInstance.md).
 pub fn start_instance(ctx: &Ctx) -> AliResult<Fields> {
     ctx.boolean("InitLocalDisk")?;
@@ -94,15 +105,7 @@ pub fn start_instance(ctx: &Ctx) -> AliResult<Fields> {
     one(
         ctx,
         "StartInstance",
-        |i, s| {
-            if expired(i, ctx.now) {
-                return Err(expired_or_in_arrears(&i.id));
-            }
-            if s != VmState::Stopped {
-                return Err(incorrect_status(&i.id, state_name(s)));
-            }
-            Ok(())
-        },
+        |i, s| only_in(i, s, ctx.now, VmState::Stopped),
         |i, now| {
             i.stop_charging = false;
             i.set_schedule(
@@ -135,15 +138,7 @@ pub fn stop_instance(ctx: &Ctx) -> AliResult<Fields> {
     one(
         ctx,
         "StopInstance",
-        |i, s| {
-            if expired(i, ctx.now) {
-                return Err(expired_or_in_arrears(&i.id));
-            }
-            if s != VmState::Running {
-                return Err(incorrect_status(&i.id, state_name(s)));
-            }
-            Ok(())
-        },
+        |i, s| only_in(i, s, ctx.now, VmState::Running),
         |i, now| {
             i.stop_charging = mode == "StopCharging" && i.charge_type == "PostPaid";
             let phases = i.stop_schedule(soft, false, d.stopping);
@@ -160,15 +155,7 @@ pub fn reboot_instance(ctx: &Ctx) -> AliResult<Fields> {
     one(
         ctx,
         "RebootInstance",
-        |i, s| {
-            if expired(i, ctx.now) {
-                return Err(expired_or_in_arrears(&i.id));
-            }
-            if s != VmState::Running {
-                return Err(incorrect_status(&i.id, state_name(s)));
-            }
-            Ok(())
-        },
+        |i, s| only_in(i, s, ctx.now, VmState::Running),
         |i, now| {
             i.set_schedule(
                 now,
