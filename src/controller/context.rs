@@ -14,11 +14,11 @@ use super::cloud::{self, Handles};
 use super::events::Events;
 use super::leader;
 use super::metrics::Metrics;
+use super::own_writes::OwnWrites;
 use super::poller::{PollConfig, Poller};
 use super::recheck::Rechecks;
 use super::recreate::Recreations;
-use super::refused::RefusedCreates;
-use crate::api::{CloudCredential, CloudInstance};
+use crate::api::{CloudCredential, CloudCredentialStatus, CloudInstance, CloudInstanceStatus};
 
 /// Field manager for every write the controller makes.
 pub const MANAGER: &str = "cloudinstance-controller";
@@ -108,8 +108,9 @@ pub struct Context {
     pub rechecks: Arc<Rechecks>,
     /// Last re-creation per object uid (rate limit).
     pub recreations: Recreations,
-    /// Creates the cloud refused, as last recorded (read-your-own-writes).
-    pub refused_creates: RefusedCreates,
+    /// The status last written per object (read-your-own-writes over a stale cache).
+    pub instance_writes: OwnWrites<CloudInstanceStatus>,
+    pub credential_writes: OwnWrites<CloudCredentialStatus>,
     /// Consecutive failures per object uid, for backoff.
     backoff: Mutex<HashMap<String, u32>>,
 }
@@ -143,7 +144,8 @@ impl Context {
             instances_synced,
             rechecks,
             recreations: Default::default(),
-            refused_creates: Default::default(),
+            instance_writes: Default::default(),
+            credential_writes: Default::default(),
             backoff: Mutex::new(HashMap::new()),
         }
     }

@@ -14,7 +14,7 @@ use super::context::{Context, Error, FINALIZER};
 use super::problem::Problem;
 use super::ratelimit::ActionClass;
 use super::recheck;
-use super::status::{add_finalizer, age_of, apply_status, now_rfc3339, remove_finalizer};
+use super::status::{Applied, add_finalizer, age_of, apply_status, now_rfc3339, remove_finalizer};
 use crate::api::conditions::{self, Condition, READY};
 use crate::api::{CloudCredential, CloudCredentialStatus};
 use crate::provider::CloudProvider;
@@ -24,6 +24,7 @@ const KIND: &str = "CloudCredential";
 const FAILED_RECHECK: Duration = Duration::from_secs(60);
 
 pub async fn reconcile(obj: Arc<CloudCredential>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let obj = ctx.credential_writes.freshest(obj, |o| &mut o.status);
     let ns = obj.namespace().ok_or(Error::NoNamespace)?;
     let name = obj.name_any();
     ctx.run_reconcile(KIND, &ns, &name, reconcile_inner(&obj, &ctx, &ns))
@@ -243,8 +244,15 @@ async fn write(
     obj: &CloudCredential,
     status: &CloudCredentialStatus,
 ) -> Result<(), Error> {
-    if apply_status(api, obj, obj.status.as_ref(), status).await? {
+    if let Applied::Written { resource_version } =
+        apply_status(api, obj, obj.status.as_ref(), status).await?
+    {
         ctx.metrics.status_written(KIND);
+        ctx.credential_writes.remember(
+            &obj.uid().unwrap_or_default(),
+            resource_version.as_deref(),
+            status.clone(),
+        );
     }
     Ok(())
 }

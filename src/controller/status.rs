@@ -26,32 +26,44 @@ pub fn age_of(t: &str) -> Option<Duration> {
     Some(Duration::from_secs(secs.max(0) as u64))
 }
 
-/// Server-side apply `status` if it differs from `old`. Returns whether it wrote.
+/// What [`apply_status`] did.
+#[derive(Debug, PartialEq)]
+pub enum Applied {
+    /// The status was already as wanted: nothing was sent.
+    Unchanged,
+    /// Written; the object's `resourceVersion` after the write.
+    Written { resource_version: Option<String> },
+}
+
+/// Server-side apply `status` if it differs from `old`.
 pub async fn apply_status<K, S>(
     api: &Api<K>,
     obj: &K,
     old: Option<&S>,
     new: &S,
-) -> Result<bool, kube::Error>
+) -> Result<Applied, kube::Error>
 where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug,
     S: Serialize + PartialEq,
 {
     if old == Some(new) {
-        return Ok(false);
+        return Ok(Applied::Unchanged);
     }
     let patch = json!({
         "apiVersion": K::api_version(&()),
         "kind": K::kind(&()),
         "status": new,
     });
-    api.patch_status(
-        &obj.name_any(),
-        &PatchParams::apply(MANAGER).force(),
-        &Patch::Apply(&patch),
-    )
-    .await?;
-    Ok(true)
+    let written = api
+        .patch_status(
+            &obj.name_any(),
+            &PatchParams::apply(MANAGER).force(),
+            &Patch::Apply(&patch),
+        )
+        .await?;
+    Ok(Applied::Written {
+        resource_version: written.resource_version(),
+    })
 }
 
 /// Add our finalizer (JSON patch with a test on the current list, so concurrent edits fail loudly).

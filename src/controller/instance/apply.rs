@@ -13,7 +13,7 @@ use k8s_openapi::api::core::v1::ObjectReference;
 use kube::{Api, Resource, ResourceExt};
 
 use super::plan::{self, Step};
-use super::{KIND, resolve};
+use super::resolve;
 use crate::api::instance::DeletionPolicy;
 use crate::api::{CloudInstance, CloudInstanceStatus};
 use crate::controller::cloud::CloudHandle;
@@ -21,7 +21,7 @@ use crate::controller::context::{Context, Error};
 use crate::controller::poller::GroupKey;
 use crate::controller::problem::Problem;
 use crate::controller::ratelimit::ActionClass;
-use crate::controller::status::{add_finalizer, apply_status, now_rfc3339, remove_finalizer};
+use crate::controller::status::{add_finalizer, now_rfc3339, remove_finalizer};
 use crate::controller::translate;
 use crate::provider::{
     CloudProvider, ErrorKind, InstanceState, Modification, ProviderError, StopMode,
@@ -264,9 +264,7 @@ impl Actor<'_> {
 
     /// Write the status (the instance id) right away, before anything else can fail.
     async fn record_id(&self, status: &CloudInstanceStatus) -> Result<(), Error> {
-        apply_status(self.api, self.obj, self.obj.status.as_ref(), status).await?;
-        self.ctx.metrics.status_written(KIND);
-        Ok(())
+        super::status::record(self.ctx, self.api, self.obj, status).await
     }
 
     /// Stop the instance (to `why`), remembering when a stop without force was requested

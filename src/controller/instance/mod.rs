@@ -11,6 +11,7 @@ pub mod apply;
 pub mod confirm;
 pub mod observe;
 pub mod plan;
+pub mod refusals;
 pub mod resolve;
 pub mod status;
 
@@ -22,9 +23,9 @@ use kube::{Api, ResourceExt};
 
 use crate::api::CloudInstance;
 use crate::controller::context::{Context, Error};
-use crate::controller::poller::GroupKey;
 use crate::provider::ErrorKind;
 use apply::Outcome;
+use observe::Observed;
 use plan::Step;
 
 const KIND: &str = "CloudInstance";
@@ -32,6 +33,7 @@ const KIND: &str = "CloudInstance";
 /// Entry point for the kube-runtime Controller.
 pub async fn reconcile(obj: Arc<CloudInstance>, ctx: Arc<Context>) -> Result<Action, Error> {
     std::sync::LazyLock::force(&apply::PROCESS_START);
+    let obj = ctx.instance_writes.freshest(obj, |o| &mut o.status);
     let ns = obj.namespace().ok_or(Error::NoNamespace)?;
     let name = obj.name_any();
     ctx.run_reconcile(KIND, &ns, &name, reconcile_inner(&obj, &ctx, &ns, &name))
@@ -55,11 +57,9 @@ async fn reconcile_inner(
     let uid = obj.uid().unwrap_or_default();
     let deleting = obj.metadata.deletion_timestamp.is_some();
     let has_finalizer = observe::has_finalizer(obj);
-    if deleting {
-        ctx.refused_creates.forget(&uid);
-        if !has_finalizer {
-            return Ok(Action::await_change());
-        }
+    if deleting && !has_finalizer {
+        ctx.instance_writes.forget(&uid);
+        return Ok(Action::await_change());
     }
     // Right after a (re)start the credential cache may still be empty: "not found" below
     // must mean not found, not "not listed yet" (a deleting object without an id would
@@ -89,20 +89,21 @@ async fn reconcile_inner(
     let mut status = last.clone();
     let outcome = apply::apply(ctx, &api, obj, &handle, &seen.group, &step, &mut status).await?;
     if step == Step::RemoveFinalizer && outcome.requeue.is_none() && outcome.error.is_none() {
+        ctx.instance_writes.forget(&uid);
         return Ok(Action::await_change());
     }
     // 5. status
     status::report(ctx, &api, obj, &input, &seen, &step, &outcome, status).await?;
-    Ok(next(ctx, &uid, &seen.group, &step, &outcome))
+    Ok(next(ctx, &uid, &seen, &step, &outcome))
 }
 
 /// When to reconcile again: failures back off (retryable ones per object, terminal ones
 /// rarely); a step under way asks for its own time; otherwise the poller triggers us on
 /// every observed change and this is only a safety net.
-fn next(ctx: &Context, uid: &str, group: &GroupKey, step: &Step, outcome: &Outcome) -> Action {
+fn next(ctx: &Context, uid: &str, seen: &Observed, step: &Step, outcome: &Outcome) -> Action {
     if let Some(e) = &outcome.error {
         if e.kind == ErrorKind::Auth {
-            ctx.rechecks.request(&group.credential);
+            ctx.rechecks.request(&seen.group.credential);
         }
         if e.is_retryable() {
             return Action::requeue(ctx.failure_backoff(uid));
@@ -115,9 +116,11 @@ fn next(ctx: &Context, uid: &str, group: &GroupKey, step: &Step, outcome: &Outco
         return Action::requeue(r);
     }
     match step {
-        Step::InSync | Step::ReportLost | Step::AwaitSpecChange => {
-            Action::requeue(ctx.settings.resync)
-        }
+        Step::AwaitSpecChange => match seen.create_held {
+            Some(Some(retry)) => Action::requeue(retry.min(ctx.settings.resync)),
+            _ => Action::requeue(ctx.settings.resync),
+        },
+        Step::InSync | Step::ReportLost => Action::requeue(ctx.settings.resync),
         _ => Action::requeue(Duration::from_secs(30)),
     }
 }

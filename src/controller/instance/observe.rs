@@ -1,21 +1,21 @@
 //! Stage 2, observe: what is known of the instance before deciding. The cloud's view
-//! comes from the batched poller (the reconciler never describes a known id itself); a
-//! create refused for this generation comes from the controller's own memory (the cache
-//! may predate the status write that recorded it). Together with the object they make the
-//! planner's [`Input`].
+//! comes from the batched poller (the reconciler never describes a known id itself).
+//! Together with the object (whose status is the last one written, see
+//! [`crate::controller::own_writes`]) it makes the planner's [`Input`].
 
 use std::sync::Arc;
 
 use kube::ResourceExt;
 use kube::runtime::reflector::ObjectRef;
 
-use super::plan::{self, Input};
-use crate::api::conditions::{self, READY};
+use std::time::Duration;
+
+use super::plan::Input;
+use super::refusals;
 use crate::api::{CloudInstance, CloudInstanceStatus};
 use crate::controller::cloud::CloudHandle;
 use crate::controller::context::Context;
 use crate::controller::poller::{GroupKey, Observation};
-use crate::controller::refused::RefusedCreate;
 use crate::controller::status::age_of;
 use crate::provider::CloudProvider;
 
@@ -25,12 +25,12 @@ pub struct Observed {
     pub group: GroupKey,
     /// The poller's latest view of the instance (`Unknown` while it has no id).
     pub observation: Observation,
-    /// The cloud refused this generation's create, as this controller last recorded.
-    pub refused: Option<RefusedCreate>,
+    /// This generation's create was refused and is not sent now; `Some(d)`: it is sent
+    /// again in `d` ([`refusals`]).
+    pub create_held: Option<Option<Duration>>,
 }
 
-/// Register the instance with its poll group and read what the poller and the
-/// controller's memory know of it.
+/// Register the instance with its poll group and read what the poller knows of it.
 pub fn observe(
     ctx: &Context,
     ns: &str,
@@ -47,13 +47,10 @@ pub fn observe(
             .observe(&group, handle, id, ObjectRef::from_obj(obj)),
         None => Observation::Unknown,
     };
-    let refused = ctx
-        .refused_creates
-        .get(&obj.uid().unwrap_or_default(), obj.metadata.generation);
     Observed {
         group,
         observation,
-        refused,
+        create_held: refusals::create_held(obj),
     }
 }
 
@@ -67,9 +64,6 @@ pub fn plan_input<'a>(
     seen: &'a Observed,
     handle: &CloudHandle,
 ) -> Input<'a> {
-    let recorded_refusal = conditions::find(&status.conditions, READY).is_some_and(|r| {
-        r.reason == plan::CREATE_REFUSED && r.observed_generation == obj.metadata.generation
-    });
     Input {
         object_name: name,
         spec: &obj.spec,
@@ -81,7 +75,7 @@ pub fn plan_input<'a>(
         soft_stop_age: status.soft_stop_requested_at.as_deref().and_then(age_of),
         soft_stop_grace: ctx.settings.soft_stop_grace,
         cloud_forces_stop: handle.provider.stops_soft_then_hard(),
-        create_refused: recorded_refusal || seen.refused.is_some(),
+        create_refused: seen.create_held.is_some(),
     }
 }
 

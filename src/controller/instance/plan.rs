@@ -65,7 +65,8 @@ pub enum Step {
     Recreate,
     /// Out-of-band deletion with recreatePolicy Never, or a launch failure: report and stop.
     ReportLost,
-    /// The cloud refused this generation's create: nothing to do until the spec changes.
+    /// The cloud refused this generation's create: nothing to do until the spec changes
+    /// (or, for a refusal that can pass, until its retry time).
     AwaitSpecChange,
     /// Everything matches.
     InSync,
@@ -88,15 +89,19 @@ pub struct Input<'a> {
     pub soft_stop_grace: Duration,
     /// The cloud forces a stop the guest ignores by itself (Tencent SOFT_FIRST).
     pub cloud_forces_stop: bool,
-    /// The cloud refused the create request of this generation (recorded in status as
-    /// `Ready=False`, reason [`CREATE_REFUSED`], with this `observedGeneration`).
+    /// The cloud refused the create request of this generation and it is not to be sent
+    /// now (recorded in status as `Ready=False`, reason [`CREATE_REFUSED`] or
+    /// [`CREATE_RETRY_LATER`], with this `observedGeneration`).
     pub create_refused: bool,
 }
 
-/// `Ready` reason recording that the cloud refused this generation's create request. It
-/// lives in status, so neither the controller's own status writes nor a restart send the
-/// same refused request again; a new generation (a fixed spec) does.
+/// `Ready` reason: the cloud refused this generation's create request as invalid; it is
+/// not sent again until the spec changes (see [`super::refusals`]).
 pub const CREATE_REFUSED: &str = "CreateRefused";
+/// `Ready` reason: the cloud refused this generation's create request for a reason that can
+/// pass (quota, capacity, balance, a missing resource); it is sent again after a while, or
+/// at once when the spec changes (see [`super::refusals`]).
+pub const CREATE_RETRY_LATER: &str = "CreateRetryLater";
 
 /// Decide the next step.
 pub fn plan(i: &Input<'_>) -> Step {
@@ -251,7 +256,7 @@ pub fn ready_condition(i: &Input<'_>, step: &Step) -> Condition {
     }
     match (i.observation, step) {
         (_, Step::AwaitSpecChange) => conditions::find(&i.status.conditions, READY)
-            .filter(|r| r.reason == CREATE_REFUSED)
+            .filter(|r| r.reason == CREATE_REFUSED || r.reason == CREATE_RETRY_LATER)
             .cloned()
             .unwrap_or_else(|| {
                 c(

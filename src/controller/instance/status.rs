@@ -12,15 +12,15 @@ use super::KIND;
 use super::apply::Outcome;
 use super::observe::Observed;
 use super::plan::{self, Input, Step};
+use super::refusals;
 use crate::api::conditions::{self, Condition, READY, SYNCED};
 use crate::api::instance::PowerState;
 use crate::api::{CloudInstance, CloudInstanceStatus};
 use crate::controller::context::{Context, Error};
 use crate::controller::poller::Observation;
 use crate::controller::problem::Problem;
-use crate::controller::refused::RefusedCreate;
-use crate::controller::status::{apply_status, now_rfc3339, remove_finalizer};
-use crate::provider::{ErrorKind, InstanceState};
+use crate::controller::status::{Applied, apply_status, now_rfc3339, remove_finalizer};
+use crate::provider::InstanceState;
 
 /// Write the status after `step` was applied with `outcome`. `status` holds what the step
 /// changed; `input` is what the plan was made from.
@@ -35,24 +35,14 @@ pub async fn report(
     outcome: &Outcome,
     mut status: CloudInstanceStatus,
 ) -> Result<(), Error> {
-    // A create the cloud refused as invalid is recorded in status: this generation is not
-    // sent again (not on our own status write, not after a restart); a fixed spec is.
-    let refused_now = refused_create(step, outcome, obj.metadata.generation);
-    if let Some(r) = &refused_now {
-        ctx.refused_creates
-            .record(&obj.uid().unwrap_or_default(), r.clone());
-    }
-    let ready = ready_condition(
-        input,
-        step,
-        outcome,
-        refused_now.as_ref(),
-        seen.refused.as_ref(),
-    );
+    // A create the cloud refused is recorded in status (`Ready` for this generation, see
+    // `refusals`): it is not sent again on our own status write (read-your-own-writes) nor
+    // after a restart; a fixed spec is.
+    let refused_now = refusals::record(obj, step, outcome);
+    let ready = ready_condition(input, step, outcome, refused_now.as_ref());
     fold(&mut status, &seen.observation);
     forget_soft_stop(input, step, &mut status);
-    let problem = problem(step, outcome, seen.refused.as_ref(), &status)
-        .or_else(|| ctx.poller.poll_problem(&seen.group));
+    let problem = problem(step, outcome, &status).or_else(|| ctx.poller.poll_problem(&seen.group));
     let synced = plan::synced_condition(
         &Input {
             status: &status,
@@ -121,50 +111,37 @@ async fn write(
         &now_rfc3339(),
     );
     status.observed_generation = obj.metadata.generation;
-    if apply_status(api, obj, obj.status.as_ref(), &status).await? {
+    record(ctx, api, obj, &status).await
+}
+
+/// Server-side apply `status` if it differs from the object's, and remember what was
+/// written (read-your-own-writes, [`crate::controller::own_writes`]).
+pub async fn record(
+    ctx: &Context,
+    api: &Api<CloudInstance>,
+    obj: &CloudInstance,
+    status: &CloudInstanceStatus,
+) -> Result<(), Error> {
+    if let Applied::Written { resource_version } =
+        apply_status(api, obj, obj.status.as_ref(), status).await?
+    {
         ctx.metrics.status_written(KIND);
+        ctx.instance_writes.remember(
+            &obj.uid().unwrap_or_default(),
+            resource_version.as_deref(),
+            status.clone(),
+        );
     }
     Ok(())
 }
 
-/// The refusal to record when the cloud refused this create request as invalid.
-fn refused_create(
-    step: &Step,
-    outcome: &Outcome,
-    generation: Option<i64>,
-) -> Option<RefusedCreate> {
-    if *step != Step::Create {
-        return None;
-    }
-    let e = outcome
-        .error
-        .as_ref()
-        .filter(|e| e.kind == ErrorKind::InvalidRequest)?;
-    Some(RefusedCreate {
-        generation,
-        ready: Condition::new(
-            READY,
-            false,
-            plan::CREATE_REFUSED,
-            format!(
-                "the cloud refused the create request ({}); fix the spec: the next change \
-                 of the spec is tried again",
-                e.summary()
-            ),
-        ),
-        synced: Problem::from(e),
-    })
-}
-
 /// `Ready`: the plan's verdict, unless the step's outcome says more (a refused or dry-run
-/// create), or the refusal this controller recorded is still what is waited on (the cache
-/// may predate the status write recording it: what we wrote is what we report).
+/// create).
 fn ready_condition(
     input: &Input<'_>,
     step: &Step,
     outcome: &Outcome,
-    refused_now: Option<&RefusedCreate>,
-    remembered: Option<&RefusedCreate>,
+    refused_now: Option<&Condition>,
 ) -> Condition {
     if outcome.dry_run_ok {
         return Condition::new(
@@ -175,25 +152,14 @@ fn ready_condition(
         );
     }
     if let Some(r) = refused_now {
-        return r.ready.clone();
-    }
-    if *step == Step::AwaitSpecChange
-        && let Some(r) = remembered
-    {
-        return r.ready.clone();
+        return r.clone();
     }
     plan::ready_condition(input, step)
 }
 
 /// What keeps the spec from being applied, for `Synced`: the step's problem or error; while
-/// waiting for a fixed spec, the refusal (what we wrote, or after a restart what status
-/// says).
-fn problem(
-    step: &Step,
-    outcome: &Outcome,
-    remembered: Option<&RefusedCreate>,
-    status: &CloudInstanceStatus,
-) -> Option<Problem> {
+/// waiting for a fixed spec, the refusal as status records it.
+fn problem(step: &Step, outcome: &Outcome, status: &CloudInstanceStatus) -> Option<Problem> {
     if let Some(p) = &outcome.problem {
         return Some(p.clone());
     }
@@ -203,11 +169,9 @@ fn problem(
     if *step != Step::AwaitSpecChange {
         return None;
     }
-    remembered.map(|r| r.synced.clone()).or_else(|| {
-        conditions::find(&status.conditions, SYNCED)
-            .filter(|c| !c.is_true())
-            .map(|c| Problem::new(c.reason.clone(), c.message.clone()))
-    })
+    conditions::find(&status.conditions, SYNCED)
+        .filter(|c| !c.is_true())
+        .map(|c| Problem::new(c.reason.clone(), c.message.clone()))
 }
 
 /// Fold the cloud's view into the status; `lastSyncedAt` moves only when it changed.
@@ -273,7 +237,7 @@ fn forget_soft_stop(input: &Input<'_>, step: &Step, status: &mut CloudInstanceSt
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::provider::{InstanceDetails, ProviderError};
+    use crate::provider::{ErrorKind, InstanceDetails, ProviderError};
 
     fn seen(state: InstanceState) -> Observation {
         Observation::Seen(Box::new(InstanceDetails {
@@ -311,9 +275,9 @@ mod tests {
             ..Default::default()
         };
         let none = Outcome::default();
-        assert_eq!(problem(&Step::InSync, &none, None, &st), None);
+        assert_eq!(problem(&Step::InSync, &none, &st), None);
         assert_eq!(
-            problem(&Step::AwaitSpecChange, &none, None, &st),
+            problem(&Step::AwaitSpecChange, &none, &st),
             Some(Problem::new("InvalidImage", "bad image"))
         );
         let failed = Outcome {
@@ -325,7 +289,7 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            problem(&Step::Create, &failed, None, &st).map(|p| p.reason),
+            problem(&Step::Create, &failed, &st).map(|p| p.reason),
             Some("LimitExceeded".into())
         );
         let blocked = Outcome {
@@ -333,34 +297,8 @@ mod tests {
             ..failed
         };
         assert_eq!(
-            problem(&Step::Create, &blocked, None, &st).map(|p| p.reason),
+            problem(&Step::Create, &blocked, &st).map(|p| p.reason),
             Some("PasswordSecretNotFound".into())
         );
-    }
-
-    #[test]
-    fn only_a_create_refused_as_invalid_is_recorded() {
-        let invalid = Outcome {
-            error: Some(ProviderError::new(
-                ErrorKind::InvalidRequest,
-                "InvalidParameterValue",
-                "no such image",
-            )),
-            ..Default::default()
-        };
-        let r = refused_create(&Step::Create, &invalid, Some(3)).expect("recorded");
-        assert_eq!(r.generation, Some(3));
-        assert_eq!(r.ready.reason, plan::CREATE_REFUSED);
-        assert_eq!(r.synced.reason, "InvalidParameterValue");
-        assert!(refused_create(&Step::Start, &invalid, Some(3)).is_none());
-        let throttled = Outcome {
-            error: Some(ProviderError::new(
-                ErrorKind::Throttled,
-                "RequestLimitExceeded",
-                "slow down",
-            )),
-            ..Default::default()
-        };
-        assert!(refused_create(&Step::Create, &throttled, Some(3)).is_none());
     }
 }
