@@ -347,22 +347,7 @@ async fn terminal_errors_are_reported_without_a_retry_loop() {
         - writes0;
     assert_eq!(writes, 0.0, "no status churn while waiting");
     // across a restart of the controller: still one attempt
-    controller.kill().await;
-    let controller = ControllerProcess::start(&ns, &[]).await;
-    wait_until(
-        T,
-        "the restarted controller reconciled the object",
-        || async {
-            controller
-                .metric_sum(
-                    "cloudinstance_reconcile_total",
-                    &[("kind", "CloudInstance")],
-                )
-                .await
-                >= 1.0
-        },
-    )
-    .await;
+    let _controller = controller.crash_and_restart(&ns).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(
         ctl.call_count("tencent", "RunInstances").await,

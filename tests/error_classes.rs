@@ -74,22 +74,7 @@ async fn tencent_capacity_and_permanent_states_are_not_retried_in_a_loop() {
         1,
         "a capacity refusal is sent once, not retried like a transient fault: {synced}"
     );
-    controller.kill().await;
-    let controller = ControllerProcess::start(&ns, &[]).await;
-    wait_until(
-        T,
-        "the restarted controller reconciled the object",
-        || async {
-            controller
-                .metric_sum(
-                    "cloudinstance_reconcile_total",
-                    &[("kind", "CloudInstance")],
-                )
-                .await
-                >= 1.0
-        },
-    )
-    .await;
+    let _controller = controller.crash_and_restart(&ns).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(
         ctl.call_count("tencent", "RunInstances").await,

@@ -14,7 +14,7 @@ use super::context::{Context, Error, FINALIZER};
 use super::problem::Problem;
 use super::ratelimit::ActionClass;
 use super::recheck;
-use super::status::{Applied, add_finalizer, age_of, apply_status, now_rfc3339, remove_finalizer};
+use super::status::{add_finalizer, age_of, apply_status, now_rfc3339, remove_finalizer};
 use crate::api::conditions::{self, Condition, READY};
 use crate::api::{CloudCredential, CloudCredentialStatus};
 use crate::provider::CloudProvider;
@@ -244,15 +244,9 @@ async fn write(
     obj: &CloudCredential,
     status: &CloudCredentialStatus,
 ) -> Result<(), Error> {
-    if let Applied::Written { resource_version } =
-        apply_status(api, obj, obj.status.as_ref(), status).await?
-    {
+    let applied = apply_status(api, obj, obj.status.as_ref(), status).await?;
+    if ctx.credential_writes.note(obj, applied, status) {
         ctx.metrics.status_written(KIND);
-        ctx.credential_writes.remember(
-            &obj.uid().unwrap_or_default(),
-            resource_version.as_deref(),
-            status.clone(),
-        );
     }
     Ok(())
 }

@@ -22,6 +22,8 @@ use std::sync::{Arc, Mutex};
 
 use kube::{Resource, ResourceExt};
 
+use super::status::Applied;
+
 /// One object's last status write.
 struct Written<S> {
     resource_version: u64,
@@ -53,6 +55,19 @@ impl<S: Clone> OwnWrites<S> {
                     status,
                 },
             );
+        }
+    }
+
+    /// After a status apply to `obj`: remember `status` if it was written. Returns whether
+    /// it was.
+    pub fn note<K: Resource>(&self, obj: &K, applied: Applied, status: &S) -> bool {
+        match applied {
+            Applied::Unchanged => false,
+            Applied::Written { resource_version } => {
+                let uid = obj.uid().unwrap_or_default();
+                self.remember(&uid, resource_version.as_deref(), status.clone());
+                true
+            }
         }
     }
 

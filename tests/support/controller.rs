@@ -167,6 +167,27 @@ impl ControllerProcess {
         }
     }
 
+    /// SIGKILL this controller (as a crash would) and start another for `namespace`;
+    /// returns once the new one has reconciled a CloudInstance.
+    pub async fn crash_and_restart(&mut self, namespace: &str) -> ControllerProcess {
+        self.kill().await;
+        let next = ControllerProcess::start(namespace, &[]).await;
+        wait_until(
+            Duration::from_secs(90),
+            "the restarted controller reconciled an object",
+            || async {
+                next.metric_sum(
+                    "cloudinstance_reconcile_total",
+                    &[("kind", "CloudInstance")],
+                )
+                .await
+                    >= 1.0
+            },
+        )
+        .await;
+        next
+    }
+
     pub fn logs(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }

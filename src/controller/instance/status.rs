@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
+use kube::Api;
 use kube::runtime::controller::Action;
-use kube::{Api, ResourceExt};
 
 use super::KIND;
 use super::apply::Outcome;
@@ -19,7 +19,7 @@ use crate::api::{CloudInstance, CloudInstanceStatus};
 use crate::controller::context::{Context, Error};
 use crate::controller::poller::Observation;
 use crate::controller::problem::Problem;
-use crate::controller::status::{Applied, apply_status, now_rfc3339, remove_finalizer};
+use crate::controller::status::{apply_status, now_rfc3339, remove_finalizer};
 use crate::provider::InstanceState;
 
 /// Write the status after `step` was applied with `outcome`. `status` holds what the step
@@ -122,15 +122,9 @@ pub async fn record(
     obj: &CloudInstance,
     status: &CloudInstanceStatus,
 ) -> Result<(), Error> {
-    if let Applied::Written { resource_version } =
-        apply_status(api, obj, obj.status.as_ref(), status).await?
-    {
+    let applied = apply_status(api, obj, obj.status.as_ref(), status).await?;
+    if ctx.instance_writes.note(obj, applied, status) {
         ctx.metrics.status_written(KIND);
-        ctx.instance_writes.remember(
-            &obj.uid().unwrap_or_default(),
-            resource_version.as_deref(),
-            status.clone(),
-        );
     }
     Ok(())
 }
