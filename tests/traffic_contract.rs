@@ -42,6 +42,7 @@ const SDK_PACKAGES: &[(&str, &str)] = &[
     ("huaweicloudsdkcore", "3.1.219"),
     ("huaweicloudsdkecs", "3.1.219"),
     ("huaweicloudsdkims", "3.1.219"),
+    ("huaweicloudsdkvpc", "3.1.219"),
 ];
 
 async fn python() -> PathBuf {

@@ -199,8 +199,10 @@ pub fn rate_limit(action: &str) -> f64 {
         | "DeleteServers"
         | "UpdateServer"
         | "NovaAssociateSecurityGroup"
-        | "NovaDisassociateSecurityGroup" => 20.0,
-        "ListServersDetails" | "ShowServer" | "ShowJob" => 50.0,
+        | "NovaDisassociateSecurityGroup"
+        | "AddSecurityGroups"
+        | "RemoveSecurityGroups" => 20.0,
+        "ListServersDetails" | "ShowServer" | "ShowJob" | "ShowPort" => 50.0,
         _ => 20.0,
     }
 }

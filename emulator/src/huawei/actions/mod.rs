@@ -13,12 +13,14 @@ mod create;
 mod describe;
 mod lifecycle;
 mod modify;
+mod ports;
 use create::*;
 use describe::*;
 use lifecycle::*;
 use modify::*;
 
 pub use create::is_client_token_uuid;
+pub use ports::MAX_PORT_SECURITY_GROUPS;
 
 pub struct Ctx<'a> {
     pub app: &'a AppState,
@@ -102,6 +104,9 @@ pub fn run(op: &Op, ctx: &Ctx) -> HwResult<Answer> {
                 .collect::<Vec<_>>()
         }))),
         Op::ListImages => list_images(ctx),
+        Op::ShowPort(port) => ports::show_port(ctx, port),
+        Op::AddSecurityGroups(port) => ports::insert_security_groups(ctx, port),
+        Op::RemoveSecurityGroups(port) => ports::remove_security_groups(ctx, port),
         Op::KeystoneListProjects
         | Op::KeystoneListAuthProjects
         | Op::KeystoneListAuthDomains
