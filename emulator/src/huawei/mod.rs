@@ -10,6 +10,7 @@
 pub mod actions;
 pub mod billing;
 pub mod catalog;
+pub mod held;
 pub mod jobs;
 pub mod projects;
 pub mod render;
@@ -569,57 +570,9 @@ fn project_mismatch(op: &Op, p: &str) -> HwError {
 #[cfg(test)]
 mod billing_tests;
 #[cfg(test)]
+mod held_tests;
+#[cfg(test)]
 mod token_tests;
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn routes() {
-        let p = "/v1/0a1b/cloudservers";
-        assert_eq!(
-            resolve(&Method::POST, p, b"{}").unwrap().action,
-            "CreatePostPaidServers"
-        );
-        assert_eq!(
-            resolve(
-                &Method::POST,
-                "/v1/0a1b/cloudservers/action",
-                br#"{"os-stop":{}}"#
-            )
-            .unwrap()
-            .action,
-            "BatchStopServers"
-        );
-        assert_eq!(
-            resolve(&Method::GET, "/v1/0a1b/cloudservers/detail", b"")
-                .unwrap()
-                .op,
-            Op::ListServersDetails
-        );
-        assert_eq!(
-            resolve(&Method::GET, "/v1/0a1b/cloudservers/abc", b"")
-                .unwrap()
-                .op,
-            Op::ShowServer("abc".into())
-        );
-        assert_eq!(
-            resolve(
-                &Method::POST,
-                "/v2.1/0a1b/servers/x/action",
-                br#"{"removeSecurityGroup":{"name":"a"}}"#
-            )
-            .unwrap()
-            .action,
-            "NovaDisassociateSecurityGroup"
-        );
-        assert!(resolve(&Method::DELETE, "/v1/0a1b/cloudservers", b"").is_none());
-        assert_eq!(
-            resolve(&Method::GET, "/v2/cloudimages", b"")
-                .unwrap()
-                .project,
-            None
-        );
-    }
-}
+mod route_tests;

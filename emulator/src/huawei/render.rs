@@ -4,11 +4,16 @@ use serde_json::{Map, Value, json};
 
 use crate::store::{Instance, VmState};
 
-use super::catalog;
+use super::{catalog, held};
 
 /// `(status, OS-EXT-STS:task_state, OS-EXT-STS:vm_state, OS-EXT-STS:power_state)`.
 pub fn status(i: &Instance, now: i64) -> (&'static str, Option<&'static str>, &'static str, u8) {
     let s = i.state_at(now);
+    if let Some(h) = held::held(i)
+        && !matches!(s, VmState::Terminated | VmState::Gone)
+    {
+        return held::status(h, s == VmState::Terminating);
+    }
     let resizing = i
         .extra
         .get("resize_until")
@@ -227,6 +232,13 @@ pub fn server(i: &Instance, now: i64) -> Value {
     );
     m.insert("config_drive".into(), s(""));
     m.insert("locked".into(), json!(false));
+    // ERROR servers carry `fault` (SDK huaweicloudsdkecs/v2/model/server_fault.py).
+    if status == "ERROR" {
+        m.insert(
+            "fault".into(),
+            json!({"code": 500, "message": "The server is in ERROR.", "details": "", "created": time(i.updated_ms)}),
+        );
+    }
     m.insert("enterprise_project_id".into(), s("0"));
     Value::Object(m)
 }

@@ -7,7 +7,7 @@ use crate::app::AppState;
 use crate::config::{Account, Provider};
 use crate::store::{Disk, Instance, Store, Tag, VmState, new_uuid, random_alnum};
 
-use super::{Answer, HwError, HwResult, Op, billing, catalog, jobs, render};
+use super::{Answer, HwError, HwResult, Op, billing, catalog, held, jobs, render};
 
 mod create;
 mod describe;
@@ -135,6 +135,15 @@ fn bad_state(id: &str, status: &str) -> HwError {
         "Ecs.0100",
         format!("Invalid ECS status. Change the status and try again. Server {id} is {status}."),
     )
+}
+
+/// Start, stop, reboot, resize and changeos are refused for a server the cloud holds
+/// (SHELVED, PAUSED, SUSPENDED, ERROR; see [`held`]) with Ecs.0100.
+fn refuse_held(i: &Instance, ctx: &Ctx) -> HwResult<()> {
+    match held::held(i) {
+        Some(_) => Err(bad_state(&i.id, render::status(i, ctx.now).0)),
+        None => Ok(()),
+    }
 }
 
 fn visible(i: &Instance, ctx: &Ctx) -> bool {
