@@ -573,6 +573,8 @@ mod billing_tests;
 mod held_tests;
 #[cfg(test)]
 mod token_tests;
+#[cfg(test)]
+mod volume_tests;
 
 #[cfg(test)]
 mod route_tests;

@@ -251,6 +251,33 @@ fn check_volume(
             "Invalid parameter {what}.volumetype: `{t}` is not supported."
         )));
     }
+    // `iops`: "购买GPSSD2、ESSD2类型的云硬盘时必填，其他类型不能设置"; `throughput` (MiB/s):
+    // required for GPSSD2, not settable otherwise (SDK huaweicloudsdkecs/v2/model/
+    // post_paid_server_root_volume.py, post_paid_server_data_volume.py and the prepaid twins).
+    for (field, types) in [
+        ("iops", &["GPSSD2", "ESSD2"][..]),
+        ("throughput", &["GPSSD2"][..]),
+    ] {
+        let given = int_field(v, field)?;
+        match (types.contains(&t), given) {
+            (true, None) => {
+                return Err(HwError::invalid(format!(
+                    "Invalid parameter {what}.{field}: required for volumetype {t}."
+                )));
+            }
+            (true, Some(n)) if n <= 0 => {
+                return Err(HwError::invalid(format!(
+                    "Invalid parameter {what}.{field}: must be positive."
+                )));
+            }
+            (false, Some(_)) => {
+                return Err(HwError::invalid(format!(
+                    "Invalid parameter {what}.{field}: cannot be set for volumetype {t}."
+                )));
+            }
+            _ => {}
+        }
+    }
     let size = int_field(v, "size")?;
     if let Some(s) = size
         && s != 0
