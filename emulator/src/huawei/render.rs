@@ -126,7 +126,10 @@ pub fn server(i: &Instance, now: i64) -> Value {
     );
     metadata.insert("vpc_id".into(), s(&vpc));
     metadata.insert("metering.image_id".into(), s(&i.image_id));
-    metadata.insert("metering.imagetype".into(), s("gold"));
+    metadata.insert(
+        "metering.imagetype".into(),
+        s(image.map(|x| x.image_type).unwrap_or("gold")),
+    );
     metadata.insert(
         "metering.resourcespeccode".into(),
         s(&format!("{}.linux", i.instance_type)),
@@ -298,7 +301,7 @@ pub fn image(i: &catalog::ImageInfo) -> Value {
     json!({
         "id": i.id, "name": i.name, "status": "active", "visibility": "public",
         "__os_version": i.os_version, "__platform": i.platform, "__os_type": i.os_type,
-        "__imagetype": "gold", "__isregistered": "true", "__os_bit": "64",
+        "__imagetype": i.image_type, "__isregistered": "true", "__os_bit": "64",
         "__support_kvm": "true", "min_disk": i.min_disk, "min_ram": 0,
         "disk_format": "zvhd2", "container_format": "bare", "protected": true,
         "created_at": "2024-06-01T00:00:00Z", "updated_at": "2024-06-01T00:00:00Z",

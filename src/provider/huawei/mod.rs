@@ -446,9 +446,16 @@ impl CloudProvider for HuaweiClient {
             Some(self.user_id(region).await?)
         };
         let pid = self.project(region).await?;
+        // A yearly/monthly server's OS change that changes the price is an order: paid
+        // automatically (isAutoPay), as the prepaid resize.
+        let prepaid = self
+            .charging(region, &[id.to_owned()])
+            .await?
+            .first()
+            .is_some_and(|(_, p)| *p);
         let path = format!("/v2/{}/cloudservers/{}/changeos", pid, id);
         let _: wire::JobIdResponse = self
-            .post(region, &path, &wire::changeos_body(req, user_id))
+            .post(region, &path, &wire::changeos_body(req, user_id, prepaid))
             .await?;
         if let Some(h) = &req.hostname {
             let path = format!("/v1/{}/cloudservers/{}", pid, id);

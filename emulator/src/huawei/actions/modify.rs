@@ -166,6 +166,7 @@ pub(super) fn change_os(ctx: &Ctx, id: &str) -> HwResult<Answer> {
     store.sweep(ctx.now);
     let i = owned(&store, ctx, id)?;
     refuse_held(i, ctx)?;
+    billing::check_prepaid_changeos(i, opt, image)?;
     let s = i.state_at(ctx.now);
     if !(s == VmState::Stopped || (with_stop && s == VmState::Running)) {
         return Err(bad_state(id, render::status(i, ctx.now).0));

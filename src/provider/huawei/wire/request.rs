@@ -224,8 +224,15 @@ pub fn servers_json(ids: &[String]) -> Value {
 
 /// The `os-change` body of a changeos (reinstall); `user_id` is the IAM user, needed with a
 /// key pair.
-pub fn changeos_body(req: &ReinstallRequest, user_id: Option<String>) -> Value {
+/// `prepaid`: a yearly/monthly server, whose OS change may change the price; the order is
+/// then paid from the account (`isAutoPay` "true", a string; default manual payment leaves
+/// it waiting), API https://support.huaweicloud.com/api-ecs/ecs_02_0202.html 表3, SDK
+/// huaweicloudsdkecs/v2/model/change_server_os_with_cloud_init_option.py `is_auto_pay`.
+pub fn changeos_body(req: &ReinstallRequest, user_id: Option<String>, prepaid: bool) -> Value {
     let mut change = serde_json::Map::new();
+    if prepaid {
+        change.insert("isAutoPay".into(), json!("true"));
+    }
     if let Some(u) = user_id {
         change.insert("userid".into(), json!(u));
     }

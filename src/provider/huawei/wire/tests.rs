@@ -144,3 +144,23 @@ fn provisioned_disk_types_are_refused_before_any_request() {
         assert!(e.message.contains(t) && e.message.contains("IOPS"), "{e}");
     }
 }
+
+/// A yearly/monthly server's changeos carries `isAutoPay: "true"` (a string), a pay-per-use
+/// one none (API ecs_02_0202 表3).
+#[test]
+fn prepaid_changeos_pays_automatically() {
+    use crate::provider::{Login, ReinstallRequest, SecretString};
+    let req = ReinstallRequest {
+        image_id: "img".into(),
+        login: Login {
+            password: Some(SecretString::new("Passw0rd!x")),
+            ..Default::default()
+        },
+        system_disk_size_gb: None,
+        hostname: None,
+    };
+    let b = super::changeos_body(&req, None, true);
+    assert_eq!(b["os-change"]["isAutoPay"], "true");
+    let b = super::changeos_body(&req, None, false);
+    assert!(b["os-change"].get("isAutoPay").is_none(), "{b}");
+}
