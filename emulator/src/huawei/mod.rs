@@ -572,6 +572,8 @@ mod billing_tests;
 #[cfg(test)]
 mod held_tests;
 #[cfg(test)]
+mod rule_tests;
+#[cfg(test)]
 mod token_tests;
 #[cfg(test)]
 mod volume_tests;
