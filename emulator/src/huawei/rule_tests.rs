@@ -97,6 +97,17 @@ const BAD: &str = "400 Ecs.0005";
 fn create_parameters_follow_the_models() {
     let app = app();
     assert_eq!(create_with(&app, |_| {}), "ok");
+    // imageRef and flavorRef: required, known to the catalog
+    assert_eq!(
+        create_with(&app, |s| s["imageRef"] =
+            json!("00000000-0000-4000-8000-000000000000")),
+        BAD
+    );
+    assert_eq!(create_with(&app, |s| s["flavorRef"] = Value::Null), BAD);
+    assert_eq!(
+        create_with(&app, |s| s["flavorRef"] = json!("no.such.flavor")),
+        BAD
+    );
     // name: 1-64 characters of letters, digits, _ - . (59 when count > 1)
     assert_eq!(
         create_with(&app, |s| s["name"] = json!("a".repeat(65))),
