@@ -161,3 +161,51 @@ async fn official_sdk_prepaid_paths() {
     assert_eq!(h["DeleteServers"]["error_codes"]["Ecs.0513"], 1, "{calls}");
     assert_eq!(h["CancelResourcesSubscription"]["ok"], 1, "{calls}");
 }
+
+/// A server's security groups per port through the official VPC v3 SDK
+/// (`tests/sdk/huawei_ports.py`): ShowPort, AddSecurityGroups (dry run, index, the
+/// 100-per-port limit, VPC.2500), RemoveSecurityGroups, an unknown port, the project per
+/// region and the signature.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn official_sdk_changes_security_groups_per_port() {
+    let python = tokio::task::spawn_blocking(|| sdk::sdk_venv(IAM_SDK_PACKAGES, "Huawei Cloud"))
+        .await
+        .expect("virtualenv task");
+    let emu = Emulator::start(&[]).await;
+    let output = sdk::run_script(
+        python,
+        "huawei_ports.py",
+        vec![
+            ("HUAWEICLOUD_SDK_AK", HUAWEI_AK.to_string()),
+            ("HUAWEICLOUD_SDK_SK", HUAWEI_SK.to_string()),
+            ("HOME_PROJECT_ID", HUAWEI_PROJECT_ID.to_string()),
+            ("EMULATOR", emu.url().to_string()),
+        ],
+    )
+    .await;
+    assert!(
+        output.status.success(),
+        "huawei_ports.py failed ({}); emulator log:\n{}",
+        output.status,
+        emu.log()
+    );
+    let calls = emu.calls().await;
+    let h = &calls["huawei"];
+    // dry run, B+C, and the other region's project (404)
+    assert_eq!(h["AddSecurityGroups"]["ok"], 2, "{calls}");
+    assert_eq!(
+        h["AddSecurityGroups"]["error_codes"]["VPC.2500"], 2,
+        "{calls}"
+    );
+    assert_eq!(
+        h["AddSecurityGroups"]["error_codes"]["PortNotFound"], 1,
+        "{calls}"
+    );
+    assert_eq!(h["RemoveSecurityGroups"]["ok"], 1, "{calls}");
+    assert_eq!(
+        h["RemoveSecurityGroups"]["error_codes"]["APIGW.0301"], 1,
+        "{calls}"
+    );
+    assert_eq!(h["ShowPort"]["error_codes"]["APIGW.0301"], 1, "{calls}");
+    assert_eq!(h["ShowPort"]["error_codes"]["PortNotFound"], 1, "{calls}");
+}

@@ -122,10 +122,30 @@ async fn lifecycle(cloud: Cloud) {
     .await;
     assert_eq!(ctl.instance(&id).await.unwrap()["image"], cloud.other_image);
 
-    // security groups (Tencent: ModifyInstancesAttribute SecurityGroups)
+    // security groups (Tencent: ModifyInstancesAttribute SecurityGroups; Huawei: per port
+    // with the VPC v3 insert/remove-security-groups, never the deprecated Nova actions)
     if cloud.provider == "tencent" {
         web.security_groups(&ctl, &id, &["sg-aaaa1111", "sg-bbbb2222"])
             .await;
+    }
+    if cloud.provider == "huawei" {
+        web.security_groups(
+            &ctl,
+            &id,
+            &[
+                "5e6f7081-0000-4000-8000-0000000000aa",
+                "5e6f7081-0000-4000-8000-0000000000bb",
+            ],
+        )
+        .await;
+        for (action, used) in [
+            ("AddSecurityGroups", true),
+            ("RemoveSecurityGroups", true),
+            ("NovaAssociateSecurityGroup", false),
+            ("NovaDisassociateSecurityGroup", false),
+        ] {
+            assert_eq!(ctl.call_count("huawei", action).await > 0, used, "{action}");
+        }
     }
 
     // events were recorded

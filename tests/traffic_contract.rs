@@ -42,6 +42,7 @@ const SDK_PACKAGES: &[(&str, &str)] = &[
     ("huaweicloudsdkcore", "3.1.219"),
     ("huaweicloudsdkecs", "3.1.219"),
     ("huaweicloudsdkims", "3.1.219"),
+    ("huaweicloudsdkvpc", "3.1.219"),
 ];
 
 async fn python() -> PathBuf {
@@ -275,11 +276,24 @@ async fn validator_rejects_made_up_fields() {
                                     "vpcid": "v", "nics": [nic],
                                     "root_volume": {"volumetype": "SSD"}}}})
     };
+    // the VPC v3 port APIs (huaweicloudsdkvpc), where the client changes security groups
+    let vpc = |op: &str, port: Value| {
+        json!({"seq": 4, "cloud": "huawei", "action": op, "method": "PUT",
+               "path": format!("/v3/0a1b2c3d4e5f60718293a4b5c6d7e8f9/ports/p-1/{}",
+                               if op == "AddSecurityGroups" { "insert-security-groups" }
+                               else { "remove-security-groups" }),
+               "query": [], "form": [], "headers": {}, "json": {"port": port}})
+    };
     let uuid = "3f0e7a2c-5b1d-8c4e-9a6f-0123456789ab";
     let good = json!([
         tc(json!({"Placement": {"Zone": "ap-guangzhou-3"}, "ClientToken": "t"})),
         ali(&[]),
         hw(uuid, json!({"subnet_id": "s"})),
+        vpc(
+            "AddSecurityGroups",
+            json!({"security_groups": ["sg-1"], "index": 0})
+        ),
+        vpc("RemoveSecurityGroups", json!({"security_groups": ["sg-1"]})),
     ]);
     let out = validate(python.clone(), &good, "good").await;
     assert!(
@@ -316,6 +330,27 @@ async fn validator_rejects_made_up_fields() {
             "$.server.nics[0].subnetId",
         ),
         ("huawei required", no_flavor, "$.server.flavorRef"),
+        (
+            "huawei vpc nested",
+            vpc(
+                "AddSecurityGroups",
+                json!({"security_groups": ["sg-1"], "indx": 0}),
+            ),
+            "$.port.indx",
+        ),
+        (
+            "huawei vpc remove has no index",
+            vpc(
+                "RemoveSecurityGroups",
+                json!({"security_groups": ["sg-1"], "index": 0}),
+            ),
+            "$.port.index",
+        ),
+        (
+            "huawei vpc type",
+            vpc("AddSecurityGroups", json!({"security_groups": "sg-1"})),
+            "$.port.security_groups",
+        ),
         (
             "huawei token",
             hw("uid-1", json!({"subnet_id": "s"})),

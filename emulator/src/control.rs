@@ -25,6 +25,7 @@ pub fn routes() -> Router<Shared> {
         .route("/instances/{id}/state", post(set_instance_state))
         .route("/instances/{id}/guest", post(set_guest))
         .route("/instances/{id}/status-listing", post(set_status_listing))
+        .route("/instances/{id}/provider-status", post(set_provider_status))
         .route("/calls", get(get_calls))
         .route("/calls/reset", post(reset_calls))
         .route("/requests", get(get_requests).delete(clear_requests))
@@ -62,7 +63,10 @@ pub fn instance_json(i: &Instance, now: i64) -> Value {
         "id": i.id,
         "name": i.name,
         "state": state.as_str(),
-        "provider_state": provider_state_name(i.provider, state),
+        "provider_state": crate::huawei::held::held(i)
+            .filter(|_| i.provider == Provider::Huawei)
+            .map(str::to_string)
+            .unwrap_or_else(|| provider_state_name(i.provider, state)),
         "region": i.region,
         "zone": i.zone,
         "image": i.image_id,
@@ -229,6 +233,40 @@ async fn set_status_listing(
 ) -> Response {
     app.set_hidden_from_status(&id, body.hidden);
     Json(json!({"id": id, "hidden": body.hidden})).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProviderStatusBody {
+    /// A status the cloud documents but no emulated action reaches (Huawei SHELVED,
+    /// SHELVED_OFFLOADED, PAUSED, SUSPENDED, ERROR); `null` restores the server.
+    status: Option<String>,
+}
+
+/// Hold an instance in a cloud-specific status (as the cloud or its operator would), or
+/// release it (`{"status": null}`).
+async fn set_provider_status(
+    State(app): State<Shared>,
+    Path(id): Path<String>,
+    Json(body): Json<ProviderStatusBody>,
+) -> Response {
+    let now = now_ms();
+    let mut store = app.store();
+    let Some(inst) = store.get_mut(&id, now) else {
+        return (
+            StatusCode::NOT_FOUND,
+            Json(json!({"error": format!("no instance `{id}`")})),
+        )
+            .into_response();
+    };
+    if inst.provider != Provider::Huawei {
+        return bad_request("provider statuses are emulated for Huawei servers only");
+    }
+    if let Err(e) = crate::huawei::held::set(inst, body.status.as_deref()) {
+        return bad_request(e);
+    }
+    inst.updated_ms = now;
+    Json(instance_json(inst, now)).into_response()
 }
 
 /// Change instance `id` with `f` (given the current time) and answer with it, or 404.

@@ -53,10 +53,14 @@ pub static CLOUD: Contract = Contract {
     force_reboot: true,
     new_sgs: &["sg-b", "sg-c"],
     sg_order_kept: false,
-    // the name by UpdateServer; security groups one by one (Nova)
+    // the name by UpdateServer; security groups per port with the VPC v3 successor of the
+    // deprecated Nova actions: one insert (sg-b, sg-c) and one remove (sg-a), never Nova
     modify_calls: &[
-        ("NovaAssociateSecurityGroup", 2),
-        ("NovaDisassociateSecurityGroup", 1),
+        ("ShowPort", 1),
+        ("AddSecurityGroups", 1),
+        ("RemoveSecurityGroups", 1),
+        ("NovaAssociateSecurityGroup", 0),
+        ("NovaDisassociateSecurityGroup", 0),
     ],
     wrong_state_code: Some("Ecs.0100"),
     while_terminating: &[InstanceState::Terminating],

@@ -384,6 +384,21 @@ impl Control {
         v.as_array().cloned().unwrap_or_default()
     }
 
+    /// Hold instance `id` in a status of its cloud that no API action reaches (Huawei
+    /// SHELVED, SHELVED_OFFLOADED, PAUSED, SUSPENDED, ERROR), or release it (`None`), as the
+    /// cloud or its operator would; the emulator's view of the instance.
+    pub async fn set_provider_status(&self, id: &str, status: Option<&str>) -> Value {
+        let r = self
+            .http
+            .post(format!("{}/instances/{id}/provider-status", self.base))
+            .json(&serde_json::json!({ "status": status }))
+            .send()
+            .await
+            .expect("POST provider-status");
+        assert!(r.status().is_success(), "provider-status: {}", r.status());
+        r.json().await.expect("json")
+    }
+
     /// One instance, or None if the emulator does not know it.
     pub async fn instance(&self, id: &str) -> Option<Value> {
         let r = self

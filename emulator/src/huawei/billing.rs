@@ -21,7 +21,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{Answer, HwError, HwResult, jobs, projects, render};
+use super::{Answer, HwError, HwResult, catalog, jobs, projects, render};
 use crate::app::AppState;
 use crate::config::{Account, Provider};
 use crate::store::{Instance, VmState, new_uuid};
@@ -219,4 +219,47 @@ pub fn unsubscribe(
     Ok(Answer::ok(
         json!({"order_ids": orders, "fail_resource_infos": failed}),
     ))
+}
+
+/// ChangeServerOsWithCloudInit of a yearly/monthly server (API
+/// https://support.huaweicloud.com/api-ecs/ecs_02_0202.html; error codes ecs_07_0002):
+/// a server on a Marketplace image, or a change to one, is refused with Ecs.0510 ("包周期
+/// 云服务器使用市场镜像，不支持切换操作系统"); `isAutoPay` is the string "true" or "false"
+/// (SDK change_server_os_with_cloud_init_option.py `is_auto_pay: str`). A change that
+/// changes the price (here: Linux ↔ Windows, Windows images are charged) is an order, paid
+/// from the account only with `isAutoPay` "true" (default: manual payment, the order waits);
+/// the emulator refuses such a change without it (Ecs.0005) rather than model a pending
+/// order.
+pub fn check_prepaid_changeos(
+    i: &Instance,
+    opt: &Map<String, Value>,
+    target_image: &catalog::ImageInfo,
+) -> HwResult<()> {
+    let auto_pay = match opt.get("isAutoPay") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if s == "true" || s == "false" => Some(s == "true"),
+        Some(_) => {
+            return Err(HwError::invalid(
+                "Invalid parameter isAutoPay: must be the string true or false.",
+            ));
+        }
+    };
+    if !is_prepaid(i) {
+        return Ok(());
+    }
+    let market = |id: &str| catalog::image(id).is_some_and(|x| x.image_type == "market");
+    if market(&i.image_id) || target_image.image_type == "market" {
+        return Err(HwError::ecs(
+            400,
+            "Ecs.0510",
+            "Yearly/monthly ECSs using Marketplace images do not support OS change.",
+        ));
+    }
+    let current = catalog::image(&i.image_id).map(|x| x.os_type);
+    if current.is_some_and(|os| os != target_image.os_type) && auto_pay != Some(true) {
+        return Err(HwError::invalid(
+            "A yearly/monthly OS change between Linux and Windows changes the price: the emulator only accepts it with isAutoPay=true.",
+        ));
+    }
+    Ok(())
 }

@@ -202,3 +202,53 @@ fn changeos_with_a_key_needs_the_user_and_without_login_needs_user_data() {
     let data = json!({"metadata": {"user_data": "IyEvYmluL3NoCg=="}});
     assert_eq!(code(run(&app, &op, &change(data), later + HOUR_MS)), "200");
 }
+
+#[test]
+fn prepaid_changeos_refuses_market_images_and_needs_auto_pay_for_a_price_change() {
+    const MARKET: &str = "4d2c7e10-6a3b-4f58-9e21-8b7c6d5e4f30";
+    const WINDOWS: &str = "9b3e4c2a-1d5f-4a6b-8c7d-0e1f2a3b4c5d";
+    const CENTOS: &str = "67f433d8-ed0e-4321-a8a2-a71838539e09";
+    let app = app();
+    let now = now_ms();
+    let later = now + HOUR_MS;
+    let change = |image: &str, extra: Value| {
+        let mut o =
+            json!({"imageid": image, "mode": "withStopServer", "adminpass": "Sdk-Passw0rd!"});
+        for (k, v) in extra.as_object().unwrap() {
+            o[k] = v.clone();
+        }
+        json!({ "os-change": o })
+    };
+    let prepaid = Op::ChangeOs(create(&app, true, now));
+    // to a Marketplace image: Ecs.0510
+    let to_market = change(MARKET, json!({"isAutoPay": "true"}));
+    assert_eq!(code(run(&app, &prepaid, &to_market, later)), "Ecs.0510");
+    // Linux -> Windows changes the price: only with isAutoPay "true" (a string)
+    for bad in [
+        json!({}),
+        json!({"isAutoPay": "false"}),
+        json!({"isAutoPay": true}),
+    ] {
+        let r = run(&app, &prepaid, &change(WINDOWS, bad.clone()), later);
+        assert_eq!(code(r), "Ecs.0005", "{bad}");
+    }
+    let paid = change(WINDOWS, json!({"isAutoPay": "true"}));
+    assert_eq!(code(run(&app, &prepaid, &paid, later)), "200");
+    // pay-per-use servers may use Marketplace images
+    let on_demand = Op::ChangeOs(create(&app, false, now));
+    assert_eq!(
+        code(run(&app, &on_demand, &change(MARKET, json!({})), later)),
+        "200"
+    );
+    // a yearly/monthly server on a Marketplace image cannot leave it either
+    let meta = json!({"op_svc_userid": projects::user_id(&account())});
+    let mut body = server(true, Some(meta));
+    body["server"]["imageRef"] = json!(MARKET);
+    let a = run(&app, &Op::CreateServers { v11: true }, &body, now).expect("create");
+    let id = a.body.unwrap()["serverIds"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = run(&app, &Op::ChangeOs(id), &change(CENTOS, json!({})), later);
+    assert_eq!(code(r), "Ecs.0510");
+}

@@ -138,6 +138,8 @@ pub struct ImageInfo {
     pub platform: &'static str,
     pub os_type: &'static str,
     pub min_disk: u64,
+    /// IMS `__imagetype`: gold (public), market (KooGallery/Marketplace), private, shared.
+    pub image_type: &'static str,
 }
 
 pub const IMAGES: &[ImageInfo] = &[
@@ -148,6 +150,7 @@ pub const IMAGES: &[ImageInfo] = &[
         platform: "Ubuntu",
         os_type: "Linux",
         min_disk: 40,
+        image_type: "gold",
     },
     ImageInfo {
         id: "67f433d8-ed0e-4321-a8a2-a71838539e09",
@@ -156,6 +159,7 @@ pub const IMAGES: &[ImageInfo] = &[
         platform: "CentOS",
         os_type: "Linux",
         min_disk: 40,
+        image_type: "gold",
     },
     ImageInfo {
         id: "c1a0e1e5-7ed4-4f70-b8e9-3d0a1b2c3d4e",
@@ -164,6 +168,7 @@ pub const IMAGES: &[ImageInfo] = &[
         platform: "EulerOS",
         os_type: "Linux",
         min_disk: 40,
+        image_type: "gold",
     },
     ImageInfo {
         id: "9b3e4c2a-1d5f-4a6b-8c7d-0e1f2a3b4c5d",
@@ -172,6 +177,18 @@ pub const IMAGES: &[ImageInfo] = &[
         platform: "Windows",
         os_type: "Windows",
         min_disk: 40,
+        image_type: "gold",
+    },
+    // A Marketplace (KooGallery) image: a yearly/monthly server using one cannot change its
+    // OS (Ecs.0510, API ecs_07_0002).
+    ImageInfo {
+        id: "4d2c7e10-6a3b-4f58-9e21-8b7c6d5e4f30",
+        name: "Marketplace LAMP Ubuntu 22.04 64bit",
+        os_version: "Ubuntu 22.04 server 64bit",
+        platform: "Ubuntu",
+        os_type: "Linux",
+        min_disk: 40,
+        image_type: "market",
     },
 ];
 
@@ -199,8 +216,10 @@ pub fn rate_limit(action: &str) -> f64 {
         | "DeleteServers"
         | "UpdateServer"
         | "NovaAssociateSecurityGroup"
-        | "NovaDisassociateSecurityGroup" => 20.0,
-        "ListServersDetails" | "ShowServer" | "ShowJob" => 50.0,
+        | "NovaDisassociateSecurityGroup"
+        | "AddSecurityGroups"
+        | "RemoveSecurityGroups" => 20.0,
+        "ListServersDetails" | "ShowServer" | "ShowJob" | "ShowPort" => 50.0,
         _ => 20.0,
     }
 }

@@ -10,6 +10,7 @@
 pub mod actions;
 pub mod billing;
 pub mod catalog;
+pub mod held;
 pub mod jobs;
 pub mod projects;
 pub mod render;
@@ -170,6 +171,12 @@ pub enum Op {
     ShowPermanentAccessKey(String),
     /// BSS (global, no project).
     CancelResourcesSubscription,
+    /// VPC v3 (`vpc.<region>.myhuaweicloud.com`): `GET /v3/{project_id}/ports/{port_id}`.
+    ShowPort(String),
+    /// `PUT /v3/{project_id}/ports/{port_id}/insert-security-groups`.
+    AddSecurityGroups(String),
+    /// `PUT /v3/{project_id}/ports/{port_id}/remove-security-groups`.
+    RemoveSecurityGroups(String),
 }
 
 impl Op {
@@ -182,6 +189,14 @@ impl Op {
                 | Op::KeystoneListAuthDomains
                 | Op::ShowPermanentAccessKey(_)
                 | Op::CancelResourcesSubscription
+        )
+    }
+
+    /// VPC calls: their errors, a project mismatch included, are VPC codes.
+    fn is_vpc(&self) -> bool {
+        matches!(
+            self,
+            Op::ShowPort(_) | Op::AddSecurityGroups(_) | Op::RemoveSecurityGroups(_)
         )
     }
 }
@@ -283,6 +298,17 @@ pub fn resolve(method: &Method, path: &str, body: &[u8]) -> Option<Route> {
             r(Op::ListServerAzInfo, "ListServerAzInfo", Some(p))
         }
         ("GET", ["v2", "cloudimages"]) => r(Op::ListImages, "ListImages", None),
+        ("GET", ["v3", p, "ports", port]) => r(Op::ShowPort(port.to_string()), "ShowPort", Some(p)),
+        ("PUT", ["v3", p, "ports", port, "insert-security-groups"]) => r(
+            Op::AddSecurityGroups(port.to_string()),
+            "AddSecurityGroups",
+            Some(p),
+        ),
+        ("PUT", ["v3", p, "ports", port, "remove-security-groups"]) => r(
+            Op::RemoveSecurityGroups(port.to_string()),
+            "RemoveSecurityGroups",
+            Some(p),
+        ),
         ("GET", ["v3", "projects"]) => r(Op::KeystoneListProjects, "KeystoneListProjects", None),
         ("GET", ["v3", "auth", "projects"]) => r(
             Op::KeystoneListAuthProjects,
@@ -471,16 +497,16 @@ fn process(
         // not have) is Ecs.0023 (400), error-code table
         // https://support.huaweicloud.com/api-ecs/ecs_07_0002.html (Ecs.0003 is an account
         // restriction: balance, frozen).
-        (Some(p), Some(h)) if p != h => return Err(project_mismatch(p)),
+        (Some(p), Some(h)) if p != h => return Err(project_mismatch(&route.op, p)),
         (Some(p), _) if projects::region_of(&account, p).is_none() => {
-            return Err(project_mismatch(p));
+            return Err(project_mismatch(&route.op, p));
         }
         (Some(p), _) => p.clone(),
         (None, Some(h)) => h.clone(),
         (None, None) => projects::home_project(&account),
     };
     let Some(region) = projects::region_of(&account, &project) else {
-        return Err(project_mismatch(&project));
+        return Err(project_mismatch(&route.op, &project));
     };
     // Projects are per region: a project of another region sent to a regional endpoint
     // (`ecs.<region>.myhuaweicloud.com`) is refused by the API gateway, which scopes the
@@ -522,7 +548,18 @@ fn process(
     actions::run(&route.op, &ctx)
 }
 
-fn project_mismatch(p: &str) -> HwError {
+fn project_mismatch(op: &Op, p: &str) -> HwError {
+    if op.is_vpc() {
+        // VPC.0007 "urlTenantId is not equal tokenTenantId" (400), VPC error codes
+        // https://support.huaweicloud.com/api-vpc/vpc_api_0003.html.
+        return HwError::gateway(
+            400,
+            "VPC.0007",
+            format!(
+                "urlTenantId is not equal tokenTenantId: the project {p} in the URL is not the token's."
+            ),
+        );
+    }
     HwError::ecs(
         400,
         "Ecs.0023",
@@ -533,57 +570,13 @@ fn project_mismatch(p: &str) -> HwError {
 #[cfg(test)]
 mod billing_tests;
 #[cfg(test)]
+mod held_tests;
+#[cfg(test)]
+mod rule_tests;
+#[cfg(test)]
 mod token_tests;
+#[cfg(test)]
+mod volume_tests;
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn routes() {
-        let p = "/v1/0a1b/cloudservers";
-        assert_eq!(
-            resolve(&Method::POST, p, b"{}").unwrap().action,
-            "CreatePostPaidServers"
-        );
-        assert_eq!(
-            resolve(
-                &Method::POST,
-                "/v1/0a1b/cloudservers/action",
-                br#"{"os-stop":{}}"#
-            )
-            .unwrap()
-            .action,
-            "BatchStopServers"
-        );
-        assert_eq!(
-            resolve(&Method::GET, "/v1/0a1b/cloudservers/detail", b"")
-                .unwrap()
-                .op,
-            Op::ListServersDetails
-        );
-        assert_eq!(
-            resolve(&Method::GET, "/v1/0a1b/cloudservers/abc", b"")
-                .unwrap()
-                .op,
-            Op::ShowServer("abc".into())
-        );
-        assert_eq!(
-            resolve(
-                &Method::POST,
-                "/v2.1/0a1b/servers/x/action",
-                br#"{"removeSecurityGroup":{"name":"a"}}"#
-            )
-            .unwrap()
-            .action,
-            "NovaDisassociateSecurityGroup"
-        );
-        assert!(resolve(&Method::DELETE, "/v1/0a1b/cloudservers", b"").is_none());
-        assert_eq!(
-            resolve(&Method::GET, "/v2/cloudimages", b"")
-                .unwrap()
-                .project,
-            None
-        );
-    }
-}
+mod route_tests;

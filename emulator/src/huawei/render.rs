@@ -4,11 +4,16 @@ use serde_json::{Map, Value, json};
 
 use crate::store::{Instance, VmState};
 
-use super::catalog;
+use super::{catalog, held};
 
 /// `(status, OS-EXT-STS:task_state, OS-EXT-STS:vm_state, OS-EXT-STS:power_state)`.
 pub fn status(i: &Instance, now: i64) -> (&'static str, Option<&'static str>, &'static str, u8) {
     let s = i.state_at(now);
+    if let Some(h) = held::held(i)
+        && !matches!(s, VmState::Terminated | VmState::Gone)
+    {
+        return held::status(h, s == VmState::Terminating);
+    }
     let resizing = i
         .extra
         .get("resize_until")
@@ -121,7 +126,10 @@ pub fn server(i: &Instance, now: i64) -> Value {
     );
     metadata.insert("vpc_id".into(), s(&vpc));
     metadata.insert("metering.image_id".into(), s(&i.image_id));
-    metadata.insert("metering.imagetype".into(), s("gold"));
+    metadata.insert(
+        "metering.imagetype".into(),
+        s(image.map(|x| x.image_type).unwrap_or("gold")),
+    );
     metadata.insert(
         "metering.resourcespeccode".into(),
         s(&format!("{}.linux", i.instance_type)),
@@ -227,6 +235,13 @@ pub fn server(i: &Instance, now: i64) -> Value {
     );
     m.insert("config_drive".into(), s(""));
     m.insert("locked".into(), json!(false));
+    // ERROR servers carry `fault` (SDK huaweicloudsdkecs/v2/model/server_fault.py).
+    if status == "ERROR" {
+        m.insert(
+            "fault".into(),
+            json!({"code": 500, "message": "The server is in ERROR.", "details": "", "created": time(i.updated_ms)}),
+        );
+    }
     m.insert("enterprise_project_id".into(), s("0"));
     Value::Object(m)
 }
@@ -286,7 +301,7 @@ pub fn image(i: &catalog::ImageInfo) -> Value {
     json!({
         "id": i.id, "name": i.name, "status": "active", "visibility": "public",
         "__os_version": i.os_version, "__platform": i.platform, "__os_type": i.os_type,
-        "__imagetype": "gold", "__isregistered": "true", "__os_bit": "64",
+        "__imagetype": i.image_type, "__isregistered": "true", "__os_bit": "64",
         "__support_kvm": "true", "min_disk": i.min_disk, "min_ram": 0,
         "disk_format": "zvhd2", "container_format": "bare", "protected": true,
         "created_at": "2024-06-01T00:00:00Z", "updated_at": "2024-06-01T00:00:00Z",

@@ -13,6 +13,7 @@
 
 pub mod errors;
 mod jobs;
+pub mod ports;
 pub mod prepaid;
 pub mod projects;
 pub mod signer;
@@ -124,6 +125,8 @@ impl HuaweiClient {
             None => match service {
                 Service::Ecs => format!("https://ecs.{region}.myhuaweicloud.com"),
                 Service::Ims => format!("https://ims.{region}.myhuaweicloud.com"),
+                // SDK huaweicloudsdkvpc/v3/region/vpc_region.py (every region).
+                Service::Vpc => format!("https://vpc.{region}.myhuaweicloud.com"),
                 Service::Iam => projects::iam_endpoint(region),
                 // SDK huaweicloudsdkbss/v2/region/bss_region.py (cn-north-1).
                 Service::Bss => "https://bss.myhuaweicloud.com".to_owned(),
@@ -405,43 +408,8 @@ impl CloudProvider for HuaweiClient {
             .await?;
         }
         if let Some(wanted) = &change.security_group_ids {
-            if wanted.is_empty() {
-                return Err(invalid(
-                    "InvalidSecurityGroups",
-                    "a Huawei server must stay in at least one security group",
-                ));
-            }
-            let path = format!("/v1/{}/cloudservers/{}", pid, id);
-            let current: wire::ShowServerResponse =
-                self.get(Service::Ecs, region, &path, &[]).await?;
-            let have: BTreeSet<String> = current.server.security_group_ids().into_iter().collect();
-            let want: BTreeSet<String> = wanted.iter().cloned().collect();
-            let action = format!("/v2.1/{}/servers/{}/action", pid, id);
-            // Add first, remove after: the server is never left without a group.
-            for sg in want.difference(&have) {
-                self.send(
-                    reqwest::Method::POST,
-                    Service::Ecs,
-                    region,
-                    &action,
-                    &[],
-                    Some(&json!({"addSecurityGroup": {"name": sg}})),
-                    &[],
-                )
-                .await?;
-            }
-            for sg in have.difference(&want) {
-                self.send(
-                    reqwest::Method::POST,
-                    Service::Ecs,
-                    region,
-                    &action,
-                    &[],
-                    Some(&json!({"removeSecurityGroup": {"name": sg}})),
-                    &[],
-                )
-                .await?;
-            }
+            // Per port with the VPC v3 APIs ([`ports`]), not the deprecated Nova actions.
+            self.set_security_groups(region, id, wanted).await?;
         }
         Ok(())
     }
@@ -478,9 +446,16 @@ impl CloudProvider for HuaweiClient {
             Some(self.user_id(region).await?)
         };
         let pid = self.project(region).await?;
+        // A yearly/monthly server's OS change that changes the price is an order: paid
+        // automatically (isAutoPay), as the prepaid resize.
+        let prepaid = self
+            .charging(region, &[id.to_owned()])
+            .await?
+            .first()
+            .is_some_and(|(_, p)| *p);
         let path = format!("/v2/{}/cloudservers/{}/changeos", pid, id);
         let _: wire::JobIdResponse = self
-            .post(region, &path, &wire::changeos_body(req, user_id))
+            .post(region, &path, &wire::changeos_body(req, user_id, prepaid))
             .await?;
         if let Some(h) = &req.hostname {
             let path = format!("/v1/{}/cloudservers/{}", pid, id);

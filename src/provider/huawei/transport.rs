@@ -10,6 +10,8 @@ use super::*;
 pub(super) enum Service {
     Ecs,
     Ims,
+    /// VPC (v3 ports: a server's security groups).
+    Vpc,
     /// IAM (global service: no project header).
     Iam,
     /// BSS, the billing center (global).

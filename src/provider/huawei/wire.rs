@@ -289,6 +289,10 @@ pub struct Address {
     pub addr: String,
     #[serde(default, rename = "OS-EXT-IPS:type")]
     pub ip_type: Option<String>,
+    /// The port (NIC) the address is on (SDK huaweicloudsdkecs/v2/model/server_address.py
+    /// `OS-EXT-IPS:port_id`).
+    #[serde(default, rename = "OS-EXT-IPS:port_id")]
+    pub port_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -372,6 +376,22 @@ impl ServerDetail {
                 None => (t.clone(), String::new()),
             })
             .collect()
+    }
+
+    /// The ids of the server's ports (NICs), in address order, each once.
+    pub fn port_ids(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for p in self
+            .addresses
+            .values()
+            .flatten()
+            .filter_map(|a| a.port_id.as_deref())
+        {
+            if !p.is_empty() && !out.iter().any(|x| x == p) {
+                out.push(p.to_owned());
+            }
+        }
+        out
     }
 
     /// Security group ids (falling back to the name, which Nova-style APIs put there).

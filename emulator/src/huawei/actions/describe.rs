@@ -136,7 +136,7 @@ pub(super) fn list_images(ctx: &Ctx) -> HwResult<Answer> {
     let all: Vec<&catalog::ImageInfo> = catalog::IMAGES
         .iter()
         .filter(|_| status.is_none_or(|s| s == "active"))
-        .filter(|_| kind.is_none_or(|k| k == "gold"))
+        .filter(|i| kind.is_none_or(|k| k == i.image_type))
         .filter(|i| os_type.is_none_or(|o| o == i.os_type))
         .filter(|i| id.is_none_or(|x| x == i.id))
         .filter(|i| name.is_none_or(|x| x == i.name))

@@ -48,6 +48,7 @@ pub(super) fn server_action(ctx: &Ctx) -> HwResult<Answer> {
     store.sweep(ctx.now);
     for id in &ids {
         let i = owned(&store, ctx, id)?;
+        refuse_held(i, ctx)?;
         let s = i.state_at(ctx.now);
         let ok = match kind {
             "os-start" => s == VmState::Stopped,

@@ -7,18 +7,20 @@ use crate::app::AppState;
 use crate::config::{Account, Provider};
 use crate::store::{Disk, Instance, Store, Tag, VmState, new_uuid, random_alnum};
 
-use super::{Answer, HwError, HwResult, Op, billing, catalog, jobs, render};
+use super::{Answer, HwError, HwResult, Op, billing, catalog, held, jobs, render};
 
 mod create;
 mod describe;
 mod lifecycle;
 mod modify;
+mod ports;
 use create::*;
 use describe::*;
 use lifecycle::*;
 use modify::*;
 
 pub use create::is_client_token_uuid;
+pub use ports::MAX_PORT_SECURITY_GROUPS;
 
 pub struct Ctx<'a> {
     pub app: &'a AppState,
@@ -102,6 +104,9 @@ pub fn run(op: &Op, ctx: &Ctx) -> HwResult<Answer> {
                 .collect::<Vec<_>>()
         }))),
         Op::ListImages => list_images(ctx),
+        Op::ShowPort(port) => ports::show_port(ctx, port),
+        Op::AddSecurityGroups(port) => ports::insert_security_groups(ctx, port),
+        Op::RemoveSecurityGroups(port) => ports::remove_security_groups(ctx, port),
         Op::KeystoneListProjects
         | Op::KeystoneListAuthProjects
         | Op::KeystoneListAuthDomains
@@ -130,6 +135,15 @@ fn bad_state(id: &str, status: &str) -> HwError {
         "Ecs.0100",
         format!("Invalid ECS status. Change the status and try again. Server {id} is {status}."),
     )
+}
+
+/// Start, stop, reboot, resize and changeos are refused for a server the cloud holds
+/// (SHELVED, PAUSED, SUSPENDED, ERROR; see [`held`]) with Ecs.0100.
+fn refuse_held(i: &Instance, ctx: &Ctx) -> HwResult<()> {
+    match held::held(i) {
+        Some(_) => Err(bad_state(&i.id, render::status(i, ctx.now).0)),
+        None => Ok(()),
+    }
 }
 
 fn visible(i: &Instance, ctx: &Ctx) -> bool {
@@ -236,6 +250,33 @@ fn check_volume(
         return Err(HwError::invalid(format!(
             "Invalid parameter {what}.volumetype: `{t}` is not supported."
         )));
+    }
+    // `iops`: "购买GPSSD2、ESSD2类型的云硬盘时必填，其他类型不能设置"; `throughput` (MiB/s):
+    // required for GPSSD2, not settable otherwise (SDK huaweicloudsdkecs/v2/model/
+    // post_paid_server_root_volume.py, post_paid_server_data_volume.py and the prepaid twins).
+    for (field, types) in [
+        ("iops", &["GPSSD2", "ESSD2"][..]),
+        ("throughput", &["GPSSD2"][..]),
+    ] {
+        let given = int_field(v, field)?;
+        match (types.contains(&t), given) {
+            (true, None) => {
+                return Err(HwError::invalid(format!(
+                    "Invalid parameter {what}.{field}: required for volumetype {t}."
+                )));
+            }
+            (true, Some(n)) if n <= 0 => {
+                return Err(HwError::invalid(format!(
+                    "Invalid parameter {what}.{field}: must be positive."
+                )));
+            }
+            (false, Some(_)) => {
+                return Err(HwError::invalid(format!(
+                    "Invalid parameter {what}.{field}: cannot be set for volumetype {t}."
+                )));
+            }
+            _ => {}
+        }
     }
     let size = int_field(v, "size")?;
     if let Some(s) = size

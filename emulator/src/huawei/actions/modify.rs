@@ -70,6 +70,7 @@ pub(super) fn resize(ctx: &Ctx, id: &str, v11: bool) -> HwResult<Answer> {
     let mut store = ctx.app.store();
     store.sweep(ctx.now);
     let i = owned(&store, ctx, id)?;
+    refuse_held(i, ctx)?;
     let prepaid = billing::is_prepaid(i);
     if prepaid && !v11 {
         return Err(billing::postpaid_resize_refused(id));
@@ -164,6 +165,8 @@ pub(super) fn change_os(ctx: &Ctx, id: &str) -> HwResult<Answer> {
     let mut store = ctx.app.store();
     store.sweep(ctx.now);
     let i = owned(&store, ctx, id)?;
+    refuse_held(i, ctx)?;
+    billing::check_prepaid_changeos(i, opt, image)?;
     let s = i.state_at(ctx.now);
     if !(s == VmState::Stopped || (with_stop && s == VmState::Running)) {
         return Err(bad_state(id, render::status(i, ctx.now).0));

@@ -45,6 +45,9 @@ pub fn token_tag_value(token: &str) -> String {
 }
 
 /// The create request for `req`: its path (v1, or v1.1 for yearly/monthly) and body.
+/// Disk types whose volumes need provisioned `iops` (and for GPSSD2 `throughput`).
+pub const PROVISIONED_VOLUME_TYPES: &[&str] = &["GPSSD2", "ESSD2"];
+
 pub fn create_body(
     req: &RunRequest,
     token: &str,
@@ -64,6 +67,26 @@ pub fn create_body(
             "InvalidKeyName",
             "Huawei ECS injects at most one SSH key pair",
         ));
+    }
+    // GPSSD2 and ESSD2 need `iops` (and GPSSD2 `throughput`), "必填" for these types and not
+    // settable for others (SDK huaweicloudsdkecs/v2/model/post_paid_server_root_volume.py,
+    // post_paid_server_data_volume.py); a disk spec has no field for them, so such a
+    // volume is refused here, before any request, instead of by the cloud.
+    for d in req.system_disk.iter().chain(req.data_disks.iter()) {
+        if let Some(t) = d
+            .disk_type
+            .as_deref()
+            .filter(|t| PROVISIONED_VOLUME_TYPES.contains(t))
+        {
+            return Err(invalid(
+                "UnsupportedDiskType",
+                format!(
+                    "Huawei disk type {t} needs provisioned IOPS{} at create, which a \
+                     CloudInstance disk cannot carry; use GPSSD, ESSD, SSD, SAS or SATA",
+                    if t == "GPSSD2" { " and throughput" } else { "" }
+                ),
+            ));
+        }
     }
     let volume = |d: &Disk| wire::Volume {
         volumetype: d.disk_type.clone().unwrap_or_else(|| "GPSSD".into()),
@@ -201,8 +224,15 @@ pub fn servers_json(ids: &[String]) -> Value {
 
 /// The `os-change` body of a changeos (reinstall); `user_id` is the IAM user, needed with a
 /// key pair.
-pub fn changeos_body(req: &ReinstallRequest, user_id: Option<String>) -> Value {
+/// `prepaid`: a yearly/monthly server, whose OS change may change the price; the order is
+/// then paid from the account (`isAutoPay` "true", a string; default manual payment leaves
+/// it waiting), API https://support.huaweicloud.com/api-ecs/ecs_02_0202.html 表3, SDK
+/// huaweicloudsdkecs/v2/model/change_server_os_with_cloud_init_option.py `is_auto_pay`.
+pub fn changeos_body(req: &ReinstallRequest, user_id: Option<String>, prepaid: bool) -> Value {
     let mut change = serde_json::Map::new();
+    if prepaid {
+        change.insert("isAutoPay".into(), json!("true"));
+    }
     if let Some(u) = user_id {
         change.insert("userid".into(), json!(u));
     }

@@ -109,3 +109,58 @@ fn create_body_shape() {
     assert_eq!(v["server"]["extendparam"]["chargingMode"], 0);
     assert!(v.get("dry_run").is_none());
 }
+
+/// GPSSD2 / ESSD2 volumes need `iops` (GPSSD2 also `throughput`), which a disk spec does
+/// not carry: refused before any request (SDK post_paid_server_root_volume.py).
+#[test]
+fn provisioned_disk_types_are_refused_before_any_request() {
+    use crate::provider::{Disk, Network, RunRequest};
+    let mut req = RunRequest {
+        region: "cn-north-4".into(),
+        zone: "cn-north-4a".into(),
+        image_id: "img".into(),
+        instance_type: "s6.small.1".into(),
+        network: Network {
+            vpc_id: Some("vpc".into()),
+            subnet_id: Some("subnet".into()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    assert!(super::create_body(&req, "tok", "p1", None).is_ok());
+    for (t, system) in [("GPSSD2", true), ("ESSD2", false)] {
+        let disk = Disk {
+            disk_type: Some(t.into()),
+            size_gb: 100,
+        };
+        if system {
+            req.system_disk = Some(disk);
+        } else {
+            req.system_disk = None;
+            req.data_disks = vec![disk];
+        }
+        let e = super::create_body(&req, "tok", "p1", None).unwrap_err();
+        assert_eq!(e.code, "UnsupportedDiskType", "{e}");
+        assert!(e.message.contains(t) && e.message.contains("IOPS"), "{e}");
+    }
+}
+
+/// A yearly/monthly server's changeos carries `isAutoPay: "true"` (a string), a pay-per-use
+/// one none (API ecs_02_0202 表3).
+#[test]
+fn prepaid_changeos_pays_automatically() {
+    use crate::provider::{Login, ReinstallRequest, SecretString};
+    let req = ReinstallRequest {
+        image_id: "img".into(),
+        login: Login {
+            password: Some(SecretString::new("Passw0rd!x")),
+            ..Default::default()
+        },
+        system_disk_size_gb: None,
+        hostname: None,
+    };
+    let b = super::changeos_body(&req, None, true);
+    assert_eq!(b["os-change"]["isAutoPay"], "true");
+    let b = super::changeos_body(&req, None, false);
+    assert!(b["os-change"].get("isAutoPay").is_none(), "{b}");
+}

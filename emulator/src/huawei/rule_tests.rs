@@ -1,0 +1,374 @@
+//! One test per group of documented ECS request rules the emulator enforces
+//! (docs/provider-contract.md Huawei §3 create, §6 batch actions, §8 list, §11 resize,
+//! §12 update; sources there): each request is valid but for the one thing the rule
+//! forbids, and gets the documented error.
+
+use serde_json::{Value, json};
+
+use super::actions::{self, Ctx};
+use super::{HwError, Op};
+use crate::app::AppState;
+use crate::config::{
+    Accounts, Delays, HUAWEI_DEMO_KEY_ID, HUAWEI_DEMO_PROJECT, Provider, Settings,
+};
+use crate::store::{Store, now_ms};
+
+fn app() -> AppState {
+    let settings = Settings {
+        transition_delays_ms: Delays::uniform(0),
+        rate_limit_enabled: false,
+        ..Settings::default()
+    };
+    AppState::new(Accounts::demo(), settings, Store::new(), None)
+}
+
+fn run(app: &AppState, op: Op, body: &Value, query: &[(&str, &str)]) -> Result<Value, HwError> {
+    let accounts = Accounts::demo();
+    let account = accounts
+        .find(Provider::Huawei, HUAWEI_DEMO_KEY_ID)
+        .unwrap()
+        .clone();
+    let bytes = serde_json::to_vec(body).unwrap();
+    let query: Vec<(String, String)> = query
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let ctx = Ctx {
+        app,
+        account: &account,
+        project: HUAWEI_DEMO_PROJECT,
+        region: "cn-north-4",
+        query: &query,
+        body: &bytes,
+        client_token: None,
+        request_id: "req",
+        now: now_ms(),
+        launch_failed: false,
+    };
+    actions::run(&op, &ctx).map(|a| a.body.unwrap_or(json!({"status": a.status})))
+}
+
+fn code(r: Result<Value, HwError>) -> String {
+    match r {
+        Ok(_) => "ok".into(),
+        Err(e) => format!("{} {}", e.status, e.code),
+    }
+}
+
+fn server() -> Value {
+    json!({
+        "imageRef": "5f5d0b79-3ed9-4e6e-9a5c-0c7bbd0e4b61",
+        "flavorRef": "s6.medium.2",
+        "name": "rules",
+        "vpcid": "0f3b4c5d-6e7f-4a8b-9c0d-1e2f3a4b5c6d",
+        "nics": [{"subnet_id": "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"}],
+        "root_volume": {"volumetype": "SSD", "size": 40},
+        "availability_zone": "cn-north-4a",
+        "adminPass": "Sdk-Passw0rd!",
+    })
+}
+
+/// Create with `server` changed by `f`.
+fn create_with(app: &AppState, f: impl FnOnce(&mut Value)) -> String {
+    let mut s = server();
+    f(&mut s);
+    code(run(
+        app,
+        Op::CreateServers { v11: false },
+        &json!({"server": s}),
+        &[],
+    ))
+}
+
+fn created(app: &AppState) -> String {
+    let r = run(
+        app,
+        Op::CreateServers { v11: false },
+        &json!({"server": server()}),
+        &[],
+    )
+    .expect("create");
+    r["serverIds"][0].as_str().unwrap().to_string()
+}
+
+const BAD: &str = "400 Ecs.0005";
+
+#[test]
+fn create_parameters_follow_the_models() {
+    let app = app();
+    assert_eq!(create_with(&app, |_| {}), "ok");
+    // imageRef and flavorRef: required, known to the catalog
+    assert_eq!(
+        create_with(&app, |s| s["imageRef"] =
+            json!("00000000-0000-4000-8000-000000000000")),
+        BAD
+    );
+    assert_eq!(create_with(&app, |s| s["flavorRef"] = Value::Null), BAD);
+    assert_eq!(
+        create_with(&app, |s| s["flavorRef"] = json!("no.such.flavor")),
+        BAD
+    );
+    // name: 1-64 characters of letters, digits, _ - . (59 when count > 1)
+    assert_eq!(
+        create_with(&app, |s| s["name"] = json!("a".repeat(65))),
+        BAD
+    );
+    assert_eq!(create_with(&app, |s| s["name"] = json!("bad name")), BAD);
+    assert_eq!(
+        create_with(&app, |s| {
+            s["name"] = json!("a".repeat(60));
+            s["count"] = json!(2);
+        }),
+        BAD
+    );
+    // vpcid and nics required; at most 12 NICs, each with subnet_id or port_id
+    assert_eq!(create_with(&app, |s| s["vpcid"] = Value::Null), BAD);
+    assert_eq!(create_with(&app, |s| s["nics"] = json!([])), BAD);
+    assert_eq!(create_with(&app, |s| s["nics"] = json!([{}])), BAD);
+    let nics: Vec<Value> = (0..13)
+        .map(|_| json!({"subnet_id": "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"}))
+        .collect();
+    assert_eq!(create_with(&app, |s| s["nics"] = json!(nics)), BAD);
+    // root_volume required, a documented type, size in [1, 1024]
+    assert_eq!(create_with(&app, |s| s["root_volume"] = Value::Null), BAD);
+    assert_eq!(
+        create_with(&app, |s| s["root_volume"] = json!({"volumetype": "FAST"})),
+        BAD
+    );
+    assert_eq!(
+        create_with(&app, |s| s["root_volume"]["size"] = json!(1025)),
+        BAD
+    );
+    // data volumes: size in [10, 32768], at most 23
+    assert_eq!(
+        create_with(&app, |s| s["data_volumes"] =
+            json!([{"volumetype": "SSD", "size": 9}])),
+        BAD
+    );
+    let many: Vec<Value> = (0..24)
+        .map(|_| json!({"volumetype": "SSD", "size": 10}))
+        .collect();
+    assert_eq!(create_with(&app, |s| s["data_volumes"] = json!(many)), BAD);
+    // count in [1, 100]
+    assert_eq!(create_with(&app, |s| s["count"] = json!(0)), BAD);
+    assert_eq!(create_with(&app, |s| s["count"] = json!(101)), BAD);
+    // login: password complexity (Ecs.0011); adminPass and key_name not both
+    assert_eq!(
+        create_with(&app, |s| s["adminPass"] = json!("password")),
+        "400 Ecs.0011"
+    );
+    assert_eq!(create_with(&app, |s| s["key_name"] = json!("kp-1")), BAD);
+    // at most 10 server tags
+    let tags: Vec<Value> = (0..11)
+        .map(|n| json!({"key": format!("k{n}"), "value": "v"}))
+        .collect();
+    assert_eq!(create_with(&app, |s| s["server_tags"] = json!(tags)), BAD);
+    // user_data is Base64
+    assert_eq!(
+        create_with(&app, |s| s["user_data"] = json!("#!/bin/sh not base64")),
+        BAD
+    );
+    // v1 chargingMode is the integer 0; spot is postpaid only (v1.1 prePaid + spot refused)
+    assert_eq!(
+        create_with(&app, |s| s["extendparam"] = json!({"chargingMode": 1})),
+        BAD
+    );
+    let mut prepaid_spot = server();
+    prepaid_spot["extendparam"] = json!({"chargingMode": "prePaid", "periodType": "month",
+        "periodNum": 1, "isAutoPay": "true", "marketType": "spot"});
+    let r = run(
+        &app,
+        Op::CreateServers { v11: true },
+        &json!({"server": prepaid_spot}),
+        &[],
+    );
+    assert_eq!(code(r), BAD);
+    // prepaid needs periodType/periodNum (month 1-9)
+    let mut no_period = server();
+    no_period["extendparam"] = json!({"chargingMode": "prePaid", "isAutoPay": "true"});
+    let r = run(
+        &app,
+        Op::CreateServers { v11: true },
+        &json!({"server": no_period}),
+        &[],
+    );
+    assert_eq!(code(r), BAD);
+    // dry_run: 202, nothing created
+    let r = run(
+        &app,
+        Op::CreateServers { v11: false },
+        &json!({"server": server(), "dry_run": true}),
+        &[],
+    )
+    .expect("dry run");
+    assert_eq!(r, json!({}));
+}
+
+#[test]
+fn batch_actions_check_type_limit_and_state() {
+    let app = app();
+    let id = created(&app);
+    let one = json!([{"id": id}]);
+    // reboot needs type SOFT or HARD; os-stop type optional but SOFT or HARD
+    let r = run(
+        &app,
+        Op::ServerAction,
+        &json!({"reboot": {"servers": one}}),
+        &[],
+    );
+    assert_eq!(code(r), BAD);
+    let r = run(
+        &app,
+        Op::ServerAction,
+        &json!({"os-stop": {"type": "GENTLE", "servers": one}}),
+        &[],
+    );
+    assert_eq!(code(r), BAD);
+    // at most 1000 servers per call
+    let many: Vec<Value> = (0..1001)
+        .map(|n| json!({"id": format!("00000000-0000-4000-8000-{n:012}")}))
+        .collect();
+    let r = run(
+        &app,
+        Op::ServerAction,
+        &json!({"os-start": {"servers": many}}),
+        &[],
+    );
+    assert_eq!(code(r), BAD);
+    // start from SHUTOFF only: Ecs.0100 with HTTP 400
+    let r = run(
+        &app,
+        Op::ServerAction,
+        &json!({"os-start": {"servers": one}}),
+        &[],
+    );
+    assert_eq!(code(r), "400 Ecs.0100");
+    let r = run(
+        &app,
+        Op::ServerAction,
+        &json!({"os-stop": {"servers": one}}),
+        &[],
+    );
+    assert_eq!(code(r), "ok");
+    // an unknown server: Ecs.0114 (404)
+    let r = run(
+        &app,
+        Op::ServerAction,
+        &json!({"os-stop": {"servers": [{"id": "00000000-0000-4000-8000-000000000000"}]}}),
+        &[],
+    );
+    assert_eq!(code(r), "404 Ecs.0114");
+}
+
+#[test]
+fn list_pages_by_page_number_and_checks_limit_and_status() {
+    let app = app();
+    let ids: Vec<String> = (0..3).map(|_| created(&app)).collect();
+    let page = |offset: &str| {
+        run(
+            &app,
+            Op::ListServersDetails,
+            &Value::Null,
+            &[("limit", "2"), ("offset", offset)],
+        )
+        .expect("list")
+    };
+    let (p1, p2) = (page("1"), page("2"));
+    assert_eq!(p1["count"], 3);
+    assert_eq!(p1["servers"].as_array().unwrap().len(), 2);
+    assert_eq!(p2["servers"].as_array().unwrap().len(), 1);
+    // offset 0 is the first page
+    assert_eq!(page("0")["servers"], p1["servers"]);
+    let mut seen: Vec<String> = p1["servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(p2["servers"].as_array().unwrap())
+        .map(|s| s["id"].as_str().unwrap().to_string())
+        .collect();
+    seen.sort();
+    let mut want = ids.clone();
+    want.sort();
+    assert_eq!(seen, want);
+    let r = run(
+        &app,
+        Op::ListServersDetails,
+        &Value::Null,
+        &[("limit", "1001")],
+    );
+    assert_eq!(code(r), BAD);
+    let r = run(
+        &app,
+        Op::ListServersDetails,
+        &Value::Null,
+        &[("status", "RUNNING")],
+    );
+    assert_eq!(code(r), BAD);
+    // server_id: unknown ids come back with only id and fault
+    let q = format!("{},00000000-0000-4000-8000-000000000000", ids[0]);
+    let r = run(
+        &app,
+        Op::ListServersDetails,
+        &Value::Null,
+        &[("server_id", &q)],
+    )
+    .unwrap();
+    let unknown = r["servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "00000000-0000-4000-8000-000000000000")
+        .cloned()
+        .expect("the unknown id");
+    assert!(
+        unknown["status"].is_null() && unknown["fault"].is_object(),
+        "{unknown}"
+    );
+}
+
+#[test]
+fn resize_needs_another_flavor_and_a_stopped_server() {
+    let app = app();
+    let id = created(&app);
+    let resize = |flavor: &str, mode: Option<&str>| {
+        let mut o = json!({"flavorRef": flavor});
+        if let Some(m) = mode {
+            o["mode"] = json!(m);
+        }
+        code(run(
+            &app,
+            Op::Resize(id.clone()),
+            &json!({"resize": o}),
+            &[],
+        ))
+    };
+    assert_eq!(
+        resize("s6.medium.2", Some("withStopServer")),
+        "400 Ecs.0009"
+    );
+    assert_eq!(resize("no.such.flavor", None), BAD);
+    // running, without withStopServer: Ecs.0100
+    assert_eq!(resize("s6.large.2", None), "400 Ecs.0100");
+    assert_eq!(resize("s6.large.2", Some("withStopServer")), "ok");
+}
+
+#[test]
+fn update_checks_name_and_hostname() {
+    let app = app();
+    let id = created(&app);
+    let update = |server: Value| {
+        code(run(
+            &app,
+            Op::UpdateServer(id.clone()),
+            &json!({"server": server}),
+            &[],
+        ))
+    };
+    assert_eq!(update(json!({"name": "a".repeat(65)})), BAD);
+    assert_eq!(update(json!({"hostname": "-bad"})), BAD);
+    assert_eq!(update(json!({"description": "<b>"})), BAD);
+    assert_eq!(
+        update(json!({"name": "renamed", "hostname": "web-1"})),
+        "ok"
+    );
+}
