@@ -11,12 +11,16 @@
 pub mod actions;
 pub mod billing;
 pub mod catalog;
+pub mod membership;
 pub mod render;
 pub mod sign;
 pub mod single;
+pub mod tagging;
 
 #[cfg(test)]
 mod prepaid_tests;
+#[cfg(test)]
+mod tagging_tests;
 #[cfg(test)]
 mod test_harness;
 

@@ -62,16 +62,7 @@ pub(super) fn check_host_name(n: &str) -> AliResult<()> {
     Ok(())
 }
 
-pub(super) fn check_sg(id: &str) -> AliResult<()> {
-    if !id.starts_with("sg-") || id.len() < 5 {
-        return Err(AliError::new(
-            404,
-            "InvalidSecurityGroupId.NotFound",
-            format!("The specified SecurityGroupId {id} does not exist."),
-        ));
-    }
-    Ok(())
-}
+pub(super) use super::super::membership::check_sg;
 
 pub(super) fn check_tags(tags: &[(String, Option<String>)]) -> AliResult<()> {
     if tags.len() > 20 {

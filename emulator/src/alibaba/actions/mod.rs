@@ -414,7 +414,12 @@ pub fn check_known_params(action: &str, params: &[(String, String)]) -> AliResul
     ];
     let (known, owner): (&[&str], bool) = match STRICT_PARAMS.iter().find(|(a, _)| *a == action) {
         Some((_, k)) => (k, false),
-        None => match super::single::PARAMS.iter().find(|(a, _)| *a == action) {
+        None => match super::single::PARAMS
+            .iter()
+            .chain(super::membership::PARAMS)
+            .chain(super::tagging::PARAMS)
+            .find(|(a, _)| *a == action)
+        {
             Some((_, k)) => (k, true),
             None => return Ok(()),
         },
@@ -455,6 +460,11 @@ pub fn run(action: &str, ctx: &Ctx) -> AliResult<Fields> {
         "StopInstance" => super::single::stop_instance(ctx),
         "RebootInstance" => super::single::reboot_instance(ctx),
         "DeleteInstance" => super::single::delete_instance(ctx),
+        "JoinSecurityGroup" => super::membership::join_security_group(ctx),
+        "LeaveSecurityGroup" => super::membership::leave_security_group(ctx),
+        "TagResources" => super::tagging::tag_resources(ctx),
+        "UntagResources" => super::tagging::untag_resources(ctx),
+        "ListTagResources" => super::tagging::list_tag_resources(ctx),
         "DescribeRegions" => describe_regions(ctx),
         "DescribeZones" => describe_zones(ctx),
         "DescribeImages" => describe_images(ctx),

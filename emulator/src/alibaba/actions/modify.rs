@@ -17,16 +17,8 @@ pub(super) fn modify_instance_attribute(ctx: &Ctx) -> AliResult<Fields> {
         check_password(p)?;
     }
     let sgs = ctx.list("SecurityGroupIds");
-    for sg in &sgs {
-        check_sg(sg)?;
-    }
-    if sgs.len() > 5 {
-        return Err(AliError::new(
-            400,
-            "InvalidSecurityGroupId.ExceedLimit",
-            "An instance can join at most 5 security groups here.",
-        ));
-    }
+    // Unique ids, at most the per-instance quota (`membership.rs` has the sources).
+    super::super::membership::check_replacement(&sgs)?;
     let description = ctx.opt("Description");
     let user_data = ctx.opt("UserData");
     if let Some(u) = &user_data {
