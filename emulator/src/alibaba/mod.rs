@@ -20,6 +20,8 @@ pub mod tagging;
 #[cfg(test)]
 mod prepaid_tests;
 #[cfg(test)]
+mod request_rules_tests;
+#[cfg(test)]
 mod tagging_tests;
 #[cfg(test)]
 mod test_harness;

@@ -373,6 +373,7 @@ impl CloudProvider for AlibabaClient {
         let mut p = Params::new();
         put(&mut p, "InstanceId", id);
         if let Some(n) = &change.name {
+            wire::check_instance_name(n)?;
             put(&mut p, "InstanceName", n.clone());
         }
         if let Some(sgs) = &change.security_group_ids {

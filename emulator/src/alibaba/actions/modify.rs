@@ -6,7 +6,7 @@ pub(super) fn modify_instance_attribute(ctx: &Ctx) -> AliResult<Fields> {
     let id = ctx.req("InstanceId")?;
     let name = ctx.opt("InstanceName");
     if let Some(n) = &name {
-        check_instance_name(n)?;
+        check_instance_name(n, false)?;
     }
     let host = ctx.opt("HostName");
     if let Some(h) = &host {
@@ -86,8 +86,12 @@ pub(super) fn replace_system_disk(ctx: &Ctx) -> AliResult<Fields> {
             format!("The specified ImageId `{image_id}` does not exist."),
         )
     })?;
-    if let Some(p) = ctx.opt("Password") {
-        check_password(&p)?;
+    let password = ctx.opt("Password");
+    if let Some(p) = &password {
+        check_password(p)?;
+    }
+    if ctx.boolean("PasswordInherit")?.unwrap_or(false) && password.is_some() {
+        return Err(password_inherit_mismatch());
     }
     let key_pair = ctx.opt("KeyPairName");
     let size = ctx.int("SystemDisk.Size")?;
