@@ -14,6 +14,11 @@ Rules checked (sources in docs/provider-contract.md, Alibaba §4, §5, §7 and �
   (InvalidTagKey.Malformed), value rules (InvalidTagValue.Malformed), Duplicate.TagKey.
 * UntagResources: TagKey.N, All=true.
 * ListTagResources: by ResourceId.N and by Tag.N, paged with NextToken.
+* InstanceName (RunInstancesRequest.instance_name, ModifyInstanceAttributeRequest.instance_name,
+  RunInstances.md): letters, digits, ": _ . -", starting with a letter, else
+  InvalidInstanceName.Malformed; the default name is the InstanceId.
+* PasswordInherit with Password (RunInstances.md, ReplaceSystemDisk.md):
+  InvalidPasswordParam.Mismatch.
 """
 import json
 import os
@@ -173,12 +178,37 @@ def tags(c, ids):
     assert rows == [], rows
 
 
+def parameter_rules(c, iid):
+    step("InstanceName rules; the default name is the InstanceId")
+    for bad in ["1web", "web 1", "https://x", "a"]:
+        expect_error(lambda: c.run_instances(ecs.RunInstancesRequest(
+            region_id=REGION, image_id="aliyun_3_x64_20G_alibase_20240819.vhd", instance_type="ecs.g7.large",
+            security_group_id=FIRST_SG, instance_name=bad)), "InvalidInstanceName.Malformed", 400)
+        expect_error(lambda: c.modify_instance_attribute(ecs.ModifyInstanceAttributeRequest(
+            instance_id=iid, instance_name=bad)), "InvalidInstanceName.Malformed", 400)
+    assert describe(c, iid).instance_name == iid, describe(c, iid).instance_name
+    c.modify_instance_attribute(ecs.ModifyInstanceAttributeRequest(instance_id=iid, instance_name="名字-web_1.a:b"))
+    assert describe(c, iid).instance_name == "名字-web_1.a:b"
+
+    step("PasswordInherit with Password: InvalidPasswordParam.Mismatch")
+    expect_error(lambda: c.run_instances(ecs.RunInstancesRequest(
+        region_id=REGION, image_id="aliyun_3_x64_20G_alibase_20240819.vhd", instance_type="ecs.g7.large",
+        security_group_id=FIRST_SG, password="Passw0rd!x", password_inherit=True)),
+        "InvalidPasswordParam.Mismatch", 400)
+    c.stop_instances(ecs.StopInstancesRequest(region_id=REGION, instance_id=[iid], stopped_mode="KeepCharging"))
+    wait_for(c, iid, "Stopped")
+    expect_error(lambda: c.replace_system_disk(ecs.ReplaceSystemDiskRequest(
+        instance_id=iid, image_id="ubuntu_22_04_x64_20G_alibase_20240926.vhd",
+        password="Passw0rd!x", password_inherit=True)), "InvalidPasswordParam.Mismatch", 400)
+
+
 def main():
     c = client()
     step("RunInstances x12")
     ids = run(c, 12)
     security_groups(c, ids[0])
     tags(c, ids)
+    parameter_rules(c, ids[1])
     c.delete_instances(ecs.DeleteInstancesRequest(region_id=REGION, instance_id=ids, force=True))
     for iid in ids:
         wait_for(c, iid, "<absent>")

@@ -22,6 +22,8 @@ mod prepaid_tests;
 #[cfg(test)]
 mod request_rules_tests;
 #[cfg(test)]
+mod state_rules_tests;
+#[cfg(test)]
 mod tagging_tests;
 #[cfg(test)]
 mod test_harness;

@@ -309,10 +309,13 @@ pub(super) fn run_instances(ctx: &Ctx) -> AliResult<Fields> {
         if size.is_none() && cat.is_none() {
             continue;
         }
+        // At most 16 data disks: `InstanceDiskNumber.LimitExceed` (400), RunInstances.md
+        // error table ("The number of data disks attached to an instance has exceeded 16").
         if n > 16 {
-            return Err(AliError::invalid(
-                "DataDisk.N",
-                "at most 16 data disks are allowed",
+            return Err(AliError::new(
+                400,
+                "InstanceDiskNumber.LimitExceed",
+                "The total number of specified disk in an instance exceeds.",
             ));
         }
         let size = size.ok_or_else(|| AliError::missing(&format!("DataDisk.{n}.Size")))?;
