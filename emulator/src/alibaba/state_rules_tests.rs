@@ -191,3 +191,34 @@ fn run_instances_other_parameter_rules() {
         "InvalidResourceType.NotSupported"
     );
 }
+
+/// At most 100 ids per batch call: `InstanceId.N` (StartInstances, ...) and the
+/// `InstanceIds` JSON array of DescribeInstances (SDK `StartInstancesRequest.instance_id`,
+/// `DescribeInstancesRequest.instance_ids`).
+#[test]
+fn batch_calls_take_at_most_100_ids() {
+    let h = H::new();
+    let ids: Vec<String> = (0..101).map(|n| format!("i-{n:020}")).collect();
+    let mut p: Vec<(String, String)> = vec![("RegionId".into(), "cn-hangzhou".into())];
+    for (n, id) in ids.iter().enumerate() {
+        p.push((format!("InstanceId.{}", n + 1), id.clone()));
+    }
+    let p: Vec<(&str, &str)> = p.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    assert_eq!(h.code("StartInstances", &p), "InvalidParameter");
+    let json = serde_json::to_string(&ids).unwrap();
+    assert_eq!(
+        h.code(
+            "DescribeInstances",
+            &[("RegionId", "cn-hangzhou"), ("InstanceIds", &json)]
+        ),
+        "InvalidInstanceIds.Malformed"
+    );
+    let json = serde_json::to_string(&ids[..100]).unwrap();
+    assert_eq!(
+        h.code(
+            "DescribeInstances",
+            &[("RegionId", "cn-hangzhou"), ("InstanceIds", &json)]
+        ),
+        "ok"
+    );
+}
