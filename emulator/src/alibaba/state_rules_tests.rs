@@ -222,3 +222,30 @@ fn batch_calls_take_at_most_100_ids() {
         "ok"
     );
 }
+
+/// DescribeInstances `Status` filter: one of the five documented states, otherwise
+/// `InvalidStatus.NotFound` (404, DescribeInstances.md error table).
+#[test]
+fn describe_instances_status_filter() {
+    let h = H::new();
+    let id = h.run("PostPaid", "ecs.g7.large");
+    let list = |status: &str| {
+        h.call(
+            "DescribeInstances",
+            &[("RegionId", "cn-hangzhou"), ("Status", status)],
+        )
+    };
+    let running = list("Running").unwrap();
+    assert_eq!(
+        running["Instances"]["Instance"][0]["InstanceId"],
+        id.as_str()
+    );
+    assert_eq!(
+        list("Stopped").unwrap()["Instances"]["Instance"]
+            .as_array()
+            .map(Vec::len),
+        Some(0)
+    );
+    let e = list("running").unwrap_err();
+    assert_eq!((e.status, e.code.as_str()), (404, "InvalidStatus.NotFound"));
+}
