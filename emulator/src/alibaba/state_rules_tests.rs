@@ -249,3 +249,19 @@ fn describe_instances_status_filter() {
     let e = list("running").unwrap_err();
     assert_eq!((e.status, e.code.as_str()), (404, "InvalidStatus.NotFound"));
 }
+
+/// ModifyInstanceAttribute Password: not while Starting (`IncorrectInstanceStatus`); a
+/// HostName change is accepted then (the SDK only warns it may not take effect).
+#[test]
+fn modify_attribute_password_not_while_starting() {
+    let h = H::new();
+    let id = h.run("PostPaid", "ecs.g7.large");
+    let now = crate::store::now_ms();
+    if let Some(i) = h.app.store().get_mut(&id, now) {
+        i.set_schedule(now, &[(crate::store::VmState::Starting, None)]);
+    }
+    let modify =
+        |k: &str, v: &str| h.code("ModifyInstanceAttribute", &[("InstanceId", &id), (k, v)]);
+    assert_eq!(modify("Password", "Passw0rd!x"), "IncorrectInstanceStatus");
+    assert_eq!(modify("HostName", "web-2"), "ok");
+}

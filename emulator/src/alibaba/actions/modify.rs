@@ -42,6 +42,16 @@ pub(super) fn modify_instance_attribute(ctx: &Ctx) -> AliResult<Fields> {
     if !exists {
         return Err(not_found(&id));
     }
+    // Password: "The instance cannot be in the Starting (`Starting`) state" (SDK
+    // `ModifyInstanceAttributeRequest.password`); `IncorrectInstanceStatus` (403) in the
+    // ModifyInstanceAttribute.md error table. (HostName in Pending/Starting is accepted: the
+    // SDK only warns that it "may not take effect".)
+    if password.is_some() {
+        let s = store.get(&id, ctx.now).map(|i| i.state_at(ctx.now));
+        if s == Some(VmState::Starting) {
+            return Err(incorrect_status(&id, state_name(VmState::Starting)));
+        }
+    }
     if user_data.is_some() {
         let s = store.get(&id, ctx.now).map(|i| i.state_at(ctx.now));
         if s != Some(VmState::Stopped) {
