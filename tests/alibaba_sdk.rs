@@ -153,3 +153,57 @@ async fn official_python_sdk_prepaid_and_single_instance_actions() {
     }
     assert!(emu.instances_of("alibaba").await.is_empty());
 }
+
+/// Security-group membership (JoinSecurityGroup, LeaveSecurityGroup, ModifyInstanceAttribute
+/// SecurityGroupIds.N) and tags of existing instances (TagResources, UntagResources,
+/// ListTagResources with NextToken), driven by the official SDK:
+/// `tests/sdk/alibaba_groups_tags.py`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn official_python_sdk_security_groups_and_tags() {
+    let python = tokio::task::spawn_blocking(|| sdk::sdk_venv(SDK_PACKAGES, "Alibaba Cloud"))
+        .await
+        .expect("virtualenv task");
+    let emu = Emulator::start(&["--transition-delay-ms", "100"]).await;
+    let output = sdk::run_script(
+        python,
+        "alibaba_groups_tags.py",
+        vec![
+            (
+                "ALIBABA_CLOUD_ACCESS_KEY_ID",
+                ALIBABA_ACCESS_KEY_ID.to_string(),
+            ),
+            (
+                "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+                ALIBABA_ACCESS_KEY_SECRET.to_string(),
+            ),
+            ("ECS_ENDPOINT", emu.addr().to_string()),
+            ("ECS_REGION", "cn-hangzhou".to_string()),
+            ("ECS_WAIT_SECONDS", "60".to_string()),
+        ],
+    )
+    .await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "alibaba_groups_tags.py failed ({}); emulator log:\n{}",
+        output.status,
+        emu.log()
+    );
+    assert!(stdout.contains("OK: Alibaba ECS security groups and tags passed"));
+    let calls = emu.calls().await;
+    let a = &calls["alibaba"];
+    assert_eq!(
+        a["LeaveSecurityGroup"]["error_codes"]["InstanceLastSecurityGroup"], 1,
+        "{calls}"
+    );
+    assert_eq!(
+        a["JoinSecurityGroup"]["error_codes"]["InstanceSecurityGroupLimitExceeded"], 1,
+        "{calls}"
+    );
+    assert_eq!(
+        a["TagResources"]["error_codes"]["NumberExceed.ResourceIds"], 1,
+        "{calls}"
+    );
+    assert_eq!(a["UntagResources"]["ok"], 2, "{calls}");
+    assert!(emu.instances_of("alibaba").await.is_empty());
+}

@@ -268,6 +268,18 @@ async fn validator_rejects_made_up_fields() {
         json!({"seq": 2, "cloud": "alibaba", "action": "StopInstances", "method": "POST",
                "path": "/", "query": q, "form": [], "json": null, "headers": {}})
     };
+    // signature V3: action and version in headers, parameters in the query
+    let ali3 = |date: &str, extra: &[(&str, &str)]| {
+        let mut q = vec![
+            json!(["RegionId", "cn-hangzhou"]),
+            json!(["InstanceId.1", "i-1"]),
+        ];
+        q.extend(extra.iter().map(|(k, v)| json!([k, v])));
+        json!({"seq": 4, "cloud": "alibaba", "action": "StartInstances", "method": "POST",
+               "path": "/", "query": q, "form": [], "json": null,
+               "headers": {"x-acs-action": "StartInstances", "x-acs-version": "2014-05-26",
+                           "x-acs-date": date, "x-acs-signature-nonce": "0f1e2d3c"}})
+    };
     let hw = |token: &str, nic: Value| {
         json!({"seq": 3, "cloud": "huawei", "action": "CreatePostPaidServers", "method": "POST",
                "path": "/v1/0a1b2c3d4e5f60718293a4b5c6d7e8f9/cloudservers", "query": [],
@@ -288,6 +300,7 @@ async fn validator_rejects_made_up_fields() {
     let good = json!([
         tc(json!({"Placement": {"Zone": "ap-guangzhou-3"}, "ClientToken": "t"})),
         ali(&[]),
+        ali3("2026-11-29T00:00:00Z", &[]),
         hw(uuid, json!({"subnet_id": "s"})),
         vpc(
             "AddSecurityGroups",
@@ -324,6 +337,16 @@ async fn validator_rejects_made_up_fields() {
             "Tag.1.Keyy",
         ),
         ("alibaba bool", ali(&[("DryRun", "yes")]), "DryRun"),
+        (
+            "alibaba V3 with V2 parameters",
+            ali3("2026-11-29T00:00:00Z", &[("SignatureNonce", "n")]),
+            "V2 common parameters",
+        ),
+        (
+            "alibaba V3 date",
+            ali3("2026-11-29 00:00:00", &[]),
+            "x-acs-date",
+        ),
         (
             "huawei nested",
             hw(uuid, json!({"subnet_id": "s", "subnetId": "s"})),

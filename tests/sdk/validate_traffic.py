@@ -13,7 +13,8 @@ Only the official SDKs decide (our emulator's routing is never trusted):
   and a `models.<Action>Request`; every query/form name, RPC-flattened (`InstanceId.1`,
   `Tag.1.Key`), is a wire name of that model (walking `to_map` and the nested models'
   `to_map`, lists as `.N`) or one `_with_options` sends, or a common RPC parameter; integer
-  and boolean fields parse as such; `Version` is the SDK's; `ClientToken` ASCII <= 64.
+  and boolean fields parse as such; `Version` is the SDK's; `ClientToken` ASCII <= 64; a V3
+  request (`x-acs-action`) has the SDK's `x-acs-date` format, a nonce and no V2 parameters.
 * Huawei (huaweicloudsdkecs / ims / and any other installed huaweicloudsdk* v2/v3 client):
   method + path match a `_<op>_http_info` method + resource path template of an SDK client;
   query names and headers are the op's; the JSON body's names at every depth are in the body
@@ -227,6 +228,16 @@ def alibaba(req):
         ascii_token(req, "ClientToken", params["ClientToken"])
     if req.get("json") is not None:
         violation(req, "a JSON body: the RPC API takes query/form parameters")
+    if h.get("x-acs-action"):
+        # Signature V3, as the SDK sends it (alibabacloud_tea_openapi Client.call_api): the
+        # date as Utils.get_timestamp formats it, a nonce, and none of the V2 parameters.
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", h.get("x-acs-date") or ""):
+            violation(req, f"x-acs-date {h.get('x-acs-date')!r}: the SDK sends yyyy-MM-ddTHH:mm:ssZ")
+        if not h.get("x-acs-signature-nonce"):
+            violation(req, "a V3 request without x-acs-signature-nonce")
+        v2 = sorted(k for k in params if k in ALI_COMMON and k not in ("SecurityToken",))
+        if v2:
+            violation(req, f"V2 common parameters in a V3 request: {v2}")
     CHECKED[("alibaba", action)] += 1
 
 

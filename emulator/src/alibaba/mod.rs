@@ -11,12 +11,22 @@
 pub mod actions;
 pub mod billing;
 pub mod catalog;
+pub mod membership;
 pub mod render;
 pub mod sign;
 pub mod single;
+pub mod tagging;
 
 #[cfg(test)]
 mod prepaid_tests;
+#[cfg(test)]
+mod request_rules_tests;
+#[cfg(test)]
+mod state_rules_tests;
+#[cfg(test)]
+mod tagging_tests;
+#[cfg(test)]
+mod test_harness;
 
 use std::collections::HashMap;
 use std::sync::{LazyLock, Mutex};
@@ -445,20 +455,19 @@ fn authenticate_v3(app: &AppState, inc: &Incoming, now: i64, max_skew: i64) -> A
         ));
     }
     let signed = parsed.signed_headers.to_ascii_lowercase();
-    for required in [
-        "host",
-        "x-acs-action",
-        "x-acs-date",
-        "x-acs-signature-nonce",
-        "x-acs-version",
-        "x-acs-content-sha256",
-    ] {
-        if inc.header(required).is_some() && !signed.split(';').any(|h| h.trim() == required) {
+    // "除Authorization外的所有RequestHeader，只要符合要求都必须被加入签名": every `host`,
+    // `content-type` and `x-acs-*` header that is present must be signed (signature V3,
+    // https://help.aliyun.com/zh/sdk/product-overview/v3-request-structure-and-signature ,
+    // "CanonicalHeaders").
+    for name in inc.parts.headers.keys() {
+        let name = name.as_str();
+        let must = name == "host" || name == "content-type" || name.starts_with("x-acs-");
+        if must && !signed.split(';').any(|h| h.trim() == name) {
             return Err(AliError::new(
                 400,
                 "IncompleteSignature",
                 format!(
-                    "The request signature does not conform to Aliyun standards: header `{required}` must be signed."
+                    "The request signature does not conform to Aliyun standards: header `{name}` must be signed."
                 ),
             ));
         }

@@ -1,13 +1,16 @@
 //! Alibaba Cloud ECS, API version 2014-05-26, RPC style.
 //!
-//! Every call is an HTTPS `POST https://ecs.<region>.aliyuncs.com/` whose parameters
-//! (common ones, the action's own, and `Signature`) travel in an
-//! `application/x-www-form-urlencoded` body, signed with signature method V2 ([`signer`]).
-//! Nothing is in the URL, so passwords, user data and signatures cannot leak through
-//! anything that prints URLs. `config.endpoint` replaces the host (the region then only
-//! travels in `RegionId`).
+//! Every call is an HTTPS `POST https://ecs.<region>.aliyuncs.com/?<parameters>` signed with
+//! signature method V3 ([`signer`], `ACS3-HMAC-SHA256`): the action and version travel in the
+//! `x-acs-action`/`x-acs-version` headers, the action's own parameters in the query string
+//! (where the official SDK puts every parameter of these actions: `query[...]` in
+//! `Client.<action>_with_options`, i.e. metadata location `query`, which V3 signs as the
+//! canonical query string), the body is empty. `config.endpoint` replaces the host (the region
+//! then only travels in `RegionId`).
 //!
-//! Requests are never logged with their parameters: they carry passwords and user data.
+//! The URL therefore carries passwords and user data (as with the official SDK), so it is
+//! never logged or shown: requests are logged by action only, and transport errors are
+//! stripped of URLs (`http::scrub_urls`). The secret never leaves [`signer::sign`].
 
 pub mod billing;
 pub mod errors;
@@ -44,6 +47,24 @@ fn check_batch(ids: &[String]) -> Result<()> {
 pub struct AlibabaClient {
     config: ClientConfig,
     http: reqwest::Client,
+}
+
+/// The `host` header for an endpoint URL: the host, plus `:port` when the URL names a port
+/// that is not its scheme's default (what the HTTP client sends, and what V3 signs).
+fn host_header(endpoint: &str) -> Result<String> {
+    let url = reqwest::Url::parse(endpoint).map_err(|e| {
+        invalid(
+            "InvalidEndpoint",
+            format!("the Alibaba endpoint is not a URL: {e}"),
+        )
+    })?;
+    let host = url
+        .host_str()
+        .ok_or_else(|| invalid("InvalidEndpoint", "the Alibaba endpoint has no host"))?;
+    Ok(match url.port() {
+        Some(p) => format!("{host}:{p}"),
+        None => host.to_owned(),
+    })
 }
 
 fn utc_timestamp() -> String {
@@ -98,40 +119,48 @@ impl AlibabaClient {
         params: &Params,
     ) -> Result<T> {
         let creds = &self.config.credentials;
-        let mut all = params.clone();
-        put(&mut all, "Action", action);
-        put(&mut all, "Version", API_VERSION);
-        put(&mut all, "Format", "JSON");
-        put(&mut all, "AccessKeyId", creds.access_key_id.clone());
-        put(&mut all, "SignatureMethod", "HMAC-SHA1");
-        put(&mut all, "SignatureVersion", "1.0");
-        // A fresh nonce and timestamp on every attempt: the nonce is replay protection.
-        put(&mut all, "SignatureNonce", random_hex());
-        put(&mut all, "Timestamp", utc_timestamp());
+        let mut query = params.clone();
         if let Some(r) = region.filter(|r| !r.is_empty())
             && takes_region_id(action)
         {
-            all.entry("RegionId".to_owned())
+            query
+                .entry("RegionId".to_owned())
                 .or_insert_with(|| r.to_owned());
         }
-        // Every parameter goes in the form body, never in the URL: Password, UserData and
-        // the signature must not appear where transport errors and proxies show URLs.
-        // RPC APIs accept POST parameters as an x-www-form-urlencoded body, signed the
-        // same way as query parameters ("RPC request syntax": https://www.alibabacloud.com/help/en/sdk/product-overview/rpc-mechanism).
-        let form = signer::signed_query("POST", &all, creds.secret.expose());
-        let url = format!("{}/", self.endpoint(region));
+        let base = self.endpoint(region);
+        let host = host_header(&base)?;
+        // A fresh nonce and date on every attempt: the nonce is replay protection, and a
+        // retry must not reuse it ("How to ensure idempotence": only the signature
+        // parameters change between retries).
+        let nonce = random_hex();
+        let date = utc_timestamp();
+        let signed = signer::sign(
+            &signer::Request {
+                method: "POST",
+                host: &host,
+                action,
+                version: API_VERSION,
+                date: &date,
+                nonce: &nonce,
+                query: &query,
+                body: b"",
+            },
+            &creds.access_key_id,
+            creds.secret.expose(),
+        );
+        let url = if signed.query.is_empty() {
+            format!("{base}/")
+        } else {
+            format!("{base}/?{}", signed.query)
+        };
         tracing::debug!(provider = "alibaba", action, region, "calling ECS");
-        let rb = self
+        let mut rb = self
             .http
             .post(url)
-            .header(reqwest::header::ACCEPT, "application/json")
-            .header(
-                reqwest::header::CONTENT_TYPE,
-                "application/x-www-form-urlencoded",
-            )
-            .header("x-acs-action", action)
-            .header("x-acs-version", API_VERSION)
-            .body(form);
+            .header(reqwest::header::ACCEPT, "application/json");
+        for (name, value) in &signed.headers {
+            rb = rb.header(name.as_str(), value.as_str());
+        }
         let answer = http::execute(
             &self.http,
             &self.config.policy,
@@ -344,6 +373,7 @@ impl CloudProvider for AlibabaClient {
         let mut p = Params::new();
         put(&mut p, "InstanceId", id);
         if let Some(n) = &change.name {
+            wire::check_instance_name(n)?;
             put(&mut p, "InstanceName", n.clone());
         }
         if let Some(sgs) = &change.security_group_ids {
@@ -351,6 +381,18 @@ impl CloudProvider for AlibabaClient {
                 return Err(invalid(
                     "InvalidSecurityGroupIds.Empty",
                     "an Alibaba instance must stay in at least one security group",
+                ));
+            }
+            // "The security group IDs in the array must be unique" (SDK
+            // `ModifyInstanceAttributeRequest.security_group_ids`): refused here with the
+            // cloud's generic code instead of a round trip.
+            if let Some(dup) = sgs.iter().enumerate().find(|(n, g)| sgs[..*n].contains(g)) {
+                return Err(invalid(
+                    "InvalidParameter",
+                    format!(
+                        "security group {} is listed twice; Alibaba requires unique ids",
+                        dup.1
+                    ),
                 ));
             }
             // ModifyInstanceAttribute's SecurityGroupIds.N replaces the instance's groups.
@@ -524,42 +566,4 @@ impl CloudProvider for AlibabaClient {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn endpoint_override_and_default() {
-        let creds = Credentials {
-            access_key_id: "id".into(),
-            secret: SecretString::new("s"),
-            project_id: None,
-        };
-        let c = AlibabaClient::new(ClientConfig::new(creds.clone())).unwrap();
-        assert_eq!(
-            c.endpoint(Some("cn-beijing")),
-            "https://ecs.cn-beijing.aliyuncs.com"
-        );
-        assert_eq!(c.endpoint(None), "https://ecs.aliyuncs.com");
-        let mut cfg = ClientConfig::new(creds);
-        cfg.trust_endpoint("http://127.0.0.1:4566/".into());
-        let c = AlibabaClient::new(cfg).unwrap();
-        assert_eq!(c.endpoint(Some("cn-beijing")), "http://127.0.0.1:4566");
-    }
-
-    #[test]
-    fn batch_limit_enforced_locally() {
-        let ids: Vec<String> = (0..101).map(|i| format!("i-{i}")).collect();
-        assert_eq!(
-            check_batch(&ids).unwrap_err().code,
-            "TooManyInstanceIds".to_string()
-        );
-        assert!(check_batch(&ids[..100]).is_ok());
-    }
-
-    #[test]
-    fn timestamp_format() {
-        let t = utc_timestamp();
-        assert_eq!(t.len(), 20, "{t}");
-        assert!(t.ends_with('Z') && t.as_bytes()[10] == b'T', "{t}");
-    }
-}
+mod tests;

@@ -27,21 +27,46 @@ pub(super) fn check_password(p: &str) -> AliResult<()> {
     Ok(())
 }
 
-pub(super) fn check_instance_name(n: &str) -> AliResult<()> {
+/// InstanceName: 2–128 characters, Unicode letters and digits plus `: _ . -`, starting with a
+/// letter, not `http://`/`https://`; `[`, `]` and `,` only in RunInstances (sequential
+/// names). Sources: SDK `RunInstancesRequest.instance_name` (charset, "[] and ," for
+/// sequential names), `ModifyInstanceAttributeRequest.instance_name` ("must start with a
+/// letter and cannot start with http:// or https://"), AlibabaCloudDocs/ecs
+/// `Instances/RunInstances.md` (`InvalidInstanceName.Malformed`, 400).
+pub(super) fn check_instance_name(n: &str, sequential: bool) -> AliResult<()> {
     let len = n.chars().count();
     let first_ok = n.chars().next().is_some_and(|c| c.is_alphabetic());
+    let chars_ok = n.chars().all(|c| {
+        c.is_alphanumeric()
+            || matches!(c, ':' | '_' | '.' | '-')
+            || (sequential && matches!(c, '[' | ']' | ','))
+    });
+    let lower = n.to_ascii_lowercase();
     if !(2..=128).contains(&len)
         || !first_ok
-        || n.starts_with("http://")
-        || n.starts_with("https://")
+        || !chars_ok
+        || lower.starts_with("http://")
+        || lower.starts_with("https://")
     {
         return Err(AliError::new(
             400,
             "InvalidInstanceName.Malformed",
-            "Specified parameter InstanceName is not valid.",
+            "The specified parameter \"InstanceName\" is not valid.",
         ));
     }
     Ok(())
+}
+
+/// PasswordInherit=true with a Password: `InvalidPasswordParam.Mismatch` (400) in the
+/// RunInstances and ReplaceSystemDisk error tables (AlibabaCloudDocs/ecs
+/// `Instances/RunInstances.md`, `Disk/ReplaceSystemDisk.md`; SDK
+/// `RunInstancesRequest.password_inherit`: "the Password parameter must be left empty").
+pub(super) fn password_inherit_mismatch() -> AliError {
+    AliError::new(
+        400,
+        "InvalidPasswordParam.Mismatch",
+        "The input password should be null when passwdInherit is true.",
+    )
 }
 
 pub(super) fn check_host_name(n: &str) -> AliResult<()> {
@@ -62,16 +87,7 @@ pub(super) fn check_host_name(n: &str) -> AliResult<()> {
     Ok(())
 }
 
-pub(super) fn check_sg(id: &str) -> AliResult<()> {
-    if !id.starts_with("sg-") || id.len() < 5 {
-        return Err(AliError::new(
-            404,
-            "InvalidSecurityGroupId.NotFound",
-            format!("The specified SecurityGroupId {id} does not exist."),
-        ));
-    }
-    Ok(())
-}
+pub(super) use super::super::membership::check_sg;
 
 pub(super) fn check_tags(tags: &[(String, Option<String>)]) -> AliResult<()> {
     if tags.len() > 20 {
@@ -172,10 +188,12 @@ pub(super) fn run_instances(ctx: &Ctx) -> AliResult<Fields> {
         ));
     }
 
-    let base_name = ctx
-        .opt("InstanceName")
-        .unwrap_or_else(|| "launch-advisor".to_string());
-    check_instance_name(&base_name)?;
+    // No name: the instance is named after its id (SDK `RunInstancesRequest.instance_name`:
+    // "The default value is the InstanceId of the instance").
+    let base_name = ctx.opt("InstanceName");
+    if let Some(n) = &base_name {
+        check_instance_name(n, true)?;
+    }
     let host_name = ctx.opt("HostName");
     if let Some(h) = &host_name {
         check_host_name(h)?;
@@ -238,10 +256,7 @@ pub(super) fn run_instances(ctx: &Ctx) -> AliResult<Fields> {
     }
     let inherit = ctx.boolean("PasswordInherit")?.unwrap_or(false);
     if inherit && password.is_some() {
-        return Err(AliError::invalid(
-            "PasswordInherit",
-            "Password must be empty when PasswordInherit is true",
-        ));
+        return Err(password_inherit_mismatch());
     }
     let key_pair = ctx.opt("KeyPairName");
     let user_data = match ctx.opt("UserData") {
@@ -294,10 +309,13 @@ pub(super) fn run_instances(ctx: &Ctx) -> AliResult<Fields> {
         if size.is_none() && cat.is_none() {
             continue;
         }
+        // At most 16 data disks: `InstanceDiskNumber.LimitExceed` (400), RunInstances.md
+        // error table ("The number of data disks attached to an instance has exceeded 16").
         if n > 16 {
-            return Err(AliError::invalid(
-                "DataDisk.N",
-                "at most 16 data disks are allowed",
+            return Err(AliError::new(
+                400,
+                "InstanceDiskNumber.LimitExceed",
+                "The total number of specified disk in an instance exceeds.",
             ));
         }
         let size = size.ok_or_else(|| AliError::missing(&format!("DataDisk.{n}.Size")))?;
@@ -463,10 +481,10 @@ pub(super) fn run_instances(ctx: &Ctx) -> AliResult<Fields> {
     let mut ids = Vec::with_capacity(amount);
     for n in 0..amount {
         let id = store.unique_id("i-", 20);
-        let name = if unique_suffix && amount > 1 {
-            format!("{base_name}{:03}", n + 1)
-        } else {
-            base_name.clone()
+        let name = match &base_name {
+            None => id.clone(),
+            Some(b) if unique_suffix && amount > 1 => format!("{b}{:03}", n + 1),
+            Some(b) => b.clone(),
         };
         let private_ip = store.alloc_private_ip();
         let public_ips = if bandwidth > 0 {

@@ -102,10 +102,12 @@ pub(super) fn describe_instances(ctx: &Ctx) -> AliResult<Fields> {
             "Pending" | "Running" | "Starting" | "Stopping" | "Stopped"
         )
     {
+        // DescribeInstances error table (AlibabaCloudDocs/ecs
+        // `Instances/DescribeInstances.md`): `InvalidStatus.NotFound`, 404.
         return Err(AliError::new(
-            400,
-            "InvalidStatus.ValueNotSupported",
-            format!("The specified Status `{s}` is not valid."),
+            404,
+            "InvalidStatus.NotFound",
+            format!("The specified Status `{s}` is not found."),
         ));
     }
     let zone = ctx.opt("ZoneId");

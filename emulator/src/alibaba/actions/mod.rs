@@ -414,7 +414,12 @@ pub fn check_known_params(action: &str, params: &[(String, String)]) -> AliResul
     ];
     let (known, owner): (&[&str], bool) = match STRICT_PARAMS.iter().find(|(a, _)| *a == action) {
         Some((_, k)) => (k, false),
-        None => match super::single::PARAMS.iter().find(|(a, _)| *a == action) {
+        None => match super::single::PARAMS
+            .iter()
+            .chain(super::membership::PARAMS)
+            .chain(super::tagging::PARAMS)
+            .find(|(a, _)| *a == action)
+        {
             Some((_, k)) => (k, true),
             None => return Ok(()),
         },
@@ -455,6 +460,11 @@ pub fn run(action: &str, ctx: &Ctx) -> AliResult<Fields> {
         "StopInstance" => super::single::stop_instance(ctx),
         "RebootInstance" => super::single::reboot_instance(ctx),
         "DeleteInstance" => super::single::delete_instance(ctx),
+        "JoinSecurityGroup" => super::membership::join_security_group(ctx),
+        "LeaveSecurityGroup" => super::membership::leave_security_group(ctx),
+        "TagResources" => super::tagging::tag_resources(ctx),
+        "UntagResources" => super::tagging::untag_resources(ctx),
+        "ListTagResources" => super::tagging::list_tag_resources(ctx),
         "DescribeRegions" => describe_regions(ctx),
         "DescribeZones" => describe_zones(ctx),
         "DescribeImages" => describe_images(ctx),
@@ -531,67 +541,4 @@ mod tests {
 }
 
 #[cfg(test)]
-mod strict_params_tests {
-    use super::*;
-
-    fn params(names: &[&str]) -> Vec<(String, String)> {
-        names
-            .iter()
-            .map(|n| (n.to_string(), "v".to_string()))
-            .collect()
-    }
-
-    #[test]
-    fn region_id_is_unsupported_where_the_model_has_none() {
-        for action in [
-            "ModifyInstanceAttribute",
-            "ReplaceSystemDisk",
-            "ModifyInstanceSpec",
-            "DescribeInstanceTypes",
-            "DescribeRegions",
-        ] {
-            let e = check_known_params(action, &params(&["RegionId"])).unwrap_err();
-            assert_eq!((e.status, e.code.as_str()), (400, "UnsupportedParameter"));
-        }
-        // Actions whose model has RegionId (or that are not checked strictly) accept it.
-        for action in ["RunInstances", "DescribeInstances", "StartInstances"] {
-            check_known_params(action, &params(&["RegionId"])).unwrap();
-        }
-    }
-
-    #[test]
-    fn model_parameters_and_list_indexes_are_accepted() {
-        check_known_params(
-            "ModifyInstanceAttribute",
-            &params(&[
-                "InstanceId",
-                "InstanceName",
-                "SecurityGroupIds.1",
-                "SecurityGroupIds.12",
-                "HostName",
-                "Action",
-                "Version",
-                "AccessKeyId",
-                "Signature",
-                "SignatureNonce",
-                "Timestamp",
-            ]),
-        )
-        .unwrap();
-        check_known_params(
-            "ModifyInstanceSpec",
-            &params(&[
-                "InstanceId",
-                "InstanceType",
-                "Disk.2.Category",
-                "ClientToken",
-            ]),
-        )
-        .unwrap();
-        let e =
-            check_known_params("ReplaceSystemDisk", &params(&["SystemDisk.Category"])).unwrap_err();
-        assert_eq!(e.code, "UnsupportedParameter");
-        assert_eq!(model_name("Arn.3.RoleType"), "Arn.N.RoleType");
-        assert_eq!(model_name("SecurityGroupIds"), "SecurityGroupIds");
-    }
-}
+mod strict_params_tests;

@@ -6,7 +6,7 @@ pub(super) fn modify_instance_attribute(ctx: &Ctx) -> AliResult<Fields> {
     let id = ctx.req("InstanceId")?;
     let name = ctx.opt("InstanceName");
     if let Some(n) = &name {
-        check_instance_name(n)?;
+        check_instance_name(n, false)?;
     }
     let host = ctx.opt("HostName");
     if let Some(h) = &host {
@@ -17,16 +17,8 @@ pub(super) fn modify_instance_attribute(ctx: &Ctx) -> AliResult<Fields> {
         check_password(p)?;
     }
     let sgs = ctx.list("SecurityGroupIds");
-    for sg in &sgs {
-        check_sg(sg)?;
-    }
-    if sgs.len() > 5 {
-        return Err(AliError::new(
-            400,
-            "InvalidSecurityGroupId.ExceedLimit",
-            "An instance can join at most 5 security groups here.",
-        ));
-    }
+    // Unique ids, at most the per-instance quota (`membership.rs` has the sources).
+    super::super::membership::check_replacement(&sgs)?;
     let description = ctx.opt("Description");
     let user_data = ctx.opt("UserData");
     if let Some(u) = &user_data {
@@ -49,6 +41,16 @@ pub(super) fn modify_instance_attribute(ctx: &Ctx) -> AliResult<Fields> {
         .is_some_and(|i| i.provider == Provider::Alibaba && i.account == ctx.account.key_id);
     if !exists {
         return Err(not_found(&id));
+    }
+    // Password: "The instance cannot be in the Starting (`Starting`) state" (SDK
+    // `ModifyInstanceAttributeRequest.password`); `IncorrectInstanceStatus` (403) in the
+    // ModifyInstanceAttribute.md error table. (HostName in Pending/Starting is accepted: the
+    // SDK only warns that it "may not take effect".)
+    if password.is_some() {
+        let s = store.get(&id, ctx.now).map(|i| i.state_at(ctx.now));
+        if s == Some(VmState::Starting) {
+            return Err(incorrect_status(&id, state_name(VmState::Starting)));
+        }
     }
     if user_data.is_some() {
         let s = store.get(&id, ctx.now).map(|i| i.state_at(ctx.now));
@@ -94,8 +96,12 @@ pub(super) fn replace_system_disk(ctx: &Ctx) -> AliResult<Fields> {
             format!("The specified ImageId `{image_id}` does not exist."),
         )
     })?;
-    if let Some(p) = ctx.opt("Password") {
-        check_password(&p)?;
+    let password = ctx.opt("Password");
+    if let Some(p) = &password {
+        check_password(p)?;
+    }
+    if ctx.boolean("PasswordInherit")?.unwrap_or(false) && password.is_some() {
+        return Err(password_inherit_mismatch());
     }
     let key_pair = ctx.opt("KeyPairName");
     let size = ctx.int("SystemDisk.Size")?;

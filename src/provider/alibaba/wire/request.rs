@@ -39,6 +39,33 @@ pub fn takes_region_id(action: &str) -> bool {
     )
 }
 
+/// InstanceName as ECS accepts it: 2–128 characters, Unicode letters and digits plus
+/// `: _ . -`, starting with a letter, not `http://`/`https://` (SDK
+/// `RunInstancesRequest.instance_name`, `ModifyInstanceAttributeRequest.instance_name`;
+/// AlibabaCloudDocs/ecs `Instances/RunInstances.md`, `InvalidInstanceName.Malformed`). The
+/// `[`, `]` and `,` that RunInstances reads as a sequential-naming pattern are refused too:
+/// the instance would not carry the name asked for.
+pub fn check_instance_name(n: &str) -> Result<()> {
+    let len = n.chars().count();
+    let lower = n.to_ascii_lowercase();
+    let ok = (2..=128).contains(&len)
+        && n.chars().next().is_some_and(char::is_alphabetic)
+        && n.chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, ':' | '_' | '.' | '-'))
+        && !lower.starts_with("http://")
+        && !lower.starts_with("https://");
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid(
+            "InvalidInstanceName.Malformed",
+            format!(
+                "Alibaba ECS instance names are 2-128 letters, digits, ':', '_', '.' or '-', starting with a letter; `{n}` is not"
+            ),
+        ))
+    }
+}
+
 pub fn put(p: &mut Params, name: &str, value: impl Into<String>) {
     p.insert(name.to_owned(), value.into());
 }
@@ -52,6 +79,15 @@ pub fn put_login(p: &mut Params, login: &Login) -> Result<()> {
     }
     if let Some(k) = login.key_ids.first() {
         put(p, "KeyPairName", k.clone());
+    }
+    // "If you specify this parameter, the Password parameter must be left empty" (SDK
+    // `RunInstancesRequest.password_inherit`, `ReplaceSystemDiskRequest.password_inherit`);
+    // the cloud answers `InvalidPasswordParam.Mismatch` (RunInstances.md, ReplaceSystemDisk.md).
+    if login.keep_image_login && login.password.is_some() {
+        return Err(invalid(
+            "InvalidPasswordParam.Mismatch",
+            "Alibaba ECS cannot keep the image's password and set a new one: remove the password or keepImageLogin",
+        ));
     }
     if let Some(pw) = &login.password {
         put(p, "Password", pw.expose());
@@ -73,6 +109,7 @@ pub fn run_params(req: &RunRequest) -> Result<Params> {
     put(&mut p, "InstanceType", req.instance_type.clone());
     put(&mut p, "Amount", req.count.max(1).to_string());
     if let Some(n) = &req.instance_name {
+        check_instance_name(n)?;
         put(&mut p, "InstanceName", n.clone());
     }
     if let Some(h) = &req.hostname {
@@ -229,6 +266,46 @@ mod tests {
         r.client_token = None;
         let p = run_params(&r).unwrap();
         assert_eq!(p["ClientToken"].len(), 32);
+    }
+
+    #[test]
+    fn instance_name_rules() {
+        for ok in ["web", "vm-1.a_b:c", "名字", "w9"] {
+            check_instance_name(ok).unwrap();
+        }
+        check_instance_name(&"a".repeat(128)).unwrap();
+        for bad in [
+            "a",
+            "1web",
+            "-web",
+            "web 1",
+            "web/1",
+            "web[1,3]",
+            "http://x",
+            "HTTPS://x",
+        ] {
+            assert_eq!(
+                check_instance_name(bad).unwrap_err().code,
+                "InvalidInstanceName.Malformed",
+                "{bad}"
+            );
+        }
+        assert!(check_instance_name(&"a".repeat(129)).is_err());
+    }
+
+    #[test]
+    fn password_and_password_inherit_exclude_each_other() {
+        let mut p = Params::new();
+        let login = Login {
+            password: Some(crate::provider::SecretString::new("Passw0rd!x")),
+            keep_image_login: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            put_login(&mut p, &login).unwrap_err().code,
+            "InvalidPasswordParam.Mismatch"
+        );
+        assert!(p.is_empty());
     }
 
     #[test]

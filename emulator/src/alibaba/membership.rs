@@ -1,0 +1,339 @@
+//! Security-group membership of an instance: `JoinSecurityGroup`, `LeaveSecurityGroup`,
+//! and the rules of `ModifyInstanceAttribute`'s `SecurityGroupIds.N` (the documented way,
+//! which the controller uses).
+//!
+//! Sources:
+//! * SDK `alibabacloud-ecs20140526` 7.11.8 `JoinSecurityGroupRequest` /
+//!   `LeaveSecurityGroupRequest`: `SecurityGroupId` required; `InstanceId` and
+//!   `NetworkInterfaceId` exclusive ("If you specify this parameter, NetworkInterfaceId must
+//!   be empty"); `RegionId` optional for instances.
+//! * AlibabaCloudDocs/ecs `intl.en-US/API Reference/Security groups/JoinSecurityGroup.md`:
+//!   the instance must be Stopped or Running; at most five groups per instance by default;
+//!   errors `InvalidSecurityGroupId.NotFound` 404, `InstanceSecurityGroupLimitExceeded` 400,
+//!   `IncorrectInstanceStatus` 403, `InvalidInstanceId.NotFound` 404,
+//!   `InvalidInstanceId.AlreadyExists` 403.
+//! * `.../LeaveSecurityGroup.md`: Stopped or Running; "An instance must belong to at least
+//!   one security group"; errors `InstanceLastSecurityGroup` 403, `InstanceNotInSecurityGroup`
+//!   403, `InvalidEniId.NotFound` 404, `IncorrectInstanceStatus` 403.
+//! * `.../Instances/ModifyInstanceAttribute.md` and SDK
+//!   `ModifyInstanceAttributeRequest.security_group_ids`: the list replaces the groups, "The
+//!   security group IDs in the array must be unique", its length is bounded by the
+//!   per-instance quota. The page names no dedicated code for either; a duplicate answers its
+//!   generic `InvalidParameter` (400) and an over-long list the membership limit
+//!   `InstanceSecurityGroupLimitExceeded` (400) of JoinSecurityGroup.
+
+use serde_json::Map;
+
+use crate::store::VmState;
+
+use super::actions::{Ctx, Fields, incorrect_status};
+use super::billing::find;
+use super::render::state_name;
+use super::{AliError, AliResult};
+
+/// Security groups one instance may belong to by default ("An instance can be added to up
+/// to five security groups by default", JoinSecurityGroup).
+pub const SG_PER_INSTANCE: usize = 5;
+
+/// Parameters of the request models (besides the common ones and the owner fields).
+pub const PARAMS: &[(&str, &[&str])] = &[
+    (
+        "JoinSecurityGroup",
+        &[
+            "InstanceId",
+            "NetworkInterfaceId",
+            "RegionId",
+            "SecurityGroupId",
+        ],
+    ),
+    (
+        "LeaveSecurityGroup",
+        &[
+            "InstanceId",
+            "NetworkInterfaceId",
+            "RegionId",
+            "SecurityGroupId",
+        ],
+    ),
+];
+
+fn sg_not_found(id: &str) -> AliError {
+    AliError::new(
+        404,
+        "InvalidSecurityGroupId.NotFound",
+        format!("The specified SecurityGroupId {id} does not exist."),
+    )
+}
+
+fn limit_exceeded() -> AliError {
+    AliError::new(
+        400,
+        "InstanceSecurityGroupLimitExceeded",
+        format!(
+            "Exceeding the allowed amount of security groups that an instance can be in ({SG_PER_INSTANCE})."
+        ),
+    )
+}
+
+/// A security group id this emulator knows: any `sg-` id (it has no security-group store).
+pub fn check_sg(id: &str) -> AliResult<()> {
+    if !id.starts_with("sg-") || id.len() < 5 {
+        return Err(sg_not_found(id));
+    }
+    Ok(())
+}
+
+/// `ModifyInstanceAttribute SecurityGroupIds.N`: known ids, unique, at most the quota.
+pub fn check_replacement(sgs: &[String]) -> AliResult<()> {
+    for (n, sg) in sgs.iter().enumerate() {
+        check_sg(sg)?;
+        if sgs[..n].contains(sg) {
+            return Err(AliError::new(
+                400,
+                "InvalidParameter",
+                format!(
+                    "The specified parameter \"SecurityGroupIds\" is not valid: {sg} is listed twice."
+                ),
+            ));
+        }
+    }
+    if sgs.len() > SG_PER_INSTANCE {
+        return Err(limit_exceeded());
+    }
+    Ok(())
+}
+
+/// Which instance and group a Join/Leave request names.
+fn target(ctx: &Ctx) -> AliResult<(String, String)> {
+    let sg = ctx.req("SecurityGroupId")?;
+    let instance = ctx.opt("InstanceId");
+    let eni = ctx.opt("NetworkInterfaceId");
+    let id = match (instance, eni) {
+        (Some(_), Some(_)) => {
+            return Err(AliError::new(
+                400,
+                "InvalidParameter",
+                "InstanceId and NetworkInterfaceId cannot be specified at the same time.",
+            ));
+        }
+        (None, None) => return Err(AliError::missing("InstanceId")),
+        // This emulator has no elastic network interfaces.
+        (None, Some(eni)) => {
+            return Err(AliError::new(
+                404,
+                "InvalidEniId.NotFound",
+                format!("The specified NetworkInterfaceId {eni} does not exist."),
+            ));
+        }
+        (Some(id), None) => id,
+    };
+    check_sg(&sg)?;
+    Ok((id, sg))
+}
+
+/// Looks the instance up (in the request's region when it names one) and checks that it
+/// is Running or Stopped.
+fn member_change<F>(ctx: &Ctx, change: F) -> AliResult<Fields>
+where
+    F: FnOnce(&mut Vec<String>, &str, &str) -> AliResult<()>,
+{
+    let (id, sg) = target(ctx)?;
+    let mut store = ctx.app.store();
+    store.sweep(ctx.now);
+    let inst = find(&store, ctx, &id)?;
+    if ctx.opt("RegionId").is_some_and(|r| r != inst.region) {
+        return Err(super::actions::not_found(&id));
+    }
+    let state = inst.state_at(ctx.now);
+    if !matches!(state, VmState::Running | VmState::Stopped) {
+        return Err(incorrect_status(&id, state_name(state)));
+    }
+    let Some(i) = store.get_mut(&id, ctx.now) else {
+        return Err(super::actions::not_found(&id));
+    };
+    change(&mut i.security_groups, &id, &sg)?;
+    i.updated_ms = ctx.now;
+    Ok(Map::new())
+}
+
+pub fn join_security_group(ctx: &Ctx) -> AliResult<Fields> {
+    member_change(ctx, |groups, id, sg| {
+        if groups.iter().any(|g| g == sg) {
+            return Err(AliError::new(
+                403,
+                "InvalidInstanceId.AlreadyExists",
+                format!(
+                    "The specified instance {id} already exists in the specified security group {sg}."
+                ),
+            ));
+        }
+        if groups.len() >= SG_PER_INSTANCE {
+            return Err(limit_exceeded());
+        }
+        groups.push(sg.to_owned());
+        Ok(())
+    })
+}
+
+pub fn leave_security_group(ctx: &Ctx) -> AliResult<Fields> {
+    member_change(ctx, |groups, id, sg| {
+        if !groups.iter().any(|g| g == sg) {
+            return Err(AliError::new(
+                403,
+                "InstanceNotInSecurityGroup",
+                format!("The instance {id} is not in the group {sg}."),
+            ));
+        }
+        if groups.len() == 1 {
+            return Err(AliError::new(
+                403,
+                "InstanceLastSecurityGroup",
+                format!(
+                    "The specified security group {sg} is the last security group for the instance {id}."
+                ),
+            ));
+        }
+        groups.retain(|g| g != sg);
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_harness::H;
+    use crate::store::VmState;
+
+    fn groups(h: &H, id: &str) -> Vec<String> {
+        serde_json::from_value(h.field(id, |i| serde_json::json!(i.security_groups))).unwrap()
+    }
+
+    fn join(h: &H, id: &str, sg: &str) -> String {
+        h.code(
+            "JoinSecurityGroup",
+            &[("InstanceId", id), ("SecurityGroupId", sg)],
+        )
+    }
+
+    fn leave(h: &H, id: &str, sg: &str) -> String {
+        h.code(
+            "LeaveSecurityGroup",
+            &[("InstanceId", id), ("SecurityGroupId", sg)],
+        )
+    }
+
+    /// JoinSecurityGroup.md: membership grows by one; a second join of the same group is
+    /// `InvalidInstanceId.AlreadyExists`; the sixth group is
+    /// `InstanceSecurityGroupLimitExceeded`; an unknown group or instance is NotFound.
+    #[test]
+    fn join_security_group_rules() {
+        let h = H::new();
+        let id = h.run("PostPaid", "ecs.g7.large");
+        let first = groups(&h, &id)[0].clone();
+        assert_eq!(join(&h, &id, "sg-second"), "ok");
+        assert_eq!(groups(&h, &id), vec![first.clone(), "sg-second".into()]);
+        assert_eq!(
+            join(&h, &id, "sg-second"),
+            "InvalidInstanceId.AlreadyExists"
+        );
+        for n in 3..=5 {
+            assert_eq!(join(&h, &id, &format!("sg-n{n}")), "ok");
+        }
+        assert_eq!(
+            join(&h, &id, "sg-sixth"),
+            "InstanceSecurityGroupLimitExceeded"
+        );
+        assert_eq!(groups(&h, &id).len(), 5);
+        assert_eq!(join(&h, &id, "nope"), "InvalidSecurityGroupId.NotFound");
+        assert_eq!(
+            join(&h, "i-doesnotexist", "sg-xx1"),
+            "InvalidInstanceId.NotFound"
+        );
+        assert_eq!(
+            h.code("JoinSecurityGroup", &[("InstanceId", &id)]),
+            "MissingParameter"
+        );
+        assert_eq!(
+            h.code(
+                "JoinSecurityGroup",
+                &[
+                    ("InstanceId", &id),
+                    ("NetworkInterfaceId", "eni-1"),
+                    ("SecurityGroupId", "sg-x")
+                ]
+            ),
+            "InvalidParameter"
+        );
+        // the instance's own region is fine, another region does not hold it
+        assert_eq!(
+            h.code(
+                "LeaveSecurityGroup",
+                &[
+                    ("InstanceId", &id),
+                    ("SecurityGroupId", "sg-n5"),
+                    ("RegionId", "cn-beijing")
+                ]
+            ),
+            "InvalidInstanceId.NotFound"
+        );
+        assert_eq!(
+            h.code("JoinSecurityGroup", &[("Bogus", "1")]),
+            "UnsupportedParameter"
+        );
+    }
+
+    /// LeaveSecurityGroup.md: leaving a group the instance is not in is
+    /// `InstanceNotInSecurityGroup`; the last group cannot be left
+    /// (`InstanceLastSecurityGroup`).
+    #[test]
+    fn leave_security_group_rules() {
+        let h = H::new();
+        let id = h.run("PostPaid", "ecs.g7.large");
+        let first = groups(&h, &id)[0].clone();
+        assert_eq!(leave(&h, &id, "sg-other"), "InstanceNotInSecurityGroup");
+        assert_eq!(leave(&h, &id, &first), "InstanceLastSecurityGroup");
+        assert_eq!(join(&h, &id, "sg-other"), "ok");
+        assert_eq!(leave(&h, &id, &first), "ok");
+        assert_eq!(groups(&h, &id), vec!["sg-other".to_string()]);
+        assert_eq!(leave(&h, &id, "sg-other"), "InstanceLastSecurityGroup");
+    }
+
+    /// Join/Leave need a Running or Stopped instance (`IncorrectInstanceStatus`).
+    #[test]
+    fn membership_needs_running_or_stopped() {
+        let h = H::new();
+        let id = h.run("PostPaid", "ecs.g7.large");
+        h.stop(&id);
+        assert_eq!(join(&h, &id, "sg-stopped"), "ok");
+        let now = crate::store::now_ms();
+        if let Some(i) = h.app.store().get_mut(&id, now) {
+            i.set_schedule(now, &[(VmState::Starting, None)]);
+        }
+        assert_eq!(join(&h, &id, "sg-late"), "IncorrectInstanceStatus");
+        assert_eq!(leave(&h, &id, "sg-stopped"), "IncorrectInstanceStatus");
+    }
+
+    /// ModifyInstanceAttribute SecurityGroupIds.N replaces the set; ids must be unique and
+    /// at most the per-instance quota.
+    #[test]
+    fn modify_attribute_security_group_list_rules() {
+        let h = H::new();
+        let id = h.run("PostPaid", "ecs.g7.large");
+        let set = |sgs: &[&str]| {
+            let mut p: Vec<(String, String)> = vec![("InstanceId".into(), id.clone())];
+            for (n, sg) in sgs.iter().enumerate() {
+                p.push((format!("SecurityGroupIds.{}", n + 1), sg.to_string()));
+            }
+            let p: Vec<(&str, &str)> = p.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+            h.code("ModifyInstanceAttribute", &p)
+        };
+        assert_eq!(set(&["sg-aa", "sg-bb"]), "ok");
+        assert_eq!(groups(&h, &id), vec!["sg-aa".to_string(), "sg-bb".into()]);
+        assert_eq!(set(&["sg-aa", "sg-aa"]), "InvalidParameter");
+        assert_eq!(
+            set(&["sg-01", "sg-02", "sg-03", "sg-04", "sg-05", "sg-06"]),
+            "InstanceSecurityGroupLimitExceeded"
+        );
+        assert_eq!(set(&["sg-01", "x"]), "InvalidSecurityGroupId.NotFound");
+        assert_eq!(groups(&h, &id), vec!["sg-aa".to_string(), "sg-bb".into()]);
+    }
+}
