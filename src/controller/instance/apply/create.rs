@@ -16,7 +16,6 @@ use crate::controller::context::{Error, Settings, TAG_INCARNATION, TAG_UID};
 use crate::controller::instance::resolve;
 use crate::controller::problem::Problem;
 use crate::controller::ratelimit::ActionClass;
-use crate::controller::status::now_rfc3339;
 use crate::controller::translate;
 use crate::provider::{
     CloudProvider, DescribeFilter, ErrorKind, InstanceDetails, InstanceState, ProviderError,
@@ -80,7 +79,7 @@ pub(super) async fn create(
     // recorded, a deletion knows an instance may exist (also after a crash). Written once,
     // so that repeated refusals change nothing and trigger no reconcile.
     if !obj.spec.dry_run && status.create_requested_at.is_none() {
-        status.create_requested_at = Some(now_rfc3339());
+        status.create_requested_at = Some(request_time(jiff::Timestamp::now()));
         a.record_id(status).await?;
     }
     let r = a
@@ -138,6 +137,15 @@ pub(super) async fn create(
     }
 }
 
+/// `createRequestedAt` as written: to the nanosecond, not rounded to the second like the
+/// other status times (it is written once per create, so precision costs no status churn).
+/// [`settle_from`] compares it with the process start: rounded down to the second, a
+/// request this process sent in the second it started would count as one of an earlier
+/// process and hold a changed create back for `create_settle`.
+fn request_time(t: jiff::Timestamp) -> String {
+    t.to_string()
+}
+
 /// How long after a create request the controller assumes it may still take effect in
 /// the cloud: twice the time it waits for an answer. A request that timed out, or whose
 /// sender died, can still be executed by the cloud after the sender gave up.
@@ -189,11 +197,20 @@ pub(super) fn settle_from(
     unanswered: Option<&Unanswered>,
     requested_at: Option<&str>,
 ) -> Option<jiff::Timestamp> {
+    settle_from_since(unanswered, requested_at, *PROCESS_START)
+}
+
+/// [`settle_from`] for a process that started at `start`.
+fn settle_from_since(
+    unanswered: Option<&Unanswered>,
+    requested_at: Option<&str>,
+    start: jiff::Timestamp,
+) -> Option<jiff::Timestamp> {
     if let Some((_, at)) = unanswered {
         return Some(*at);
     }
     let sent: jiff::Timestamp = requested_at?.parse().ok()?;
-    (sent < *PROCESS_START).then_some(*PROCESS_START)
+    (sent < start).then_some(start)
 }
 
 /// The deletion's view: from when a create request of `uid` may still take effect.
@@ -332,6 +349,19 @@ mod tests {
         assert_eq!(settle_from(None, Some(&after)), None);
         assert_eq!(settle_from(None, None), None);
         assert_eq!(settle_from(None, Some("not a time")), None);
+        // sent by this process 1 ms after it started, in the same second: its own (rounded
+        // to the second, "12:00:00" would fall before a start at 12:00:00.300)
+        let start: jiff::Timestamp = "2026-11-28T12:00:00.300Z".parse().unwrap();
+        let sent = start + jiff::SignedDuration::from_millis(1);
+        assert_eq!(
+            settle_from_since(None, Some(&request_time(sent)), start),
+            None
+        );
+        let earlier = start - jiff::SignedDuration::from_millis(1);
+        assert_eq!(
+            settle_from_since(None, Some(&request_time(earlier)), start),
+            Some(start)
+        );
         let gave_up: jiff::Timestamp = "2026-11-28T12:00:00Z".parse().unwrap();
         let mem = ("token".to_string(), gave_up);
         assert_eq!(settle_from(Some(&mem), Some(&after)), Some(gave_up));
