@@ -188,3 +188,4 @@ fn code(v: &Value) -> &str {
 mod control;
 mod lifecycle;
 mod requests;
+mod tencent_states;

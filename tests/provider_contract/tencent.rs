@@ -47,7 +47,9 @@ pub static CLOUD: Contract = Contract {
     modify_calls: &[("ModifyInstancesAttribute", 2)],
     wrong_state_code: None,
     while_terminating: &[InstanceState::Terminating, InstanceState::Running],
-    recycled: Some("SHUTDOWN/MANMADE"),
+    // A pay-as-you-go instance is destroyed directly, never recycled (SHUTDOWN)
+    // (https://cloud.tencent.com/document/api/213/15723).
+    recycled: None,
     check,
     while_stopped: None,
     rejected: &[

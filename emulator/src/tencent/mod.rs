@@ -9,6 +9,7 @@
 pub mod actions;
 pub mod catalog;
 pub mod error;
+pub mod held;
 pub mod params;
 pub mod render;
 pub mod sign;

@@ -116,6 +116,20 @@ pub(super) fn reboot_instances(ctx: &Ctx) -> ApiResult<Fields> {
     )
 }
 
+/// Charge types billed in advance (包年包月): TerminateInstances moves them to the recycle
+/// bin first. `UNDERWRITE` (包销) is a prepaid contract too.
+fn is_prepaid(charge_type: &str) -> bool {
+    matches!(charge_type, "PREPAID" | "UNDERWRITE")
+}
+
+/// TerminateInstances, as documented (https://cloud.tencent.com/document/api/213/15723,
+/// "接口描述"): "包年包月实例首次调用本接口，实例将被移至回收站，再次调用本接口，实例将被销毁，
+/// 且不可恢复。按量计费实例调用本接口将被直接销毁。" A prepaid instance goes to the recycle bin
+/// (SHUTDOWN, `IsolatedSource` MANMADE) on the first call and is destroyed by the second; a
+/// pay-as-you-go instance is destroyed directly (TERMINATING, then absent from
+/// DescribeInstances). "批量操作时，所有实例的付费类型必须一致"
+/// (`UnsupportedOperation.InstanceMixedPricingModel`, tencentcloud-sdk-go
+/// `cvm/v20170312/client.go` TerminateInstances error list).
 pub(super) fn terminate_instances(ctx: &Ctx) -> ApiResult<Fields> {
     let p = &ctx.params;
     p.check_known(&["InstanceIds", "ReleaseAddress", "ReleasePrepaidDataDisks"])?;
@@ -132,6 +146,17 @@ pub(super) fn terminate_instances(ctx: &Ctx) -> ApiResult<Fields> {
                 ));
             }
         }
+        let charge_types: HashSet<&str> = ids
+            .iter()
+            .filter_map(|id| owned(&store, ctx, id))
+            .map(|i| i.charge_type.as_str())
+            .collect();
+        if charge_types.len() > 1 {
+            return Err(ApiError::new(
+                "UnsupportedOperation.InstanceMixedPricingModel",
+                "All instances of a TerminateInstances request must have the same charge type.",
+            ));
+        }
     }
     let d = delays(ctx).transition_delays_ms;
     let now = ctx.now;
@@ -146,13 +171,14 @@ pub(super) fn terminate_instances(ctx: &Ctx) -> ApiResult<Fields> {
             VmState::Terminated,
         ],
         &|i| {
-            if i.state_at(now) == VmState::Terminated {
-                // Already in the recycle bin: destroy it for good.
+            if i.state_at(now) == VmState::Terminated || !is_prepaid(&i.charge_type) {
+                // In the recycle bin (or isolated), or pay-as-you-go: destroyed for good.
                 vec![
                     (VmState::Terminating, Some(d.terminating)),
                     (VmState::Gone, None),
                 ]
             } else {
+                // Prepaid, first call: to the recycle bin, which keeps it for a while.
                 vec![
                     (VmState::Terminating, Some(d.terminating)),
                     (VmState::Terminated, Some(d.shutdown)),
@@ -160,10 +186,14 @@ pub(super) fn terminate_instances(ctx: &Ctx) -> ApiResult<Fields> {
                 ]
             }
         },
-        &|_| {},
+        &|i| {
+            i.extra.remove(held::ISOLATED_SOURCE);
+            i.extra.remove(held::RESCUE);
+        },
     )
     .inspect(|_f| {
-        // The operation is complete once the instance is shut down, not when it vanishes.
+        // The operation is complete once the instance is shut down or destroyed, not when
+        // a recycled one vanishes.
         let mut store = ctx.app.store();
         for id in &ids {
             if let Some(i) = store.get_mut(id, now)
