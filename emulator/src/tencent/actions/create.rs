@@ -357,10 +357,18 @@ pub(super) fn run_instances(ctx: &Ctx) -> ApiResult<Fields> {
                         format!("The tag key `{key}` is reserved by the system."),
                     ));
                 }
-                if value.is_empty() || value.chars().count() > 255 {
+                if !tag_chars_ok(&key) {
+                    return Err(ApiError::new(
+                        "FailedOperation.IllegalTagKey",
+                        format!("The tag key `{key}` contains characters tags do not allow."),
+                    ));
+                }
+                if value.is_empty() || value.chars().count() > 255 || !tag_chars_ok(&value) {
                     return Err(ApiError::new(
                         "FailedOperation.IllegalTagValue",
-                        format!("The value of tag `{key}` must be 1 to 255 characters."),
+                        format!(
+                            "The value of tag `{key}` must be 1 to 255 characters of the allowed set."
+                        ),
                     ));
                 }
                 if rt == "instance" {

@@ -22,6 +22,15 @@ pub(super) fn modify_instances_attribute(ctx: &Ctx) -> ApiResult<Fields> {
         check_instance_name(n)?;
     }
     let sgs = security_group_ids(p, "SecurityGroups")?;
+    // "一个实例绑定安全组数量不能超过5个" (`LimitExceeded.AssociateUSGLimitExceeded`,
+    // tencentcloud-sdk-python-cvm 3.1.178 `errorcodes.py`; in the ModifyInstancesAttribute
+    // error list of tencentcloud-sdk-go `cvm/v20170312/client.go`).
+    if sgs.as_ref().is_some_and(|s| s.len() > 5) {
+        return Err(ApiError::new(
+            "LimitExceeded.AssociateUSGLimitExceeded",
+            "An instance can be bound to at most 5 security groups.",
+        ));
+    }
     let user_data = check_user_data(p, "UserData")?;
     let host_name = p.string("HostName")?;
     let protect = p.boolean("DisableApiTermination")?;

@@ -246,3 +246,17 @@ pub(super) fn system_disk(p: &Params, current: Option<&Disk>) -> ApiResult<(Stri
     }
     Ok((disk_type, size as u64))
 }
+
+/// The tag character set (https://cloud.tencent.com/document/product/651/13354, "字符"):
+/// Chinese and English letters, digits 0-9, spaces between characters (not at either end),
+/// and the special characters `+ - = . _ : / @ ( ) [ ] , ; > <` (English) and
+/// `+ - = / @ ( ) 【 】 :` (Chinese input, full-width forms). Anything else is
+/// `FailedOperation.IllegalTagKey` / `IllegalTagValue` ("标签键存在不合法字符",
+/// tencentcloud-sdk-python-cvm `errorcodes.py`).
+pub(super) fn tag_chars_ok(s: &str) -> bool {
+    const SPECIAL: &str = "+-=._:/@()[],;><＋－＝／＠（）【】：";
+    !s.starts_with(' ')
+        && !s.ends_with(' ')
+        && s.chars()
+            .all(|c| c.is_alphabetic() || c.is_ascii_digit() || c == ' ' || SPECIAL.contains(c))
+}
