@@ -95,7 +95,16 @@ async fn official_python_sdk_checks_the_documented_rules() {
     let python = tokio::task::spawn_blocking(|| sdk::sdk_venv(SDK_PACKAGES, "Tencent Cloud"))
         .await
         .expect("virtualenv task");
-    let emu = Emulator::start(&["--transition-delay-ms", "100", "--no-rate-limit"]).await;
+    // The recycle bin keeps a returned prepaid instance for a minute (the second
+    // TerminateInstances must find it there).
+    let emu = Emulator::start(&[
+        "--transition-delay-ms",
+        "100",
+        "--delay",
+        "shutdown=60000",
+        "--no-rate-limit",
+    ])
+    .await;
     let output = sdk::run_script(
         python,
         "tencent_rules.py",
@@ -132,6 +141,7 @@ async fn official_python_sdk_checks_the_documented_rules() {
         "resize_one_instance_per_call",
         "instance_ids_at_most_100",
         "client_token_at_most_64",
+        "force_flags_not_with_stop_type",
     ] {
         assert!(
             stdout.contains(&format!("OK: {rule}\n")),

@@ -203,10 +203,22 @@ def client_token_at_most_64():
                          ClientToken="t" * 65))
 
 
+# PY StopInstancesRequest.ForceStop / RebootInstancesRequest.ForceReboot
+# "本参数已弃用，推荐使用StopType，不可以与参数StopType同时使用"
+def force_flags_not_with_stop_type():
+    i = run()
+    expect_error("InvalidParameterCombination", CLIENT.StopInstances,
+                 request(models.StopInstancesRequest, InstanceIds=[i], ForceStop=True, StopType="HARD"))
+    expect_error("InvalidParameterCombination", CLIENT.RebootInstances,
+                 request(models.RebootInstancesRequest, InstanceIds=[i], ForceReboot=True, StopType="SOFT"))
+    terminate([i])
+
+
 RULES = [terminate_postpaid_destroys_directly, terminate_prepaid_recycles_then_destroys,
          terminate_mixed_charge_types_refused, temporary_credentials_need_their_token,
          security_groups_at_most_five, tag_charset, modify_one_attribute_per_request,
-         resize_one_instance_per_call, instance_ids_at_most_100, client_token_at_most_64]
+         resize_one_instance_per_call, instance_ids_at_most_100, client_token_at_most_64,
+         force_flags_not_with_stop_type]
 
 
 def main():

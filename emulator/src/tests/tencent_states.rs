@@ -255,3 +255,31 @@ async fn held_states_control_api_checks_its_input() {
     assert_eq!(st, 200);
     assert_eq!(h.state(&id).await, "LAUNCH_FAILED");
 }
+
+/// `ForceStop`/`ForceReboot` are deprecated and "不可以与参数StopType同时使用" (PY
+/// `StopInstancesRequest.ForceStop`, `RebootInstancesRequest.ForceReboot`).
+#[tokio::test]
+async fn deprecated_force_flags_do_not_combine_with_stop_type() {
+    let h = Harness::new(0, false);
+    let id = h.run_one(json!({})).await;
+    h.wait_for(&id, "RUNNING").await;
+    for (action, flag) in [
+        ("StopInstances", "ForceStop"),
+        ("RebootInstances", "ForceReboot"),
+    ] {
+        let mut body = json!({"InstanceIds": [id], "StopType": "HARD"});
+        body[flag] = json!(true);
+        assert_eq!(
+            code(&h.call(action, body).await),
+            "InvalidParameterCombination",
+            "{action}"
+        );
+    }
+    assert_eq!(h.state(&id).await, "RUNNING");
+    assert!(ok(&h
+        .call(
+            "StopInstances",
+            json!({"InstanceIds": [id], "ForceStop": true})
+        )
+        .await));
+}

@@ -52,10 +52,25 @@ pub(super) fn start_instances(ctx: &Ctx) -> ApiResult<Fields> {
     )
 }
 
+/// `ForceStop` / `ForceReboot`: "本参数已弃用，推荐使用StopType，不可以与参数StopType同时使用"
+/// (tencentcloud-sdk-python-cvm 3.1.178 `StopInstancesRequest.ForceStop`,
+/// `RebootInstancesRequest.ForceReboot`); `InvalidParameterCombination` is in both actions'
+/// error lists (tencentcloud-sdk-go `cvm/v20170312/client.go`).
+fn deprecated_not_with_stop_type(p: &Params, deprecated: &str) -> ApiResult<()> {
+    if p.has(deprecated) && p.has("StopType") {
+        return Err(ApiError::new(
+            "InvalidParameterCombination",
+            format!("`{deprecated}` is deprecated and cannot be used together with `StopType`."),
+        ));
+    }
+    Ok(())
+}
+
 pub(super) fn stop_instances(ctx: &Ctx) -> ApiResult<Fields> {
     let p = &ctx.params;
     p.check_known(&["InstanceIds", "ForceStop", "StopType", "StoppedMode"])?;
     let ids = instance_ids(p, "InstanceIds", true, 100)?;
+    deprecated_not_with_stop_type(p, "ForceStop")?;
     let force_stop = p.boolean("ForceStop")?.unwrap_or(false);
     let stop_type = p.string("StopType")?.unwrap_or_else(|| "SOFT".to_string());
     check_enum(p, "StopType", &stop_type, &["SOFT", "HARD", "SOFT_FIRST"])?;
@@ -96,6 +111,7 @@ pub(super) fn reboot_instances(ctx: &Ctx) -> ApiResult<Fields> {
     let p = &ctx.params;
     p.check_known(&["InstanceIds", "ForceReboot", "StopType"])?;
     let ids = instance_ids(p, "InstanceIds", true, 100)?;
+    deprecated_not_with_stop_type(p, "ForceReboot")?;
     p.boolean("ForceReboot")?;
     if let Some(st) = p.string("StopType")? {
         check_enum(p, "StopType", &st, &["SOFT", "HARD", "SOFT_FIRST"])?;
