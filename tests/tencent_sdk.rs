@@ -142,6 +142,7 @@ async fn official_python_sdk_checks_the_documented_rules() {
         "instance_ids_at_most_100",
         "client_token_at_most_64",
         "force_flags_not_with_stop_type",
+        "resize_needs_a_cloud_system_disk",
     ] {
         assert!(
             stdout.contains(&format!("OK: {rule}\n")),

@@ -214,11 +214,22 @@ def force_flags_not_with_stop_type():
     terminate([i])
 
 
+# GO ResetInstancesType comment: only CLOUD_BASIC/CLOUD_PREMIUM/CLOUD_SSD/CLOUD_BSSD system
+# disks; errorcodes.py UnsupportedOperation.SystemDiskType
+def resize_needs_a_cloud_system_disk():
+    i = run(SystemDisk={"DiskType": "LOCAL_BASIC", "DiskSize": 50})
+    CLIENT.StopInstances(request(models.StopInstancesRequest, InstanceIds=[i]))
+    states_until(i, "STOPPED")
+    expect_error("UnsupportedOperation.SystemDiskType", CLIENT.ResetInstancesType,
+                 request(models.ResetInstancesTypeRequest, InstanceIds=[i], InstanceType="S5.LARGE8"))
+    terminate([i])
+
+
 RULES = [terminate_postpaid_destroys_directly, terminate_prepaid_recycles_then_destroys,
          terminate_mixed_charge_types_refused, temporary_credentials_need_their_token,
          security_groups_at_most_five, tag_charset, modify_one_attribute_per_request,
          resize_one_instance_per_call, instance_ids_at_most_100, client_token_at_most_64,
-         force_flags_not_with_stop_type]
+         force_flags_not_with_stop_type, resize_needs_a_cloud_system_disk]
 
 
 def main():

@@ -283,3 +283,32 @@ async fn deprecated_force_flags_do_not_combine_with_stop_type() {
         )
         .await));
 }
+
+/// ResetInstancesType only for CLOUD_BASIC/PREMIUM/SSD/BSSD system disks
+/// (`UnsupportedOperation.SystemDiskType`); without `SystemDisk` the disk is one in stock
+/// (a cloud disk), which can.
+#[tokio::test]
+async fn resize_needs_a_cloud_system_disk() {
+    let h = Harness::new(0, false);
+    let local = h
+        .run_one(json!({"SystemDisk": {"DiskType": "LOCAL_BASIC", "DiskSize": 50}}))
+        .await;
+    let default = h.run_one(json!({})).await;
+    for id in [&local, &default] {
+        h.wait_for(id, "RUNNING").await;
+        assert!(ok(&h
+            .call("StopInstances", json!({"InstanceIds": [id]}))
+            .await));
+        h.wait_for(id, "STOPPED").await;
+    }
+    let resize = |id: &str| json!({"InstanceIds": [id], "InstanceType": "S5.LARGE8"});
+    assert_eq!(
+        code(&h.call("ResetInstancesType", resize(&local)).await),
+        "UnsupportedOperation.SystemDiskType"
+    );
+    assert_eq!(
+        h.describe_one(&default).await["SystemDisk"]["DiskType"],
+        "CLOUD_PREMIUM"
+    );
+    assert!(ok(&h.call("ResetInstancesType", resize(&default)).await));
+}

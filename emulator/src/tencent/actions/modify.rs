@@ -196,6 +196,20 @@ pub(super) fn reset_instances_type(ctx: &Ctx) -> ApiResult<Fields> {
     };
     require_states(&store, ctx, &ids, allowed)?;
     for id in &ids {
+        if let Some(i) = owned(&store, ctx, id)
+            && !RESIZABLE_SYSTEM_DISKS.contains(&i.system_disk.disk_type.as_str())
+        {
+            return Err(ApiError::new(
+                "UnsupportedOperation.SystemDiskType",
+                format!(
+                    "The instance `{id}` has a {} system disk; only {} system disks can change the instance type.",
+                    i.system_disk.disk_type,
+                    RESIZABLE_SYSTEM_DISKS.join(", ")
+                ),
+            ));
+        }
+    }
+    for id in &ids {
         if let Some(i) = store.get_mut(id, ctx.now) {
             if i.state_at(ctx.now) == VmState::Running {
                 i.set_schedule(

@@ -207,11 +207,24 @@ pub(super) const DISK_TYPES: &[&str] = &[
     "CLOUD_TSSD",
 ];
 
+/// The system disk type when RunInstances names none: "默认取值：当前有库存的硬盘类型" (the
+/// type in stock; tencentcloud-sdk-python-cvm 3.1.178 `SystemDisk.DiskType`). The emulator
+/// has every type in stock and picks the premium cloud disk every zone sells.
+pub(super) const DEFAULT_SYSTEM_DISK_TYPE: &str = "CLOUD_PREMIUM";
+
+/// System disk types whose instances ResetInstancesType can change: "目前只支持系统盘类型是
+/// CLOUD_BASIC、CLOUD_PREMIUM、CLOUD_SSD、CLOUD_BSSD类型的实例使用该接口进行机型调整"
+/// (tencentcloud-sdk-go `cvm/v20170312/client.go` ResetInstancesType doc comment); others
+/// are refused with `UnsupportedOperation.SystemDiskType` ("请求不支持该类型系统盘", in its
+/// error list).
+pub(super) const RESIZABLE_SYSTEM_DISKS: &[&str] =
+    &["CLOUD_BASIC", "CLOUD_PREMIUM", "CLOUD_SSD", "CLOUD_BSSD"];
+
 /// SystemDisk: (type, size). `current` is the existing disk for ResetInstance.
 pub(super) fn system_disk(p: &Params, current: Option<&Disk>) -> ApiResult<(String, u64)> {
     let default_type = current
         .map(|d| d.disk_type.clone())
-        .unwrap_or_else(|| "LOCAL_BASIC".to_string());
+        .unwrap_or_else(|| DEFAULT_SYSTEM_DISK_TYPE.to_string());
     let default_size = current.map(|d| d.size_gb).unwrap_or(50);
     let Some(sd) = p.object("SystemDisk")? else {
         return Ok((default_type, default_size));
