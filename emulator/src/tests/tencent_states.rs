@@ -312,3 +312,27 @@ async fn resize_needs_a_cloud_system_disk() {
     );
     assert!(ok(&h.call("ResetInstancesType", resize(&default)).await));
 }
+
+/// ModifyInstancesAttribute refuses transitional states (Pending, Starting, Stopping,
+/// Rebooting, ...: its error list in tencentcloud-sdk-go `cvm/v20170312/client.go`), F-17.
+#[tokio::test]
+async fn modify_refuses_transitional_states() {
+    let h = Harness::new(300, false);
+    let rename = |id: &str| json!({"InstanceIds": [id], "InstanceName": "renamed"});
+    let id = h.run_one(json!({})).await;
+    assert_eq!(
+        code(&h.call("ModifyInstancesAttribute", rename(&id)).await),
+        "UnsupportedOperation.InstanceStatePending"
+    );
+    h.wait_for(&id, "RUNNING").await;
+    assert!(ok(&h.call("ModifyInstancesAttribute", rename(&id)).await));
+    assert!(ok(&h
+        .call("StopInstances", json!({"InstanceIds": [id]}))
+        .await));
+    assert_eq!(
+        code(&h.call("ModifyInstancesAttribute", rename(&id)).await),
+        "UnsupportedOperation.InstanceStateStopping"
+    );
+    h.wait_for(&id, "STOPPED").await;
+    assert!(ok(&h.call("ModifyInstancesAttribute", rename(&id)).await));
+}

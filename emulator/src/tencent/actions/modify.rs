@@ -65,24 +65,14 @@ pub(super) fn modify_instances_attribute(ctx: &Ctx) -> ApiResult<Fields> {
     let mut store = ctx.app.store();
     store.sweep(ctx.now);
     require_found(&store, ctx, &ids)?;
-    let busy = [VmState::Terminating, VmState::Terminated];
+    // Refused in Pending, Rebooting, Starting, Stopping, Shutdown, Terminating, RescueMode
+    // (`UnsupportedOperation.InstanceState*` in the ModifyInstancesAttribute error list of
+    // tencentcloud-sdk-go `cvm/v20170312/client.go`); LAUNCH_FAILED is not among them.
     let allowed: Vec<VmState> = if user_data.is_some() || host_name.is_some() {
         // Changing the user data or host name needs a stopped instance.
         vec![VmState::Stopped]
     } else {
-        [
-            VmState::Pending,
-            VmState::LaunchFailed,
-            VmState::Running,
-            VmState::Stopping,
-            VmState::Stopped,
-            VmState::Starting,
-            VmState::Rebooting,
-            VmState::Resetting,
-        ]
-        .into_iter()
-        .filter(|s| !busy.contains(s))
-        .collect()
+        vec![VmState::Running, VmState::Stopped, VmState::LaunchFailed]
     };
     require_states(&store, ctx, &ids, &allowed)?;
     for id in &ids {
