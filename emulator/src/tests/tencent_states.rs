@@ -336,3 +336,37 @@ async fn modify_refuses_transitional_states() {
     h.wait_for(&id, "STOPPED").await;
     assert!(ok(&h.call("ModifyInstancesAttribute", rename(&id)).await));
 }
+
+/// Data disks: sizes in steps of 10 GiB (PY `DataDisk.DiskSize`), a CLOUD_SSD data disk at
+/// least 100 GB (`InvalidParameterValue.CloudSsdDataDiskSizeTooSmall`), F-20.
+#[tokio::test]
+async fn data_disk_size_rules() {
+    let h = Harness::new(0, false);
+    let run = |disk: Value| json!({"Placement": {"Zone": "ap-guangzhou-3"}, "ImageId": "img-l8og963d", "DataDisks": [disk]});
+    assert_eq!(
+        code(
+            &h.call(
+                "RunInstances",
+                run(json!({"DiskType": "CLOUD_PREMIUM", "DiskSize": 55}))
+            )
+            .await
+        ),
+        "InvalidParameterValue"
+    );
+    assert_eq!(
+        code(
+            &h.call(
+                "RunInstances",
+                run(json!({"DiskType": "CLOUD_SSD", "DiskSize": 90}))
+            )
+            .await
+        ),
+        "InvalidParameterValue.CloudSsdDataDiskSizeTooSmall"
+    );
+    assert!(ok(&h
+        .call(
+            "RunInstances",
+            run(json!({"DiskType": "CLOUD_SSD", "DiskSize": 100}))
+        )
+        .await));
+}

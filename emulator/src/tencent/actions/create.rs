@@ -190,6 +190,22 @@ pub(super) fn run_instances(ctx: &Ctx) -> ApiResult<Fields> {
                 .string("DiskType")?
                 .unwrap_or_else(|| "LOCAL_BASIC".to_string());
             check_enum(&d, "DiskType", &disk_type, DISK_TYPES)?;
+            // "最小调整步长为10GiB" (tencentcloud-sdk-python-cvm 3.1.178 `DataDisk.DiskSize`;
+            // no dedicated code, the generic `InvalidParameterValue` of RunInstances) and
+            // "SSD云硬盘为数据盘时，购买大小不得小于100GB"
+            // (`InvalidParameterValue.CloudSsdDataDiskSizeTooSmall`, `errorcodes.py`).
+            if size % 10 != 0 {
+                return Err(ApiError::invalid_value(
+                    &d.path("DiskSize"),
+                    format!("data disk sizes go in steps of 10 GiB, got {size}."),
+                ));
+            }
+            if disk_type == "CLOUD_SSD" && size < 100 {
+                return Err(ApiError::new(
+                    "InvalidParameterValue.CloudSsdDataDiskSizeTooSmall",
+                    format!("A CLOUD_SSD data disk must be at least 100 GB, got {size}."),
+                ));
+            }
             data_disks.push(DataDiskSpec {
                 disk_type,
                 size: size as u64,
