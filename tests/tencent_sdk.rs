@@ -87,3 +87,71 @@ async fn official_python_sdk_drives_the_emulator() {
             .await;
     }
 }
+
+/// The documented rules of docs/provider-contract.md (Tencent) that the official SDK can
+/// express, one function each in `tests/sdk/tencent_rules.py`; each must print its `OK:`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn official_python_sdk_checks_the_documented_rules() {
+    let python = tokio::task::spawn_blocking(|| sdk::sdk_venv(SDK_PACKAGES, "Tencent Cloud"))
+        .await
+        .expect("virtualenv task");
+    // The recycle bin keeps a returned prepaid instance for a minute (the second
+    // TerminateInstances must find it there).
+    let emu = Emulator::start(&[
+        "--transition-delay-ms",
+        "100",
+        "--delay",
+        "shutdown=60000",
+        "--no-rate-limit",
+    ])
+    .await;
+    let output = sdk::run_script(
+        python,
+        "tencent_rules.py",
+        vec![
+            ("TENCENTCLOUD_SECRET_ID", TENCENT_SECRET_ID.to_string()),
+            ("TENCENTCLOUD_SECRET_KEY", TENCENT_SECRET_KEY.to_string()),
+            (
+                "TENCENTCLOUD_TEMP_SECRET_ID",
+                "AKIDTEMP00000000000000000000000000".to_string(),
+            ),
+            (
+                "TENCENTCLOUD_TEMP_SECRET_KEY",
+                "demo-tencent-temporary-secret-key".to_string(),
+            ),
+            (
+                "TENCENTCLOUD_TEMP_TOKEN",
+                "demo-tencent-session-token".to_string(),
+            ),
+            ("CVM_ENDPOINT", emu.addr().to_string()),
+            ("CVM_REGION", "ap-guangzhou".to_string()),
+            ("CVM_WAIT_SECONDS", "30".to_string()),
+        ],
+    )
+    .await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    for rule in [
+        "terminate_postpaid_destroys_directly",
+        "terminate_prepaid_recycles_then_destroys",
+        "terminate_mixed_charge_types_refused",
+        "temporary_credentials_need_their_token",
+        "security_groups_at_most_five",
+        "tag_charset",
+        "modify_one_attribute_per_request",
+        "resize_one_instance_per_call",
+        "instance_ids_at_most_100",
+        "client_token_at_most_64",
+        "force_flags_not_with_stop_type",
+        "resize_needs_a_cloud_system_disk",
+    ] {
+        assert!(
+            stdout.contains(&format!("OK: {rule}\n")),
+            "rule {rule} failed:\n{stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    assert!(output.status.success(), "{stdout}");
+    // The session token never reaches the emulator's request log.
+    let log = emu.get_json("requests?provider=tencent").await.to_string();
+    assert!(!log.contains("demo-tencent-session-token"));
+}

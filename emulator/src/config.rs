@@ -53,6 +53,11 @@ pub struct Account {
 
 pub const TENCENT_DEMO_KEY_ID: &str = "AKIDDEMO00000000000000000000000000";
 pub const TENCENT_DEMO_SECRET: &str = "demo-tencent-secret-key";
+/// A Tencent temporary (STS) key: requests signed with it must carry
+/// [`TENCENT_DEMO_TEMP_TOKEN`] (`X-TC-Token`, or `Token` with signature v1).
+pub const TENCENT_DEMO_TEMP_KEY_ID: &str = "AKIDTEMP00000000000000000000000000";
+pub const TENCENT_DEMO_TEMP_SECRET: &str = "demo-tencent-temporary-secret-key";
+pub const TENCENT_DEMO_TEMP_TOKEN: &str = "demo-tencent-session-token";
 pub const ALIBABA_DEMO_KEY_ID: &str = "LTAIDEMO0000000000000000";
 pub const ALIBABA_DEMO_SECRET: &str = "demo-alibaba-access-key-secret";
 pub const HUAWEI_DEMO_KEY_ID: &str = "HWDEMOAK0000000000000";
@@ -63,11 +68,42 @@ pub const HUAWEI_DEMO_PROJECT: &str = "0a1b2c3d4e5f60718293a4b5c6d7e8f9";
 #[derive(Debug, Clone, Default)]
 pub struct Accounts {
     list: Vec<Account>,
+    /// Temporary keys: (cloud, key id) → the session token issued with them.
+    session_tokens: Vec<SessionToken>,
+}
+
+/// The session token of a temporary key (accounts file: `session_token` next to `key_id`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+struct SessionToken {
+    provider: Provider,
+    key_id: String,
+    session_token: Option<String>,
 }
 
 impl Accounts {
     pub fn new(list: Vec<Account>) -> Self {
-        Accounts { list }
+        Accounts {
+            list,
+            session_tokens: Vec::new(),
+        }
+    }
+
+    /// Make `key_id` a temporary key: every request signed with it must carry `token`.
+    pub fn with_session_token(mut self, provider: Provider, key_id: &str, token: &str) -> Self {
+        self.session_tokens.push(SessionToken {
+            provider,
+            key_id: key_id.into(),
+            session_token: Some(token.into()),
+        });
+        self
+    }
+
+    /// The session token a temporary key requires; None for a permanent key.
+    pub fn session_token(&self, provider: Provider, key_id: &str) -> Option<&str> {
+        self.session_tokens
+            .iter()
+            .find(|t| t.provider == provider && t.key_id == key_id)
+            .and_then(|t| t.session_token.as_deref())
     }
 
     /// The built-in demo accounts, one per cloud (documented in README.md).
@@ -77,6 +113,12 @@ impl Accounts {
                 provider: Provider::Tencent,
                 key_id: TENCENT_DEMO_KEY_ID.into(),
                 secret: TENCENT_DEMO_SECRET.into(),
+                project_id: None,
+            },
+            Account {
+                provider: Provider::Tencent,
+                key_id: TENCENT_DEMO_TEMP_KEY_ID.into(),
+                secret: TENCENT_DEMO_TEMP_SECRET.into(),
                 project_id: None,
             },
             Account {
@@ -92,9 +134,15 @@ impl Accounts {
                 project_id: Some(HUAWEI_DEMO_PROJECT.into()),
             },
         ])
+        .with_session_token(
+            Provider::Tencent,
+            TENCENT_DEMO_TEMP_KEY_ID,
+            TENCENT_DEMO_TEMP_TOKEN,
+        )
     }
 
-    /// Load a YAML list of accounts: `[{provider, key_id, secret, project_id?}]`.
+    /// Load a YAML list of accounts: `[{provider, key_id, secret, project_id?,
+    /// session_token?}]` (`session_token`: a temporary key that needs it).
     pub fn load(path: &Path) -> Result<Self, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read accounts file {}: {e}", path.display()))?;
@@ -108,7 +156,15 @@ impl Accounts {
                 return Err("every account needs a non-empty key_id and secret".into());
             }
         }
-        Ok(Accounts::new(list))
+        let session_tokens: Vec<SessionToken> = serde_yaml::from_str::<Vec<SessionToken>>(text)
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .filter(|t| t.session_token.is_some())
+            .collect();
+        Ok(Accounts {
+            list,
+            session_tokens,
+        })
     }
 
     pub fn find(&self, provider: Provider, key_id: &str) -> Option<&Account> {

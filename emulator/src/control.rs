@@ -24,6 +24,7 @@ pub fn routes() -> Router<Shared> {
         .route("/instances/{id}", get(get_instance).delete(delete_instance))
         .route("/instances/{id}/state", post(set_instance_state))
         .route("/instances/{id}/guest", post(set_guest))
+        .route("/instances/{id}/held", post(set_held))
         .route("/instances/{id}/status-listing", post(set_status_listing))
         .route("/instances/{id}/provider-status", post(set_provider_status))
         .route("/calls", get(get_calls))
@@ -63,10 +64,13 @@ pub fn instance_json(i: &Instance, now: i64) -> Value {
         "id": i.id,
         "name": i.name,
         "state": state.as_str(),
-        "provider_state": crate::huawei::held::held(i)
-            .filter(|_| i.provider == Provider::Huawei)
-            .map(str::to_string)
-            .unwrap_or_else(|| provider_state_name(i.provider, state)),
+        "provider_state": match i.provider {
+            Provider::Tencent => crate::tencent::held::instance_state(i, now).to_string(),
+            Provider::Huawei => crate::huawei::held::held(i)
+                .map(str::to_string)
+                .unwrap_or_else(|| provider_state_name(i.provider, state)),
+            p => provider_state_name(p, state),
+        },
         "region": i.region,
         "zone": i.zone,
         "image": i.image_id,
@@ -198,6 +202,47 @@ async fn set_instance_state(
             inst.set_schedule(now, &[(state, None)]);
         }
     })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HeldBody {
+    /// `arrears`, `expired`, `rescue`, or null to release the instance.
+    held: Option<String>,
+    /// The state a released instance comes back in: `running` (default) or `stopped`.
+    #[serde(default)]
+    state: Option<String>,
+}
+
+/// The cloud holds an instance by itself (isolation for arrears or expiry, rescue mode) or
+/// releases it (paid, renewed, rescue mode exited). Modelled for Tencent (`tencent/held.rs`).
+async fn set_held(
+    State(app): State<Shared>,
+    Path(id): Path<String>,
+    Json(body): Json<HeldBody>,
+) -> Response {
+    let hold = match body.held.as_deref().map(crate::tencent::held::Hold::parse) {
+        Some(None) => return bad_request("held must be arrears, expired, rescue or null"),
+        Some(Some(h)) => Some(h),
+        None => None,
+    };
+    let after = match body.state.as_deref().map(VmState::parse) {
+        None => VmState::Running,
+        Some(Some(s)) => s,
+        Some(None) => return bad_request("state must be running or stopped"),
+    };
+    let provider = app.store().get(&id, now_ms()).map(|i| i.provider);
+    if provider.is_some_and(|p| p != Provider::Tencent) {
+        return bad_request("held states are modelled for Tencent instances only");
+    }
+    let mut refused = None;
+    let r = update_instance(&app, &id, |inst, now| {
+        refused = crate::tencent::held::apply(inst, hold, after, now).err();
+    });
+    match refused {
+        Some(e) => bad_request(e),
+        None => r,
+    }
 }
 
 #[derive(Deserialize)]

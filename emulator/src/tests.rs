@@ -27,6 +27,8 @@ struct Call<'a> {
     region: Option<&'a str>,
     version: &'a str,
     authorization: Option<String>,
+    /// `X-TC-Token` (temporary credentials).
+    token: Option<&'a str>,
 }
 
 impl<'a> Call<'a> {
@@ -40,6 +42,7 @@ impl<'a> Call<'a> {
             region: Some("ap-guangzhou"),
             version: "2017-03-12",
             authorization: None,
+            token: None,
         }
     }
 }
@@ -94,6 +97,9 @@ impl Harness {
             .header("authorization", auth);
         if let Some(r) = c.region {
             req = req.header("x-tc-region", r);
+        }
+        if let Some(t) = c.token {
+            req = req.header("x-tc-token", t);
         }
         let resp = self
             .router
@@ -188,3 +194,5 @@ fn code(v: &Value) -> &str {
 mod control;
 mod lifecycle;
 mod requests;
+mod tencent_states;
+mod tencent_token;

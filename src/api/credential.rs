@@ -102,7 +102,17 @@ pub struct SecretKeysRef {
     /// Key holding the secret (Tencent SecretKey, Alibaba AccessKeySecret, Huawei SK).
     #[serde(default = "default_secret_key")]
     pub secret_access_key_key: String,
+    /// Key holding the session token of temporary (STS) credentials (Tencent `Token`,
+    /// sent as `X-TC-Token`). When unset, the key `sessionToken` is used if the Secret has
+    /// it; when set, the Secret must have this key. Tencent only for now: the other clouds
+    /// refuse a Secret with a session token rather than ignore it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 253))]
+    pub session_token_key: Option<String>,
 }
+
+/// The Secret key read for a session token when `sessionTokenKey` is unset.
+pub const DEFAULT_SESSION_TOKEN_KEY: &str = "sessionToken";
 
 fn default_id_key() -> String {
     "accessKeyId".into()

@@ -36,7 +36,8 @@ pub struct CloudArgs {
     #[arg(long, env = "CIC_ENDPOINT")]
     pub endpoint: Option<String>,
     /// Access key id; the secret is read from CIC_SECRET_ACCESS_KEY (never a flag, so it
-    /// stays out of shell history and process lists).
+    /// stays out of shell history and process lists), the session token of temporary
+    /// (Tencent STS) credentials from CIC_SESSION_TOKEN.
     #[arg(long, env = "CIC_ACCESS_KEY_ID")]
     pub access_key_id: String,
     /// Huawei project id (of the region; required for huawei).
@@ -53,6 +54,11 @@ pub fn provider_from(args: &CloudArgs) -> Result<AnyProvider, String> {
         secret: SecretString::new(secret),
         project_id: args.project_id.clone(),
     });
+    // Temporary credentials: the session token, like the secret, only from the environment.
+    cfg.session_token = std::env::var("CIC_SESSION_TOKEN")
+        .ok()
+        .filter(|t| !t.trim().is_empty())
+        .map(SecretString::new);
     // The CLI user is the operator: the endpoint they name on the command line is allowed.
     if let Some(e) = &args.endpoint {
         cfg.trust_endpoint(e.clone());

@@ -123,6 +123,20 @@ pub enum CredentialError {
         key: String,
         field: &'static str,
     },
+    #[error(
+        "Secret {secret} key {key:?} (the session token) contains whitespace or control \
+         characters; a session token is one printable ASCII string"
+    )]
+    SessionTokenInvalid { secret: String, key: String },
+    #[error(
+        "Secret {secret} holds a session token (key {key:?}), but the controller sends \
+         session tokens to Tencent only; use long-term keys for {provider}, or remove the key"
+    )]
+    SessionTokenUnsupported {
+        secret: String,
+        key: String,
+        provider: String,
+    },
     #[error("provider huawei needs spec.projectIds (or spec.projectId, cn-north-4's project)")]
     ProjectIdMissing,
     #[error("{0}")]
@@ -148,6 +162,8 @@ impl CredentialError {
             Self::SecretNotFound(_) => "SecretNotFound",
             Self::SecretKeyMissing { .. } => "SecretKeyMissing",
             Self::SecretValueInvalid { .. } => "SecretValueInvalid",
+            Self::SessionTokenInvalid { .. } => "SessionTokenInvalid",
+            Self::SessionTokenUnsupported { .. } => "SessionTokenUnsupported",
             Self::ProjectIdMissing => "ProjectIdMissing",
             Self::EndpointNotAllowed(_) => "EndpointNotAllowed",
             Self::SecretNotMarked { .. } => "SecretNotMarked",
@@ -193,6 +209,45 @@ pub fn secret_value(secret: &Secret, key: &str) -> Option<String> {
     let s = String::from_utf8(v.0.clone()).ok()?;
     let s = s.trim().to_owned();
     (!s.is_empty()).then_some(s)
+}
+
+/// The session token of temporary credentials, if the Secret holds one
+/// (`spec.secretRef.sessionTokenKey`, else the key `sessionToken` when present). Only the
+/// Tencent client sends one (`X-TC-Token`); for the other clouds a token is refused here
+/// instead of being dropped, so the credential does not fail later in a confusing way.
+fn session_token(
+    secret: &Secret,
+    secret_name: &str,
+    spec: &crate::api::CloudCredentialSpec,
+    kind: ProviderKind,
+) -> Result<Option<SecretString>, CredentialError> {
+    let explicit = spec.secret_ref.session_token_key.as_deref();
+    let key = explicit.unwrap_or(crate::api::credential::DEFAULT_SESSION_TOKEN_KEY);
+    let Some(token) = secret_value(secret, key) else {
+        return match explicit {
+            Some(k) => Err(CredentialError::SecretKeyMissing {
+                secret: secret_name.to_owned(),
+                key: k.to_owned(),
+                field: "sessionTokenKey",
+            }),
+            None => Ok(None),
+        };
+    };
+    if kind != ProviderKind::Tencent {
+        return Err(CredentialError::SessionTokenUnsupported {
+            secret: secret_name.to_owned(),
+            key: key.to_owned(),
+            provider: kind.to_string(),
+        });
+    }
+    // It travels in a header: a line break would be a header injection.
+    if !token.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(CredentialError::SessionTokenInvalid {
+            secret: secret_name.to_owned(),
+            key: key.to_owned(),
+        });
+    }
+    Ok(Some(SecretString::new(token)))
 }
 
 /// Version key of a credential + Secret pair.
@@ -286,11 +341,13 @@ impl Handles {
                 field: "secretAccessKeyKey",
             }
         })?;
+        let session_token = session_token(secret, secret_name, spec, kind)?;
         let mut config = ClientConfig::new(Credentials {
             access_key_id: id,
             secret: SecretString::new(sk),
             project_id: None,
         });
+        config.session_token = session_token;
         if kind == ProviderKind::Huawei {
             // Huawei projects are per region: the client gets the map (projectIds, and
             // projectId as cn-north-4's), never one id for every region.
@@ -342,5 +399,74 @@ impl Handles {
             .expect("handles lock")
             .insert(key.to_owned(), handle.clone());
         Ok(handle)
+    }
+}
+
+#[cfg(test)]
+mod session_token_tests {
+    use std::collections::BTreeMap;
+
+    use k8s_openapi::ByteString;
+
+    use super::*;
+
+    fn spec(provider: &str, token_key: Option<&str>) -> crate::api::CloudCredentialSpec {
+        let mut secret_ref = serde_json::json!({"name": "keys"});
+        if let Some(k) = token_key {
+            secret_ref["sessionTokenKey"] = k.into();
+        }
+        serde_json::from_value(serde_json::json!({"provider": provider, "secretRef": secret_ref}))
+            .expect("spec")
+    }
+
+    fn secret(pairs: &[(&str, &str)]) -> Secret {
+        Secret {
+            data: Some(
+                pairs
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), ByteString(v.as_bytes().to_vec())))
+                    .collect::<BTreeMap<_, _>>(),
+            ),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn session_token_rules() {
+        let tencent = ProviderKind::Tencent;
+        let s = secret(&[("sessionToken", "tok-1")]);
+        let t = session_token(&s, "keys", &spec("tencent", None), tencent).unwrap();
+        assert_eq!(t.map(|t| t.expose().to_owned()), Some("tok-1".into()));
+        // No token key at all: long-term keys.
+        let none = session_token(&secret(&[]), "keys", &spec("tencent", None), tencent);
+        assert!(none.unwrap().is_none());
+        // An explicit key must exist.
+        let e = session_token(&secret(&[]), "keys", &spec("tencent", Some("sts")), tencent)
+            .unwrap_err();
+        assert_eq!(e.reason(), "SecretKeyMissing");
+        assert!(e.to_string().contains("sessionTokenKey"), "{e}");
+        let t = session_token(
+            &secret(&[("sts", "tok-2")]),
+            "keys",
+            &spec("tencent", Some("sts")),
+            tencent,
+        )
+        .unwrap();
+        assert_eq!(t.map(|t| t.expose().to_owned()), Some("tok-2".into()));
+        // A header injection is refused, without the value in the message.
+        let e = session_token(
+            &secret(&[("sessionToken", "tok\nX-Evil: 1")]),
+            "keys",
+            &spec("tencent", None),
+            tencent,
+        )
+        .unwrap_err();
+        assert_eq!(e.reason(), "SessionTokenInvalid");
+        assert!(!e.to_string().contains("Evil"), "{e}");
+        // Clouds whose client does not send one refuse it instead of dropping it.
+        let e =
+            session_token(&s, "keys", &spec("alibaba", None), ProviderKind::Alibaba).unwrap_err();
+        assert_eq!(e.reason(), "SessionTokenUnsupported");
+        assert!(!e.to_string().contains("tok-1"), "{e}");
     }
 }

@@ -94,6 +94,10 @@ pub struct ClientConfig {
     pub ca_bundle: Option<String>,
     /// Huawei only: project id per region and the IAM user id (ignored elsewhere).
     pub huawei: huawei::HuaweiSettings,
+    /// Temporary (STS) credentials: the session token issued with the temporary key pair
+    /// (Tencent `X-TC-Token`). Only the Tencent client sends it; see
+    /// `controller::cloud` for the clouds that accept one.
+    pub session_token: Option<SecretString>,
 }
 
 impl ClientConfig {
@@ -107,6 +111,7 @@ impl ClientConfig {
             policy: endpoint::EndpointPolicy::official_only(),
             ca_bundle: None,
             huawei: huawei::HuaweiSettings::default(),
+            session_token: None,
         }
     }
 }

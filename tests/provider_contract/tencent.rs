@@ -47,7 +47,9 @@ pub static CLOUD: Contract = Contract {
     modify_calls: &[("ModifyInstancesAttribute", 2)],
     wrong_state_code: None,
     while_terminating: &[InstanceState::Terminating, InstanceState::Running],
-    recycled: Some("SHUTDOWN/MANMADE"),
+    // A pay-as-you-go instance is destroyed directly, never recycled (SHUTDOWN)
+    // (https://cloud.tencent.com/document/api/213/15723).
+    recycled: None,
     check,
     while_stopped: None,
     rejected: &[
@@ -145,4 +147,42 @@ async fn an_injected_parameter_error_keeps_its_message() {
     assert_eq!(e.message, "emulated: zone filter value 42 is bad");
     assert!(e.request_id.is_some());
     assert_eq!(cx.stats("DescribeZones").await, (1, 1));
+}
+
+/// Temporary (STS) credentials: the client sends the session token as `X-TC-Token`; the
+/// emulator's temporary demo key refuses a request without it, or with another one, with
+/// `AuthFailure.TokenFailure` (CVM API reference "Common Params" `Token`, "Common Error
+/// Codes"). The token never appears in the error or the emulator's request log.
+#[tokio::test]
+async fn temporary_credentials_send_the_session_token() {
+    use cloudinstance_controller::provider::{ClientConfig, Credentials};
+    let cx = Ctx::start(&CLOUD).await;
+    let make = |token: Option<&str>| {
+        let mut cfg = ClientConfig::new(Credentials {
+            access_key_id: "AKIDTEMP00000000000000000000000000".into(),
+            secret: SecretString::new("demo-tencent-temporary-secret-key"),
+            project_id: None,
+        });
+        cfg.trust_endpoint(cx.emu.url().to_string());
+        cfg.session_token = token.map(SecretString::new);
+        TencentClient::new(cfg).expect("client")
+    };
+    let regions = make(Some("demo-tencent-session-token"))
+        .regions()
+        .await
+        .expect("a temporary key with its token");
+    assert!(regions.iter().any(|r| r.id == REGION), "{regions:?}");
+    for token in [None, Some("an-expired-token")] {
+        let e = make(token).regions().await.unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Auth, "{e}");
+        assert_eq!(e.code, "AuthFailure.TokenFailure", "{e}");
+        assert!(!e.to_string().contains("demo-tencent-session-token"), "{e}");
+    }
+    let log = cx
+        .emu
+        .get_json("requests?provider=tencent")
+        .await
+        .to_string();
+    assert!(!log.contains("demo-tencent-session-token"), "{log}");
+    assert!(!log.contains("an-expired-token"), "{log}");
 }

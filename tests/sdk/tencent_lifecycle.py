@@ -196,8 +196,19 @@ def main():
 
     step("TerminateInstances")
     client.TerminateInstances(request(models.TerminateInstancesRequest, InstanceIds=[instance_id]))
-    final = wait_for(client, instance_id, {"SHUTDOWN", None})
-    print("    final state: %s" % ("gone" if final is None else final), flush=True)
+    # Pay-as-you-go: "按量计费实例调用本接口将被直接销毁" (destroyed directly, no recycle bin;
+    # https://cloud.tencent.com/document/api/213/15723). Test: terminate_postpaid_directly.
+    seen = set()
+    deadline = time.time() + WAIT
+    while True:
+        s = status(client, instance_id)
+        seen.add(s)
+        if s is None:
+            break
+        check(time.time() < deadline, "instance still %s" % s)
+        time.sleep(0.05)
+    check("SHUTDOWN" not in seen, "a pay-as-you-go instance went through SHUTDOWN: %s" % seen)
+    print("    states after TerminateInstances: %s" % sorted(str(x) for x in seen), flush=True)
 
     step("A wrong SecretKey is rejected with AuthFailure.SignatureFailure")
     bad = make_client(secret_key=SECRET_KEY + "-wrong")

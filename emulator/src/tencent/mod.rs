@@ -9,6 +9,7 @@
 pub mod actions;
 pub mod catalog;
 pub mod error;
+pub mod held;
 pub mod params;
 pub mod render;
 pub mod sign;
@@ -208,6 +209,7 @@ fn process(
         Mode::V3 => authenticate_v3(app, inc, &ts_str, ts, now, settings.max_clock_skew_secs)?,
         Mode::V1 => authenticate_v1(app, inc, ts, now, settings.max_clock_skew_secs)?,
     };
+    check_session_token(app, inc, &account)?;
 
     if version != API_VERSION {
         return Err(ApiError::new(
@@ -288,6 +290,38 @@ fn parse_params(inc: &Incoming) -> ApiResult<(Map<String, Value>, bool)> {
         .cloned()
         .collect();
     Ok((params::unflatten(&pairs)?, true))
+}
+
+/// Temporary (STS) credentials: a request signed with a temporary key carries the session
+/// token issued with it in `X-TC-Token` (signature v1: the `Token` parameter): "The token
+/// used for the temporary certificate, which must be used together with a temporary key"
+/// (CVM API reference, "Common Params", /work/shared/seeds/001; tencentcloud-sdk-python-common
+/// 3.1.195 `abstract_client.py` sends `credential.Credential(secret_id, secret_key, token)`'s
+/// token as `X-TC-Token` / `Token`). A missing or different token is
+/// `AuthFailure.TokenFailure` ("token error", same reference, "Common Error Codes").
+/// The token is not part of the TC3 signature (its SignedHeaders are content-type and host).
+fn check_session_token(app: &AppState, inc: &Incoming, account: &Account) -> ApiResult<()> {
+    let Some(want) = app
+        .accounts
+        .session_token(Provider::Tencent, &account.key_id)
+    else {
+        return Ok(());
+    };
+    match inc.common("Token") {
+        None => Err(auth_failure(
+            "AuthFailure.TokenFailure",
+            format!(
+                "The SecretId `{}` is a temporary key: the request needs its token ({}).",
+                account.key_id,
+                inc.common_name("Token")
+            ),
+        )),
+        Some(got) if got != want => Err(auth_failure(
+            "AuthFailure.TokenFailure",
+            "Token verification failed, please check if your Token is correct.",
+        )),
+        Some(_) => Ok(()),
+    }
 }
 
 fn auth_failure(code: &str, message: impl Into<String>) -> ApiError {

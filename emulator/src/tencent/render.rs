@@ -4,6 +4,7 @@ use serde_json::{Value, json};
 
 use super::catalog;
 use super::error::ApiError;
+use super::held;
 use crate::store::{Disk, Instance, OpState, VmState};
 
 /// Tencent `InstanceState` of a cloud-neutral state.
@@ -84,7 +85,6 @@ fn opt_list(v: &[String]) -> Value {
 
 /// The `Instance` data structure of DescribeInstances.
 pub fn instance(i: &Instance, now: i64) -> Value {
-    let state = i.state_at(now);
     let windows = catalog::image(&i.image_id).is_some_and(|im| im.is_windows());
     let os_name = catalog::image(&i.image_id)
         .map(|im| im.os_name)
@@ -117,7 +117,7 @@ pub fn instance(i: &Instance, now: i64) -> Value {
         "InstanceType": i.instance_type,
         "CPU": i.cpu,
         "Memory": i.memory_gb,
-        "RestrictState": "NORMAL",
+        "RestrictState": held::restrict_state(i, now),
         "InstanceName": i.name,
         "InstanceChargeType": i.charge_type,
         "SystemDisk": system_disk(&i.system_disk),
@@ -148,7 +148,7 @@ pub fn instance(i: &Instance, now: i64) -> Value {
             "KeyIds": opt_list(&i.key_ids),
             "KeepImageLogin": null,
         },
-        "InstanceState": state_name(state),
+        "InstanceState": held::instance_state(i, now),
         "Tags": i.tags.iter().map(|t| json!({"Key": t.key, "Value": t.value})).collect::<Vec<_>>(),
         "StopChargingMode": if i.charge_type != "POSTPAID_BY_HOUR" {
             "NOT_APPLICABLE"
@@ -174,10 +174,9 @@ pub fn instance(i: &Instance, now: i64) -> Value {
         "RdmaIpAddresses": null,
         "DedicatedClusterId": "",
         // ARREAR / EXPIRE / MANMADE / NOTISOLATED (tencentcloud-sdk-python-cvm
-        // `Instance.IsolatedSource`). The emulator's SHUTDOWN is always a returned instance
-        // in the recycle bin (TerminateInstances, or the control API's out-of-band
-        // terminate): MANMADE.
-        "IsolatedSource": if state == VmState::Terminated { "MANMADE" } else { "NOTISOLATED" },
+        // `Instance.IsolatedSource`): ARREAR/EXPIRE for an instance the cloud isolated
+        // (`held.rs`), MANMADE for one returned to the recycle bin.
+        "IsolatedSource": held::isolated_source(i, now),
         "GPUInfo": null,
         "LicenseType": "TencentCloud",
         "DisableApiTermination": i.protected,

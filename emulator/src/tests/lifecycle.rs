@@ -103,7 +103,7 @@ async fn lifecycle_with_timed_transitions() {
             .is_null()
     );
     assert_eq!(h.state(&id).await, "TERMINATING");
-    h.wait_for(&id, "SHUTDOWN").await;
+    // Pay-as-you-go: destroyed directly, no recycle bin (tests/tencent_states.rs).
     h.wait_for(&id, "ABSENT").await;
     assert_eq!(
         code(&h.call("StartInstances", json!({"InstanceIds": [id]})).await),

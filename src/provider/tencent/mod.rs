@@ -47,6 +47,9 @@ const MAX_PAGES: usize = 1000;
 const MAX_CLIENT_TOKEN_LEN: usize = 64;
 
 /// A Tencent CVM client. Cheap to clone (the HTTP connection pool is shared).
+/// Security groups one instance may be bound to (ModifyInstancesAttribute).
+pub const MAX_SECURITY_GROUPS: usize = 5;
+
 #[derive(Clone)]
 pub struct TencentClient {
     http: reqwest::Client,
@@ -54,6 +57,8 @@ pub struct TencentClient {
     /// `Host` header value, exactly as sent and signed (`host[:port]`).
     host: String,
     credentials: Credentials,
+    /// Session token of temporary credentials, sent as `X-TC-Token` (never logged).
+    session_token: Option<SecretString>,
     timeout: Duration,
     retry: RetryPolicy,
     observer: Observer,
@@ -67,6 +72,7 @@ impl fmt::Debug for TencentClient {
         f.debug_struct("TencentClient")
             .field("endpoint", &self.url.as_str())
             .field("secret_id", &self.credentials.access_key_id)
+            .field("temporary", &self.session_token.is_some())
             .field("timeout", &self.timeout)
             .field("retry", &self.retry)
             .finish_non_exhaustive()
@@ -110,6 +116,7 @@ impl TencentClient {
             url,
             host,
             credentials: config.credentials,
+            session_token: config.session_token.filter(|t| !t.is_empty()),
             timeout: config.timeout,
             retry: config.retry,
             observer: config.observer,
@@ -167,6 +174,13 @@ impl TencentClient {
             .body(body.to_vec());
         if let Some(r) = region {
             rb = rb.header("X-TC-Region", r);
+        }
+        // Temporary credentials: "Token ... must be used together with a temporary key"
+        // (CVM API reference "Common Params"; tencentcloud-sdk-python-common 3.1.195
+        // `abstract_client.py` sends `Credential.token` as `X-TC-Token`). Not signed: TC3
+        // signs content-type and host only.
+        if let Some(t) = &self.session_token {
+            rb = rb.header("X-TC-Token", t.expose());
         }
         tracing::debug!(action, region = region.unwrap_or(""), "tencent request");
         let result = async {
@@ -422,6 +436,22 @@ impl CloudProvider for TencentClient {
         // "modify one attribute of the instance per request",
         // https://www.tencentcloud.com/document/api/213/33246.
         let ids = [id.to_string()];
+        // At most 5 security groups per instance: `LimitExceeded.AssociateUSGLimitExceeded`
+        // "一个实例绑定安全组数量不能超过5个" (tencentcloud-sdk-python-cvm 3.1.178
+        // `errorcodes.py`; ModifyInstancesAttribute error list in tencentcloud-sdk-go
+        // `cvm/v20170312/client.go`). Refused before any request, so a rename in the same
+        // change is not half applied.
+        if let Some(groups) = change.security_group_ids.as_deref()
+            && groups.len() > MAX_SECURITY_GROUPS
+        {
+            return Err(invalid(
+                "LimitExceeded.AssociateUSGLimitExceeded",
+                format!(
+                    "{} security groups; Tencent Cloud binds at most {MAX_SECURITY_GROUPS} to an instance",
+                    groups.len()
+                ),
+            ));
+        }
         if let Some(name) = change.name.as_deref() {
             let req = wire::ModifyInstancesAttributeRequest {
                 instance_ids: &ids,

@@ -8,7 +8,10 @@
 //! resource); error codes from tencentcloud-sdk-python-cvm 3.1.178 `errorcodes.py`:
 //! `FailedOperation.TagKeyReserved` ("请求中指定的标签键为系统预留标签"),
 //! `FailedOperation.IllegalTagValue`, `FailedOperation.IllegalTagKey`,
-//! `InvalidParameterValue.TagQuotaLimitExceeded`.
+//! `InvalidParameterValue.TagQuotaLimitExceeded`. Character set (same page, "字符"):
+//! Chinese and English letters, digits, spaces between characters (not at either end) and
+//! `+ - = . _ : / @ ( ) [ ] , ; > <` (full-width `＋ － ＝ ／ ＠ （ ） 【 】 ：` from Chinese
+//! input); anything else is `IllegalTagKey` / `IllegalTagValue` ("标签键存在不合法字符").
 
 use std::collections::BTreeMap;
 
@@ -19,6 +22,15 @@ pub const MAX_TAGS: usize = 50;
 pub const RESERVED_PREFIXES: &[&str] = &["qcs:", "project", "项目"];
 
 use crate::provider::common::invalid as refuse;
+
+/// Tag keys and values use only the documented characters.
+fn chars_ok(s: &str) -> bool {
+    const SPECIAL: &str = "+-=._:/@()[],;><＋－＝／＠（）【】：";
+    !s.starts_with(' ')
+        && !s.ends_with(' ')
+        && s.chars()
+            .all(|c| c.is_alphabetic() || c.is_ascii_digit() || c == ' ' || SPECIAL.contains(c))
+}
 
 /// Check the tags of a create (the controller's own included).
 pub fn check(tags: &BTreeMap<String, String>) -> Result<()> {
@@ -38,6 +50,14 @@ pub fn check(tags: &BTreeMap<String, String>) -> Result<()> {
                 format!("tag key {k:?}: Tencent Cloud tag keys are 1 to 127 characters"),
             ));
         }
+        if !chars_ok(k) {
+            return Err(refuse(
+                "FailedOperation.IllegalTagKey",
+                format!(
+                    "tag key {k:?}: Tencent Cloud tag keys allow letters, digits, inner spaces and + - = . _ : / @ ( ) [ ] , ; > < only"
+                ),
+            ));
+        }
         if let Some(p) = RESERVED_PREFIXES.iter().find(|p| k.starts_with(*p)) {
             return Err(refuse(
                 "FailedOperation.TagKeyReserved",
@@ -49,6 +69,14 @@ pub fn check(tags: &BTreeMap<String, String>) -> Result<()> {
                 "FailedOperation.IllegalTagValue",
                 format!(
                     "tag {k:?}: Tencent Cloud tag values are 1 to 255 characters (an empty value is not allowed)"
+                ),
+            ));
+        }
+        if !chars_ok(v) {
+            return Err(refuse(
+                "FailedOperation.IllegalTagValue",
+                format!(
+                    "tag {k:?}: Tencent Cloud tag values allow letters, digits, inner spaces and + - = . _ : / @ ( ) [ ] , ; > < only"
                 ),
             ));
         }
@@ -80,6 +108,19 @@ mod tests {
         assert_eq!(code(&[(&long, "a")]), "FailedOperation.IllegalTagKey");
         let v = "v".repeat(256);
         assert_eq!(code(&[("k", &v)]), "FailedOperation.IllegalTagValue");
+        // Character set: letters (any script), digits, inner spaces, the listed specials.
+        assert!(
+            check(&tags(&[
+                ("环境 名", "生产【a】"),
+                ("cloudinstance-uid", "0f-9a")
+            ]))
+            .is_ok()
+        );
+        assert!(check(&tags(&[("a.b_c:d/e@f", "(x)[y],z;>< +-=")])).is_ok());
+        assert_eq!(code(&[("team#", "a")]), "FailedOperation.IllegalTagKey");
+        assert_eq!(code(&[(" team", "a")]), "FailedOperation.IllegalTagKey");
+        assert_eq!(code(&[("team", "a*b")]), "FailedOperation.IllegalTagValue");
+        assert_eq!(code(&[("team", "web ")]), "FailedOperation.IllegalTagValue");
         let many: BTreeMap<String, String> = (0..51)
             .map(|i| (format!("k{i}"), "v".to_string()))
             .collect();

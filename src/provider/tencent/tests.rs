@@ -175,6 +175,73 @@ async fn sends_the_documented_headers_and_a_signature_over_host_and_port() {
     assert_eq!(r.body, json!({"InstanceIds": ["ins-1", "ins-2"]}));
 }
 
+/// Temporary credentials: the token goes in `X-TC-Token` (tencentcloud-sdk-python-common
+/// `abstract_client.py`), outside the signature, and never into Debug output.
+#[tokio::test]
+async fn temporary_credentials_send_x_tc_token() {
+    let srv = Server::start(Duration::ZERO, |_, _| ok(json!({}))).await;
+    let mut cfg = ClientConfig::new(Credentials {
+        access_key_id: SECRET_ID.into(),
+        secret: SecretString::new(SECRET_KEY),
+        project_id: None,
+    });
+    cfg.trust_endpoint(srv.url.clone());
+    cfg.session_token = Some(SecretString::new("sts-token-value"));
+    let c = TencentClient::new(cfg).unwrap();
+    assert!(!format!("{c:?}").contains("sts-token-value"));
+    c.start_instances("ap-guangzhou", &["ins-1".into()])
+        .await
+        .unwrap();
+    // Every request (the describe before a one-instance start, then the start) carries it.
+    let with = srv.calls();
+    assert!(!with.is_empty());
+    for r in &with {
+        assert_eq!(
+            r.header("x-tc-token"),
+            Some("sts-token-value"),
+            "{}",
+            r.action()
+        );
+        verify_signature(r);
+    }
+    // Long-term keys send no token header at all.
+    let c = client(&srv.url, RetryPolicy::none());
+    c.start_instances("ap-guangzhou", &["ins-1".into()])
+        .await
+        .unwrap();
+    let without = &srv.calls()[with.len()..];
+    assert!(!without.is_empty());
+    assert!(without.iter().all(|r| r.header("x-tc-token").is_none()));
+}
+
+/// More than 5 security groups are refused before any request (a rename in the same change
+/// is not sent either): `LimitExceeded.AssociateUSGLimitExceeded`.
+#[tokio::test]
+async fn at_most_five_security_groups_per_instance() {
+    let srv = Server::start(Duration::ZERO, |_, _| ok(json!({}))).await;
+    let c = client(&srv.url, RetryPolicy::none());
+    let groups: Vec<String> = (0..6).map(|i| format!("sg-0000000{i}")).collect();
+    let change = Modification {
+        name: Some("web".into()),
+        security_group_ids: Some(groups.clone()),
+    };
+    let e = c
+        .modify_instance("ap-guangzhou", "ins-1", &change)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, "LimitExceeded.AssociateUSGLimitExceeded");
+    assert_eq!(e.kind, ErrorKind::InvalidRequest);
+    assert!(srv.calls().is_empty());
+    let five = Modification {
+        name: None,
+        security_group_ids: Some(groups[..5].to_vec()),
+    };
+    c.modify_instance("ap-guangzhou", "ins-1", &five)
+        .await
+        .unwrap();
+    assert_eq!(srv.calls().len(), 1);
+}
+
 #[tokio::test]
 async fn region_less_actions_omit_the_region_header() {
     let srv = Server::start(Duration::ZERO, |_, _| {

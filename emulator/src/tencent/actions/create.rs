@@ -190,6 +190,22 @@ pub(super) fn run_instances(ctx: &Ctx) -> ApiResult<Fields> {
                 .string("DiskType")?
                 .unwrap_or_else(|| "LOCAL_BASIC".to_string());
             check_enum(&d, "DiskType", &disk_type, DISK_TYPES)?;
+            // "最小调整步长为10GiB" (tencentcloud-sdk-python-cvm 3.1.178 `DataDisk.DiskSize`;
+            // no dedicated code, the generic `InvalidParameterValue` of RunInstances) and
+            // "SSD云硬盘为数据盘时，购买大小不得小于100GB"
+            // (`InvalidParameterValue.CloudSsdDataDiskSizeTooSmall`, `errorcodes.py`).
+            if size % 10 != 0 {
+                return Err(ApiError::invalid_value(
+                    &d.path("DiskSize"),
+                    format!("data disk sizes go in steps of 10 GiB, got {size}."),
+                ));
+            }
+            if disk_type == "CLOUD_SSD" && size < 100 {
+                return Err(ApiError::new(
+                    "InvalidParameterValue.CloudSsdDataDiskSizeTooSmall",
+                    format!("A CLOUD_SSD data disk must be at least 100 GB, got {size}."),
+                ));
+            }
             data_disks.push(DataDiskSpec {
                 disk_type,
                 size: size as u64,
@@ -357,10 +373,18 @@ pub(super) fn run_instances(ctx: &Ctx) -> ApiResult<Fields> {
                         format!("The tag key `{key}` is reserved by the system."),
                     ));
                 }
-                if value.is_empty() || value.chars().count() > 255 {
+                if !tag_chars_ok(&key) {
+                    return Err(ApiError::new(
+                        "FailedOperation.IllegalTagKey",
+                        format!("The tag key `{key}` contains characters tags do not allow."),
+                    ));
+                }
+                if value.is_empty() || value.chars().count() > 255 || !tag_chars_ok(&value) {
                     return Err(ApiError::new(
                         "FailedOperation.IllegalTagValue",
-                        format!("The value of tag `{key}` must be 1 to 255 characters."),
+                        format!(
+                            "The value of tag `{key}` must be 1 to 255 characters of the allowed set."
+                        ),
                     ));
                 }
                 if rt == "instance" {

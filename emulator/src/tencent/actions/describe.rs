@@ -36,7 +36,7 @@ pub(super) fn filter_matches(i: &Instance, now: i64, name: &str, values: &[Strin
         // Tencent matches instance names fuzzily (substring).
         "instance-name" => values.iter().any(|v| i.name.contains(v.as_str())),
         "instance-charge-type" => any(&i.charge_type),
-        "instance-state" => any(render::state_name(i.state_at(now))),
+        "instance-state" => any(held::instance_state(i, now)),
         "instance-type" => any(&i.instance_type),
         "instance-family" => any(i.instance_type.split('.').next().unwrap_or("")),
         "image-id" => any(&i.image_id),
@@ -118,7 +118,7 @@ pub(super) fn describe_instances_status(ctx: &Ctx) -> ApiResult<Fields> {
         .iter()
         .skip(offset)
         .take(limit)
-        .map(|i| json!({"InstanceId": i.id, "InstanceState": render::state_name(i.state_at(ctx.now))}))
+        .map(|i| json!({"InstanceId": i.id, "InstanceState": held::instance_state(i, ctx.now)}))
         .collect();
     Ok(fields(
         json!({ "TotalCount": all.len(), "InstanceStatusSet": set }),

@@ -52,10 +52,25 @@ pub(super) fn start_instances(ctx: &Ctx) -> ApiResult<Fields> {
     )
 }
 
+/// `ForceStop` / `ForceReboot`: "本参数已弃用，推荐使用StopType，不可以与参数StopType同时使用"
+/// (tencentcloud-sdk-python-cvm 3.1.178 `StopInstancesRequest.ForceStop`,
+/// `RebootInstancesRequest.ForceReboot`); `InvalidParameterCombination` is in both actions'
+/// error lists (tencentcloud-sdk-go `cvm/v20170312/client.go`).
+fn deprecated_not_with_stop_type(p: &Params, deprecated: &str) -> ApiResult<()> {
+    if p.has(deprecated) && p.has("StopType") {
+        return Err(ApiError::new(
+            "InvalidParameterCombination",
+            format!("`{deprecated}` is deprecated and cannot be used together with `StopType`."),
+        ));
+    }
+    Ok(())
+}
+
 pub(super) fn stop_instances(ctx: &Ctx) -> ApiResult<Fields> {
     let p = &ctx.params;
     p.check_known(&["InstanceIds", "ForceStop", "StopType", "StoppedMode"])?;
     let ids = instance_ids(p, "InstanceIds", true, 100)?;
+    deprecated_not_with_stop_type(p, "ForceStop")?;
     let force_stop = p.boolean("ForceStop")?.unwrap_or(false);
     let stop_type = p.string("StopType")?.unwrap_or_else(|| "SOFT".to_string());
     check_enum(p, "StopType", &stop_type, &["SOFT", "HARD", "SOFT_FIRST"])?;
@@ -96,6 +111,7 @@ pub(super) fn reboot_instances(ctx: &Ctx) -> ApiResult<Fields> {
     let p = &ctx.params;
     p.check_known(&["InstanceIds", "ForceReboot", "StopType"])?;
     let ids = instance_ids(p, "InstanceIds", true, 100)?;
+    deprecated_not_with_stop_type(p, "ForceReboot")?;
     p.boolean("ForceReboot")?;
     if let Some(st) = p.string("StopType")? {
         check_enum(p, "StopType", &st, &["SOFT", "HARD", "SOFT_FIRST"])?;
@@ -116,6 +132,20 @@ pub(super) fn reboot_instances(ctx: &Ctx) -> ApiResult<Fields> {
     )
 }
 
+/// Charge types billed in advance (包年包月): TerminateInstances moves them to the recycle
+/// bin first. `UNDERWRITE` (包销) is a prepaid contract too.
+fn is_prepaid(charge_type: &str) -> bool {
+    matches!(charge_type, "PREPAID" | "UNDERWRITE")
+}
+
+/// TerminateInstances, as documented (https://cloud.tencent.com/document/api/213/15723,
+/// "接口描述"): "包年包月实例首次调用本接口，实例将被移至回收站，再次调用本接口，实例将被销毁，
+/// 且不可恢复。按量计费实例调用本接口将被直接销毁。" A prepaid instance goes to the recycle bin
+/// (SHUTDOWN, `IsolatedSource` MANMADE) on the first call and is destroyed by the second; a
+/// pay-as-you-go instance is destroyed directly (TERMINATING, then absent from
+/// DescribeInstances). "批量操作时，所有实例的付费类型必须一致"
+/// (`UnsupportedOperation.InstanceMixedPricingModel`, tencentcloud-sdk-go
+/// `cvm/v20170312/client.go` TerminateInstances error list).
 pub(super) fn terminate_instances(ctx: &Ctx) -> ApiResult<Fields> {
     let p = &ctx.params;
     p.check_known(&["InstanceIds", "ReleaseAddress", "ReleasePrepaidDataDisks"])?;
@@ -132,6 +162,17 @@ pub(super) fn terminate_instances(ctx: &Ctx) -> ApiResult<Fields> {
                 ));
             }
         }
+        let charge_types: HashSet<&str> = ids
+            .iter()
+            .filter_map(|id| owned(&store, ctx, id))
+            .map(|i| i.charge_type.as_str())
+            .collect();
+        if charge_types.len() > 1 {
+            return Err(ApiError::new(
+                "UnsupportedOperation.InstanceMixedPricingModel",
+                "All instances of a TerminateInstances request must have the same charge type.",
+            ));
+        }
     }
     let d = delays(ctx).transition_delays_ms;
     let now = ctx.now;
@@ -146,13 +187,14 @@ pub(super) fn terminate_instances(ctx: &Ctx) -> ApiResult<Fields> {
             VmState::Terminated,
         ],
         &|i| {
-            if i.state_at(now) == VmState::Terminated {
-                // Already in the recycle bin: destroy it for good.
+            if i.state_at(now) == VmState::Terminated || !is_prepaid(&i.charge_type) {
+                // In the recycle bin (or isolated), or pay-as-you-go: destroyed for good.
                 vec![
                     (VmState::Terminating, Some(d.terminating)),
                     (VmState::Gone, None),
                 ]
             } else {
+                // Prepaid, first call: to the recycle bin, which keeps it for a while.
                 vec![
                     (VmState::Terminating, Some(d.terminating)),
                     (VmState::Terminated, Some(d.shutdown)),
@@ -160,10 +202,14 @@ pub(super) fn terminate_instances(ctx: &Ctx) -> ApiResult<Fields> {
                 ]
             }
         },
-        &|_| {},
+        &|i| {
+            i.extra.remove(held::ISOLATED_SOURCE);
+            i.extra.remove(held::RESCUE);
+        },
     )
     .inspect(|_f| {
-        // The operation is complete once the instance is shut down, not when it vanishes.
+        // The operation is complete once the instance is shut down or destroyed, not when
+        // a recycled one vanishes.
         let mut store = ctx.app.store();
         for id in &ids {
             if let Some(i) = store.get_mut(id, now)

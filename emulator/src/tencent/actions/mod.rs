@@ -7,6 +7,7 @@ use serde_json::{Map, Value, json};
 
 use super::catalog;
 use super::error::{ApiError, ApiResult};
+use super::held;
 use super::params::Params;
 use super::render;
 use crate::app::AppState;
@@ -177,6 +178,7 @@ fn require_found(store: &Store, ctx: &Ctx, ids: &[String]) -> ApiResult<()> {
 fn require_states(store: &Store, ctx: &Ctx, ids: &[String], allowed: &[VmState]) -> ApiResult<()> {
     for id in ids {
         if let Some(i) = owned(store, ctx, id) {
+            held::refuse_rescue(i, ctx.now, allowed)?;
             let s = i.state_at(ctx.now);
             if !allowed.contains(&s) {
                 return Err(render::wrong_state(s, id));

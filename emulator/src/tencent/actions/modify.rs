@@ -22,6 +22,15 @@ pub(super) fn modify_instances_attribute(ctx: &Ctx) -> ApiResult<Fields> {
         check_instance_name(n)?;
     }
     let sgs = security_group_ids(p, "SecurityGroups")?;
+    // "一个实例绑定安全组数量不能超过5个" (`LimitExceeded.AssociateUSGLimitExceeded`,
+    // tencentcloud-sdk-python-cvm 3.1.178 `errorcodes.py`; in the ModifyInstancesAttribute
+    // error list of tencentcloud-sdk-go `cvm/v20170312/client.go`).
+    if sgs.as_ref().is_some_and(|s| s.len() > 5) {
+        return Err(ApiError::new(
+            "LimitExceeded.AssociateUSGLimitExceeded",
+            "An instance can be bound to at most 5 security groups.",
+        ));
+    }
     let user_data = check_user_data(p, "UserData")?;
     let host_name = p.string("HostName")?;
     let protect = p.boolean("DisableApiTermination")?;
@@ -56,24 +65,14 @@ pub(super) fn modify_instances_attribute(ctx: &Ctx) -> ApiResult<Fields> {
     let mut store = ctx.app.store();
     store.sweep(ctx.now);
     require_found(&store, ctx, &ids)?;
-    let busy = [VmState::Terminating, VmState::Terminated];
+    // Refused in Pending, Rebooting, Starting, Stopping, Shutdown, Terminating, RescueMode
+    // (`UnsupportedOperation.InstanceState*` in the ModifyInstancesAttribute error list of
+    // tencentcloud-sdk-go `cvm/v20170312/client.go`); LAUNCH_FAILED is not among them.
     let allowed: Vec<VmState> = if user_data.is_some() || host_name.is_some() {
         // Changing the user data or host name needs a stopped instance.
         vec![VmState::Stopped]
     } else {
-        [
-            VmState::Pending,
-            VmState::LaunchFailed,
-            VmState::Running,
-            VmState::Stopping,
-            VmState::Stopped,
-            VmState::Starting,
-            VmState::Rebooting,
-            VmState::Resetting,
-        ]
-        .into_iter()
-        .filter(|s| !busy.contains(s))
-        .collect()
+        vec![VmState::Running, VmState::Stopped, VmState::LaunchFailed]
     };
     require_states(&store, ctx, &ids, &allowed)?;
     for id in &ids {
@@ -186,6 +185,20 @@ pub(super) fn reset_instances_type(ctx: &Ctx) -> ApiResult<Fields> {
         &[VmState::Stopped]
     };
     require_states(&store, ctx, &ids, allowed)?;
+    for id in &ids {
+        if let Some(i) = owned(&store, ctx, id)
+            && !RESIZABLE_SYSTEM_DISKS.contains(&i.system_disk.disk_type.as_str())
+        {
+            return Err(ApiError::new(
+                "UnsupportedOperation.SystemDiskType",
+                format!(
+                    "The instance `{id}` has a {} system disk; only {} system disks can change the instance type.",
+                    i.system_disk.disk_type,
+                    RESIZABLE_SYSTEM_DISKS.join(", ")
+                ),
+            ));
+        }
+    }
     for id in &ids {
         if let Some(i) = store.get_mut(id, ctx.now) {
             if i.state_at(ctx.now) == VmState::Running {

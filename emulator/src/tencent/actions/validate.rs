@@ -207,11 +207,24 @@ pub(super) const DISK_TYPES: &[&str] = &[
     "CLOUD_TSSD",
 ];
 
+/// The system disk type when RunInstances names none: "默认取值：当前有库存的硬盘类型" (the
+/// type in stock; tencentcloud-sdk-python-cvm 3.1.178 `SystemDisk.DiskType`). The emulator
+/// has every type in stock and picks the premium cloud disk every zone sells.
+pub(super) const DEFAULT_SYSTEM_DISK_TYPE: &str = "CLOUD_PREMIUM";
+
+/// System disk types whose instances ResetInstancesType can change: "目前只支持系统盘类型是
+/// CLOUD_BASIC、CLOUD_PREMIUM、CLOUD_SSD、CLOUD_BSSD类型的实例使用该接口进行机型调整"
+/// (tencentcloud-sdk-go `cvm/v20170312/client.go` ResetInstancesType doc comment); others
+/// are refused with `UnsupportedOperation.SystemDiskType` ("请求不支持该类型系统盘", in its
+/// error list).
+pub(super) const RESIZABLE_SYSTEM_DISKS: &[&str] =
+    &["CLOUD_BASIC", "CLOUD_PREMIUM", "CLOUD_SSD", "CLOUD_BSSD"];
+
 /// SystemDisk: (type, size). `current` is the existing disk for ResetInstance.
 pub(super) fn system_disk(p: &Params, current: Option<&Disk>) -> ApiResult<(String, u64)> {
     let default_type = current
         .map(|d| d.disk_type.clone())
-        .unwrap_or_else(|| "LOCAL_BASIC".to_string());
+        .unwrap_or_else(|| DEFAULT_SYSTEM_DISK_TYPE.to_string());
     let default_size = current.map(|d| d.size_gb).unwrap_or(50);
     let Some(sd) = p.object("SystemDisk")? else {
         return Ok((default_type, default_size));
@@ -245,4 +258,18 @@ pub(super) fn system_disk(p: &Params, current: Option<&Disk>) -> ApiResult<(Stri
         ));
     }
     Ok((disk_type, size as u64))
+}
+
+/// The tag character set (https://cloud.tencent.com/document/product/651/13354, "字符"):
+/// Chinese and English letters, digits 0-9, spaces between characters (not at either end),
+/// and the special characters `+ - = . _ : / @ ( ) [ ] , ; > <` (English) and
+/// `+ - = / @ ( ) 【 】 :` (Chinese input, full-width forms). Anything else is
+/// `FailedOperation.IllegalTagKey` / `IllegalTagValue` ("标签键存在不合法字符",
+/// tencentcloud-sdk-python-cvm `errorcodes.py`).
+pub(super) fn tag_chars_ok(s: &str) -> bool {
+    const SPECIAL: &str = "+-=._:/@()[],;><＋－＝／＠（）【】：";
+    !s.starts_with(' ')
+        && !s.ends_with(' ')
+        && s.chars()
+            .all(|c| c.is_alphabetic() || c.is_ascii_digit() || c == ' ' || SPECIAL.contains(c))
 }

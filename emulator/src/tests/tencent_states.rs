@@ -1,0 +1,372 @@
+//! Tencent CVM states the documentation describes: TerminateInstances per charge type,
+//! instances the cloud holds (arrears / expiry isolation, rescue mode) and LAUNCH_FAILED.
+//! Sources are cited in `tencent/actions/lifecycle.rs` and `tencent/held.rs`.
+
+use super::*;
+
+impl Harness {
+    /// Every distinct state seen until the instance is `until` (at most 5 s).
+    async fn states_until(&self, id: &str, until: &str) -> Vec<String> {
+        let start = std::time::Instant::now();
+        let mut seen: Vec<String> = Vec::new();
+        loop {
+            let s = self.state(id).await;
+            if seen.last() != Some(&s) {
+                seen.push(s.clone());
+            }
+            if s == until {
+                return seen;
+            }
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(5),
+                "{id} never {until}: {seen:?}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+
+    async fn describe_one(&self, id: &str) -> Value {
+        let d = self
+            .call("DescribeInstances", json!({"InstanceIds": [id]}))
+            .await;
+        d["InstanceSet"][0].clone()
+    }
+
+    async fn hold(&self, id: &str, body: Value) -> (u16, Value) {
+        self.control(
+            "POST",
+            &format!("/_emulator/instances/{id}/held"),
+            Some(body),
+        )
+        .await
+    }
+}
+
+fn ok(v: &Value) -> bool {
+    v["Error"].is_null()
+}
+
+const PREPAID: &str =
+    r#"{"InstanceChargeType": "PREPAID", "InstanceChargePrepaid": {"Period": 1}}"#;
+
+/// API/15723: "按量计费实例调用本接口将被直接销毁" — no recycle bin on the way.
+#[tokio::test]
+async fn postpaid_terminate_destroys_directly() {
+    let h = Harness::new(300, false);
+    let id = h.run_one(json!({})).await;
+    h.wait_for(&id, "RUNNING").await;
+    assert!(ok(&h
+        .call("TerminateInstances", json!({"InstanceIds": [id]}))
+        .await));
+    let seen = h.states_until(&id, "ABSENT").await;
+    assert_eq!(seen, ["TERMINATING", "ABSENT"], "{seen:?}");
+    assert_eq!(
+        code(
+            &h.call("TerminateInstances", json!({"InstanceIds": [id]}))
+                .await
+        ),
+        "InvalidInstanceId.NotFound"
+    );
+}
+
+/// API/15723: "包年包月实例首次调用本接口，实例将被移至回收站，再次调用本接口，实例将被销毁".
+#[tokio::test]
+async fn prepaid_terminate_recycles_then_destroys() {
+    let h = Harness::new(300, false);
+    // The recycle bin keeps it longer than the test looks.
+    h.control(
+        "POST",
+        "/_emulator/config",
+        Some(json!({"transition_delays_ms": {"shutdown": 60000}})),
+    )
+    .await;
+    let id = h.run_one(serde_json::from_str(PREPAID).unwrap()).await;
+    h.wait_for(&id, "RUNNING").await;
+    assert!(ok(&h
+        .call("TerminateInstances", json!({"InstanceIds": [id]}))
+        .await));
+    let seen = h.states_until(&id, "SHUTDOWN").await;
+    assert_eq!(seen, ["TERMINATING", "SHUTDOWN"]);
+    let i = h.describe_one(&id).await;
+    assert_eq!(i["IsolatedSource"], "MANMADE");
+    assert_eq!(i["InstanceChargeType"], "PREPAID");
+    assert_eq!(
+        code(&h.call("StartInstances", json!({"InstanceIds": [id]})).await),
+        "UnsupportedOperation.InstanceStateShutdown"
+    );
+    // The second call destroys it.
+    assert!(ok(&h
+        .call("TerminateInstances", json!({"InstanceIds": [id]}))
+        .await));
+    let seen = h.states_until(&id, "ABSENT").await;
+    assert_eq!(seen, ["TERMINATING", "ABSENT"]);
+}
+
+/// API/15723: "批量操作时，所有实例的付费类型必须一致" →
+/// `UnsupportedOperation.InstanceMixedPricingModel` (GO TerminateInstances error list).
+#[tokio::test]
+async fn terminate_refuses_mixed_charge_types() {
+    let h = Harness::new(0, false);
+    let postpaid = h.run_one(json!({})).await;
+    let prepaid = h.run_one(serde_json::from_str(PREPAID).unwrap()).await;
+    h.wait_for(&postpaid, "RUNNING").await;
+    h.wait_for(&prepaid, "RUNNING").await;
+    assert_eq!(
+        code(
+            &h.call(
+                "TerminateInstances",
+                json!({"InstanceIds": [postpaid, prepaid]})
+            )
+            .await
+        ),
+        "UnsupportedOperation.InstanceMixedPricingModel"
+    );
+    assert_eq!(h.state(&postpaid).await, "RUNNING");
+    assert_eq!(h.state(&prepaid).await, "RUNNING");
+}
+
+/// Arrears isolation: SHUTDOWN with `IsolatedSource` ARREAR (PY `Instance.IsolatedSource`),
+/// every action but TerminateInstances refused with `InstanceStateShutdown`, back after
+/// the top-up.
+#[tokio::test]
+async fn arrears_isolation_and_recovery() {
+    let h = Harness::new(0, false);
+    let id = h.run_one(json!({})).await;
+    h.wait_for(&id, "RUNNING").await;
+    let (st, v) = h.hold(&id, json!({"held": "arrears"})).await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["provider_state"], "SHUTDOWN");
+    let i = h.describe_one(&id).await;
+    assert_eq!(i["InstanceState"], "SHUTDOWN");
+    assert_eq!(i["IsolatedSource"], "ARREAR");
+    assert_eq!(i["RestrictState"], "NORMAL");
+    for action in ["StartInstances", "StopInstances", "RebootInstances"] {
+        assert_eq!(
+            code(&h.call(action, json!({"InstanceIds": [id]})).await),
+            "UnsupportedOperation.InstanceStateShutdown",
+            "{action}"
+        );
+    }
+    assert_eq!(
+        code(
+            &h.call(
+                "ModifyInstancesAttribute",
+                json!({"InstanceIds": [id], "InstanceName": "x"})
+            )
+            .await
+        ),
+        "UnsupportedOperation.InstanceStateShutdown"
+    );
+    // Isolated for arrears stays isolated: the cloud, not a timer, ends it.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(h.state(&id).await, "SHUTDOWN");
+    // Paid: it comes back (stopped), with nothing isolated any more.
+    let (st, _) = h.hold(&id, json!({"held": null, "state": "stopped"})).await;
+    assert_eq!(st, 200);
+    let i = h.describe_one(&id).await;
+    assert_eq!(i["InstanceState"], "STOPPED");
+    assert_eq!(i["IsolatedSource"], "NOTISOLATED");
+    assert!(ok(&h
+        .call("StartInstances", json!({"InstanceIds": [id]}))
+        .await));
+    h.wait_for(&id, "RUNNING").await;
+
+    // Expiry isolation reads EXPIRE / RestrictState EXPIRED.
+    h.hold(&id, json!({"held": "expired"})).await;
+    let i = h.describe_one(&id).await;
+    assert_eq!(i["IsolatedSource"], "EXPIRE");
+    assert_eq!(i["RestrictState"], "EXPIRED");
+    // An isolated pay-as-you-go instance is destroyed by TerminateInstances.
+    assert!(ok(&h
+        .call("TerminateInstances", json!({"InstanceIds": [id]}))
+        .await));
+    h.wait_for(&id, "ABSENT").await;
+}
+
+/// RESCUE_MODE: Start/Stop/Reboot/Modify/Reset/ResetInstancesType refuse it with
+/// `UnsupportedOperation.InstanceStateRescueMode` (GO error lists); it lasts until exited.
+#[tokio::test]
+async fn rescue_mode_refuses_actions_until_exited() {
+    let h = Harness::new(0, false);
+    let id = h.run_one(json!({})).await;
+    h.wait_for(&id, "RUNNING").await;
+    let (st, v) = h.hold(&id, json!({"held": "rescue"})).await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["provider_state"], "RESCUE_MODE");
+    assert_eq!(h.state(&id).await, "RESCUE_MODE");
+    let listed = h
+        .call(
+            "DescribeInstances",
+            json!({"Filters": [{"Name": "instance-state", "Values": ["RESCUE_MODE"]}]}),
+        )
+        .await;
+    assert_eq!(listed["TotalCount"], 1, "{listed}");
+    for (action, body) in [
+        ("StartInstances", json!({"InstanceIds": [id]})),
+        ("StopInstances", json!({"InstanceIds": [id]})),
+        ("RebootInstances", json!({"InstanceIds": [id]})),
+        (
+            "ModifyInstancesAttribute",
+            json!({"InstanceIds": [id], "InstanceName": "x"}),
+        ),
+        ("ResetInstance", json!({"InstanceId": id})),
+        (
+            "ResetInstancesType",
+            json!({"InstanceIds": [id], "InstanceType": "S5.LARGE8", "ForceStop": true}),
+        ),
+    ] {
+        assert_eq!(
+            code(&h.call(action, body).await),
+            "UnsupportedOperation.InstanceStateRescueMode",
+            "{action}"
+        );
+    }
+    let (st, _) = h.hold(&id, json!({"held": null})).await;
+    assert_eq!(st, 200);
+    assert_eq!(h.state(&id).await, "RUNNING");
+    assert!(ok(&h
+        .call("StopInstances", json!({"InstanceIds": [id]}))
+        .await));
+}
+
+#[tokio::test]
+async fn held_states_control_api_checks_its_input() {
+    let h = Harness::new(0, false);
+    let id = h.run_one(json!({})).await;
+    assert_eq!(h.hold(&id, json!({"held": "asleep"})).await.0, 400);
+    assert_eq!(
+        h.hold(&id, json!({"held": null, "state": "pending"}))
+            .await
+            .0,
+        400
+    );
+    assert_eq!(
+        h.hold("ins-00000000", json!({"held": "rescue"})).await.0,
+        404
+    );
+    // LAUNCH_FAILED, reachable out of band too (and with a RunInstances fault).
+    let (st, _) = h
+        .control(
+            "POST",
+            &format!("/_emulator/instances/{id}/state"),
+            Some(json!({"state": "launch_failed"})),
+        )
+        .await;
+    assert_eq!(st, 200);
+    assert_eq!(h.state(&id).await, "LAUNCH_FAILED");
+}
+
+/// `ForceStop`/`ForceReboot` are deprecated and "不可以与参数StopType同时使用" (PY
+/// `StopInstancesRequest.ForceStop`, `RebootInstancesRequest.ForceReboot`).
+#[tokio::test]
+async fn deprecated_force_flags_do_not_combine_with_stop_type() {
+    let h = Harness::new(0, false);
+    let id = h.run_one(json!({})).await;
+    h.wait_for(&id, "RUNNING").await;
+    for (action, flag) in [
+        ("StopInstances", "ForceStop"),
+        ("RebootInstances", "ForceReboot"),
+    ] {
+        let mut body = json!({"InstanceIds": [id], "StopType": "HARD"});
+        body[flag] = json!(true);
+        assert_eq!(
+            code(&h.call(action, body).await),
+            "InvalidParameterCombination",
+            "{action}"
+        );
+    }
+    assert_eq!(h.state(&id).await, "RUNNING");
+    assert!(ok(&h
+        .call(
+            "StopInstances",
+            json!({"InstanceIds": [id], "ForceStop": true})
+        )
+        .await));
+}
+
+/// ResetInstancesType only for CLOUD_BASIC/PREMIUM/SSD/BSSD system disks
+/// (`UnsupportedOperation.SystemDiskType`); without `SystemDisk` the disk is one in stock
+/// (a cloud disk), which can.
+#[tokio::test]
+async fn resize_needs_a_cloud_system_disk() {
+    let h = Harness::new(0, false);
+    let local = h
+        .run_one(json!({"SystemDisk": {"DiskType": "LOCAL_BASIC", "DiskSize": 50}}))
+        .await;
+    let default = h.run_one(json!({})).await;
+    for id in [&local, &default] {
+        h.wait_for(id, "RUNNING").await;
+        assert!(ok(&h
+            .call("StopInstances", json!({"InstanceIds": [id]}))
+            .await));
+        h.wait_for(id, "STOPPED").await;
+    }
+    let resize = |id: &str| json!({"InstanceIds": [id], "InstanceType": "S5.LARGE8"});
+    assert_eq!(
+        code(&h.call("ResetInstancesType", resize(&local)).await),
+        "UnsupportedOperation.SystemDiskType"
+    );
+    assert_eq!(
+        h.describe_one(&default).await["SystemDisk"]["DiskType"],
+        "CLOUD_PREMIUM"
+    );
+    assert!(ok(&h.call("ResetInstancesType", resize(&default)).await));
+}
+
+/// ModifyInstancesAttribute refuses transitional states (Pending, Starting, Stopping,
+/// Rebooting, ...: its error list in tencentcloud-sdk-go `cvm/v20170312/client.go`), F-17.
+#[tokio::test]
+async fn modify_refuses_transitional_states() {
+    let h = Harness::new(300, false);
+    let rename = |id: &str| json!({"InstanceIds": [id], "InstanceName": "renamed"});
+    let id = h.run_one(json!({})).await;
+    assert_eq!(
+        code(&h.call("ModifyInstancesAttribute", rename(&id)).await),
+        "UnsupportedOperation.InstanceStatePending"
+    );
+    h.wait_for(&id, "RUNNING").await;
+    assert!(ok(&h.call("ModifyInstancesAttribute", rename(&id)).await));
+    assert!(ok(&h
+        .call("StopInstances", json!({"InstanceIds": [id]}))
+        .await));
+    assert_eq!(
+        code(&h.call("ModifyInstancesAttribute", rename(&id)).await),
+        "UnsupportedOperation.InstanceStateStopping"
+    );
+    h.wait_for(&id, "STOPPED").await;
+    assert!(ok(&h.call("ModifyInstancesAttribute", rename(&id)).await));
+}
+
+/// Data disks: sizes in steps of 10 GiB (PY `DataDisk.DiskSize`), a CLOUD_SSD data disk at
+/// least 100 GB (`InvalidParameterValue.CloudSsdDataDiskSizeTooSmall`), F-20.
+#[tokio::test]
+async fn data_disk_size_rules() {
+    let h = Harness::new(0, false);
+    let run = |disk: Value| json!({"Placement": {"Zone": "ap-guangzhou-3"}, "ImageId": "img-l8og963d", "DataDisks": [disk]});
+    assert_eq!(
+        code(
+            &h.call(
+                "RunInstances",
+                run(json!({"DiskType": "CLOUD_PREMIUM", "DiskSize": 55}))
+            )
+            .await
+        ),
+        "InvalidParameterValue"
+    );
+    assert_eq!(
+        code(
+            &h.call(
+                "RunInstances",
+                run(json!({"DiskType": "CLOUD_SSD", "DiskSize": 90}))
+            )
+            .await
+        ),
+        "InvalidParameterValue.CloudSsdDataDiskSizeTooSmall"
+    );
+    assert!(ok(&h
+        .call(
+            "RunInstances",
+            run(json!({"DiskType": "CLOUD_SSD", "DiskSize": 100}))
+        )
+        .await));
+}

@@ -1,0 +1,250 @@
+#!/usr/bin/env python3
+"""Documented Tencent CVM rules, one function each, through the official Python SDK.
+
+Each function is named in docs/provider-contract.md (Tencent section) next to the rule it
+checks; run by tests/tencent_sdk.rs against the cloud emulator. Only the endpoint is
+emulator-specific (CVM_ENDPOINT, plain HTTP).
+
+Environment: TENCENTCLOUD_SECRET_ID / TENCENTCLOUD_SECRET_KEY (a long-term key),
+TENCENTCLOUD_TEMP_SECRET_ID / TENCENTCLOUD_TEMP_SECRET_KEY / TENCENTCLOUD_TEMP_TOKEN (a
+temporary key and its session token), CVM_ENDPOINT, CVM_REGION, CVM_WAIT_SECONDS.
+"""
+
+import json
+import os
+import sys
+import time
+import uuid
+
+from tencentcloud.common import credential
+from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
+from tencentcloud.common.profile.client_profile import ClientProfile
+from tencentcloud.common.profile.http_profile import HttpProfile
+from tencentcloud.cvm.v20170312 import cvm_client, models
+
+SECRET_ID = os.environ["TENCENTCLOUD_SECRET_ID"]
+SECRET_KEY = os.environ["TENCENTCLOUD_SECRET_KEY"]
+TEMP_ID = os.environ["TENCENTCLOUD_TEMP_SECRET_ID"]
+TEMP_KEY = os.environ["TENCENTCLOUD_TEMP_SECRET_KEY"]
+TEMP_TOKEN = os.environ["TENCENTCLOUD_TEMP_TOKEN"]
+ENDPOINT = os.environ.get("CVM_ENDPOINT")
+REGION = os.environ.get("CVM_REGION", "ap-guangzhou")
+ZONE = REGION + "-3"
+WAIT = float(os.environ.get("CVM_WAIT_SECONDS", "60"))
+IMAGE = "img-487zeit5"
+
+
+def make_client(cred=None, sign_method=None):
+    http = HttpProfile()
+    if ENDPOINT:
+        http.protocol = "http"
+        http.scheme = "http"
+        http.endpoint = ENDPOINT
+    profile = ClientProfile(httpProfile=http, signMethod=sign_method)
+    cred = cred or credential.Credential(SECRET_ID, SECRET_KEY)
+    return cvm_client.CvmClient(cred, REGION, profile)
+
+
+CLIENT = None
+
+
+def request(cls, **params):
+    req = cls()
+    req.from_json_string(json.dumps(params))
+    return req
+
+
+def check(cond, msg):
+    if not cond:
+        raise AssertionError(msg)
+
+
+def expect_error(code, fn, req):
+    try:
+        fn(req)
+    except TencentCloudSDKException as e:
+        check(e.get_code() == code, "expected %s, got %s: %s" % (code, e.get_code(), e.get_message()))
+        return e
+    raise AssertionError("expected error %s but the call succeeded" % code)
+
+
+def status(instance_id):
+    resp = CLIENT.DescribeInstancesStatus(request(models.DescribeInstancesStatusRequest, InstanceIds=[instance_id]))
+    states = [s.InstanceState for s in resp.InstanceStatusSet if s.InstanceId == instance_id]
+    return states[0] if states else None
+
+
+def states_until(instance_id, final):
+    """Every distinct state until `final` (None: gone)."""
+    deadline = time.time() + WAIT
+    seen = []
+    while True:
+        s = status(instance_id)
+        if not seen or seen[-1] != s:
+            seen.append(s)
+        if s == final:
+            return seen
+        check(time.time() < deadline, "%s never reached %s: %s" % (instance_id, final, seen))
+        time.sleep(0.05)
+
+
+def run(**extra):
+    params = dict(Placement={"Zone": ZONE}, ImageId=IMAGE, InstanceType="S5.MEDIUM4",
+                  LoginSettings={"Password": "Emul@tor2024"}, ClientToken=str(uuid.uuid4()))
+    params.update(extra)
+    ids = CLIENT.RunInstances(request(models.RunInstancesRequest, **params)).InstanceIdSet
+    check(len(ids) == 1, "one id: %s" % ids)
+    states_until(ids[0], "RUNNING")
+    return ids[0]
+
+
+PREPAID = dict(InstanceChargeType="PREPAID", InstanceChargePrepaid={"Period": 1})
+
+
+def terminate(ids):
+    CLIENT.TerminateInstances(request(models.TerminateInstancesRequest, InstanceIds=ids))
+
+
+# API/15723: "按量计费实例调用本接口将被直接销毁"
+def terminate_postpaid_destroys_directly():
+    i = run()
+    terminate([i])
+    seen = states_until(i, None)
+    check("SHUTDOWN" not in seen, "pay-as-you-go went through the recycle bin: %s" % seen)
+
+
+# API/15723: "包年包月实例首次调用本接口，实例将被移至回收站，再次调用本接口，实例将被销毁"
+def terminate_prepaid_recycles_then_destroys():
+    i = run(**PREPAID)
+    terminate([i])
+    states_until(i, "SHUTDOWN")
+    inst = CLIENT.DescribeInstances(request(models.DescribeInstancesRequest, InstanceIds=[i])).InstanceSet[0]
+    check(inst.IsolatedSource == "MANMADE", "IsolatedSource %s" % inst.IsolatedSource)
+    terminate([i])
+    states_until(i, None)
+
+
+# API/15723: "批量操作时，所有实例的付费类型必须一致"
+def terminate_mixed_charge_types_refused():
+    a, b = run(), run(**PREPAID)
+    expect_error("UnsupportedOperation.InstanceMixedPricingModel", CLIENT.TerminateInstances,
+                 request(models.TerminateInstancesRequest, InstanceIds=[a, b]))
+    terminate([a])
+    terminate([b])
+
+
+# Common Params `Token`; Common Error Codes `AuthFailure.TokenFailure` (v3 and v1 signing).
+def temporary_credentials_need_their_token():
+    for method in (None, "HmacSHA256"):
+        ok = make_client(credential.Credential(TEMP_ID, TEMP_KEY, TEMP_TOKEN), method)
+        check(ok.DescribeZones(models.DescribeZonesRequest()).ZoneSet, "zones with a token")
+        for token in (None, TEMP_TOKEN + "-expired"):
+            bad = make_client(credential.Credential(TEMP_ID, TEMP_KEY, token), method)
+            e = expect_error("AuthFailure.TokenFailure", bad.DescribeZones, models.DescribeZonesRequest())
+            check(TEMP_TOKEN not in e.get_message(), "token echoed")
+
+
+# errorcodes.py LimitExceeded.AssociateUSGLimitExceeded "一个实例绑定安全组数量不能超过5个"
+def security_groups_at_most_five():
+    i = run()
+    sgs = ["sg-0000000%d" % n for n in range(6)]
+    expect_error("LimitExceeded.AssociateUSGLimitExceeded", CLIENT.ModifyInstancesAttribute,
+                 request(models.ModifyInstancesAttributeRequest, InstanceIds=[i], SecurityGroups=sgs))
+    CLIENT.ModifyInstancesAttribute(request(models.ModifyInstancesAttributeRequest, InstanceIds=[i],
+                                            SecurityGroups=sgs[:5]))
+    terminate([i])
+
+
+# Tag service limits (product/651/13354) "字符"; errorcodes.py IllegalTagKey / IllegalTagValue
+def tag_charset():
+    def tagged(tags):
+        return dict(Placement={"Zone": ZONE}, ImageId=IMAGE, DryRun=True,
+                    TagSpecification=[{"ResourceType": "instance", "Tags": tags}])
+    for tags, code in [([{"Key": "team#1", "Value": "x"}], "FailedOperation.IllegalTagKey"),
+                       ([{"Key": " team", "Value": "x"}], "FailedOperation.IllegalTagKey"),
+                       ([{"Key": "team", "Value": "a*b"}], "FailedOperation.IllegalTagValue"),
+                       ([{"Key": "team", "Value": "web "}], "FailedOperation.IllegalTagValue"),
+                       ([{"Key": "环境 名:a/b@c", "Value": "生产【1】(x)[y],z;><+-=._"}], "DryRunOperation")]:
+        expect_error(code, CLIENT.RunInstances, request(models.RunInstancesRequest, **tagged(tags)))
+
+
+# GO comment of ModifyInstancesAttribute: "每次请求必须指定实例的一种属性用于修改"
+def modify_one_attribute_per_request():
+    i = run()
+    expect_error("InvalidParameterCombination", CLIENT.ModifyInstancesAttribute,
+                 request(models.ModifyInstancesAttributeRequest, InstanceIds=[i], InstanceName="a",
+                         SecurityGroups=["sg-00000001"]))
+    terminate([i])
+
+
+# PY ResetInstancesTypeRequest.InstanceIds "仅支持每次操作1个实例"
+def resize_one_instance_per_call():
+    expect_error("InvalidParameterValue.LimitExceeded", CLIENT.ResetInstancesType,
+                 request(models.ResetInstancesTypeRequest, InstanceIds=["ins-00000001", "ins-00000002"],
+                         InstanceType="S5.LARGE8"))
+
+
+# PY *Request.InstanceIds "每次请求批量实例的上限为100"
+def instance_ids_at_most_100():
+    ids = ["ins-%08d" % n for n in range(101)]
+    for call, cls in [(CLIENT.StartInstances, models.StartInstancesRequest),
+                      (CLIENT.StopInstances, models.StopInstancesRequest),
+                      (CLIENT.RebootInstances, models.RebootInstancesRequest),
+                      (CLIENT.TerminateInstances, models.TerminateInstancesRequest),
+                      (CLIENT.DescribeInstances, models.DescribeInstancesRequest),
+                      (CLIENT.DescribeInstancesStatus, models.DescribeInstancesStatusRequest)]:
+        expect_error("InvalidParameterValue.LimitExceeded", call, request(cls, InstanceIds=ids))
+
+
+# PYE InvalidClientToken.TooLong "必须小于等于64字节"
+def client_token_at_most_64():
+    expect_error("InvalidClientToken.TooLong", CLIENT.RunInstances,
+                 request(models.RunInstancesRequest, Placement={"Zone": ZONE}, ImageId=IMAGE,
+                         ClientToken="t" * 65))
+
+
+# PY StopInstancesRequest.ForceStop / RebootInstancesRequest.ForceReboot
+# "本参数已弃用，推荐使用StopType，不可以与参数StopType同时使用"
+def force_flags_not_with_stop_type():
+    i = run()
+    expect_error("InvalidParameterCombination", CLIENT.StopInstances,
+                 request(models.StopInstancesRequest, InstanceIds=[i], ForceStop=True, StopType="HARD"))
+    expect_error("InvalidParameterCombination", CLIENT.RebootInstances,
+                 request(models.RebootInstancesRequest, InstanceIds=[i], ForceReboot=True, StopType="SOFT"))
+    terminate([i])
+
+
+# GO ResetInstancesType comment: only CLOUD_BASIC/CLOUD_PREMIUM/CLOUD_SSD/CLOUD_BSSD system
+# disks; errorcodes.py UnsupportedOperation.SystemDiskType
+def resize_needs_a_cloud_system_disk():
+    i = run(SystemDisk={"DiskType": "LOCAL_BASIC", "DiskSize": 50})
+    CLIENT.StopInstances(request(models.StopInstancesRequest, InstanceIds=[i]))
+    states_until(i, "STOPPED")
+    expect_error("UnsupportedOperation.SystemDiskType", CLIENT.ResetInstancesType,
+                 request(models.ResetInstancesTypeRequest, InstanceIds=[i], InstanceType="S5.LARGE8"))
+    terminate([i])
+
+
+RULES = [terminate_postpaid_destroys_directly, terminate_prepaid_recycles_then_destroys,
+         terminate_mixed_charge_types_refused, temporary_credentials_need_their_token,
+         security_groups_at_most_five, tag_charset, modify_one_attribute_per_request,
+         resize_one_instance_per_call, instance_ids_at_most_100, client_token_at_most_64,
+         force_flags_not_with_stop_type, resize_needs_a_cloud_system_disk]
+
+
+def main():
+    global CLIENT
+    CLIENT = make_client()
+    failed = []
+    for rule in RULES:
+        try:
+            rule()
+            print("OK: %s" % rule.__name__, flush=True)
+        except Exception as e:  # report every rule, then fail
+            failed.append(rule.__name__)
+            print("FAILED: %s: %r" % (rule.__name__, e), flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
