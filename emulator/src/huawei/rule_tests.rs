@@ -166,6 +166,18 @@ fn create_parameters_follow_the_models() {
         create_with(&app, |s| s["server_tags"] = json!(tags)),
         "400 Ecs.0905"
     );
+    // publicip.eip.iptype: required, one of the EIP API's types
+    let eip = |t: Value| {
+        create_with(&app, move |s| {
+            s["publicip"] = json!({"eip": {"iptype": t,
+                "bandwidth": {"sharetype": "PER", "size": 5, "chargemode": "traffic"}}})
+        })
+    };
+    assert_eq!(eip(json!("5_bgp")), "ok");
+    assert_eq!(eip(json!("5_sbgp")), "ok");
+    assert_eq!(eip(json!("5_bpg")), BAD);
+    assert_eq!(eip(json!("")), BAD);
+    assert_eq!(eip(Value::Null), BAD);
     // user_data is Base64
     assert_eq!(
         create_with(&app, |s| s["user_data"] = json!("#!/bin/sh not base64")),

@@ -3,6 +3,9 @@
 
 use super::*;
 
+/// EIP types the EIP API documents (see `create_servers`).
+const EIP_TYPES: &[&str] = &["5_bgp", "5_sbgp", "5_youxuanbgp", "5_telcom", "5_union"];
+
 pub(super) fn create_servers(ctx: &Ctx, v11: bool) -> HwResult<Answer> {
     let body = ctx.json()?;
     let dry_run = bool_field(&body, "dry_run")?.unwrap_or(false);
@@ -107,7 +110,17 @@ pub(super) fn create_servers(ctx: &Ctx, v11: bool) -> HwResult<Answer> {
     if let Some(pip) = server.get("publicip").and_then(Value::as_object)
         && let Some(eip) = pip.get("eip").and_then(Value::as_object)
     {
-        required_str(eip, "iptype")?;
+        // iptype: an EIP type, "详情请参见申请弹性公网IP" (SDK post_paid_server_eip.py
+        // `iptype`); the EIP API lists 5_bgp, 5_sbgp, 5_youxuanbgp (and 5_telcom/5_union in
+        // older regions), per region (https://support.huaweicloud.com/api-eip/eip_api_0001.html,
+        // eip_api_0006.html). The emulator accepts that union in every region; no specific
+        // code is documented: Ecs.0005.
+        let iptype = required_str(eip, "iptype")?;
+        if !EIP_TYPES.contains(&iptype) {
+            return Err(HwError::invalid(format!(
+                "Invalid parameter publicip.eip.iptype: {iptype}."
+            )));
+        }
         let bw = eip
             .get("bandwidth")
             .and_then(Value::as_object)
