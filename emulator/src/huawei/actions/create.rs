@@ -591,9 +591,9 @@ fn check_tag(key: &str, value: &str) -> HwResult<()> {
 }
 
 /// `metadata` of a create (SDK huaweicloudsdkecs/v2/model/post_paid_server.py and
-/// pre_paid_server.py `metadata`): at most 10 pairs, keys of 1-255 characters `A-Z a-z 0-9
-/// - _ : .`, string values of at most 255 characters. No specific code is documented:
-/// Ecs.0005 (参数非法).
+/// pre_paid_server.py `metadata`): at most 10 pairs, keys of 1-255 characters of
+/// `A-Z a-z 0-9 - _ : .`, string values of at most 255 characters. No specific code is
+/// documented: Ecs.0005 (参数非法).
 fn check_metadata(server: &Map<String, Value>) -> HwResult<()> {
     let Some(meta) = server.get("metadata") else {
         return Ok(());
