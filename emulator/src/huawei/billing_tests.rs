@@ -203,6 +203,30 @@ fn changeos_with_a_key_needs_the_user_and_without_login_needs_user_data() {
     assert_eq!(code(run(&app, &op, &change(data), later + HOUR_MS)), "200");
 }
 
+/// "adminpass和keyname不能同时有值" (SDK change_server_os_with_cloud_init_option.py
+/// `adminpass`; API ecs_02_0202): both set is Ecs.0005, even with a valid `userid`.
+#[test]
+fn changeos_takes_a_password_or_a_key_not_both() {
+    let app = app();
+    let now = now_ms();
+    let id = create(&app, false, now);
+    let later = now + HOUR_MS;
+    let op = Op::ChangeOs(id);
+    let user = projects::user_id(&account());
+    let change = |extra: Value| {
+        let mut o = json!({"imageid": "67f433d8-ed0e-4321-a8a2-a71838539e09",
+                           "mode": "withStopServer"});
+        for (k, v) in extra.as_object().unwrap() {
+            o[k] = v.clone();
+        }
+        json!({ "os-change": o })
+    };
+    let both = json!({"adminpass": "Sdk-Passw0rd!", "keyname": "kp-1", "userid": user});
+    assert_eq!(code(run(&app, &op, &change(both), later)), "Ecs.0005");
+    let pass = json!({"adminpass": "Sdk-Passw0rd!"});
+    assert_eq!(code(run(&app, &op, &change(pass), later)), "200");
+}
+
 #[test]
 fn prepaid_changeos_refuses_market_images_and_needs_auto_pay_for_a_price_change() {
     const MARKET: &str = "4d2c7e10-6a3b-4f58-9e21-8b7c6d5e4f30";

@@ -162,7 +162,22 @@ fn create_parameters_follow_the_models() {
     let tags: Vec<Value> = (0..11)
         .map(|n| json!({"key": format!("k{n}"), "value": "v"}))
         .collect();
-    assert_eq!(create_with(&app, |s| s["server_tags"] = json!(tags)), BAD);
+    assert_eq!(
+        create_with(&app, |s| s["server_tags"] = json!(tags)),
+        "400 Ecs.0905"
+    );
+    // publicip.eip.iptype: required, one of the EIP API's types
+    let eip = |t: Value| {
+        create_with(&app, move |s| {
+            s["publicip"] = json!({"eip": {"iptype": t,
+                "bandwidth": {"sharetype": "PER", "size": 5, "chargemode": "traffic"}}})
+        })
+    };
+    assert_eq!(eip(json!("5_bgp")), "ok");
+    assert_eq!(eip(json!("5_sbgp")), "ok");
+    assert_eq!(eip(json!("5_bpg")), BAD);
+    assert_eq!(eip(json!("")), BAD);
+    assert_eq!(eip(Value::Null), BAD);
     // user_data is Base64
     assert_eq!(
         create_with(&app, |s| s["user_data"] = json!("#!/bin/sh not base64")),
@@ -371,4 +386,111 @@ fn update_checks_name_and_hostname() {
         update(json!({"name": "renamed", "hostname": "web-1"})),
         "ok"
     );
+}
+
+/// Names of the servers a create made.
+fn names_of(app: &AppState, created: &Value) -> Vec<String> {
+    created["serverIds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|id| {
+            let id = id.as_str().unwrap().to_string();
+            let s = run(app, Op::ShowServer(id), &json!({}), &[]).expect("show");
+            s["server"]["name"].as_str().unwrap().to_string()
+        })
+        .collect()
+}
+
+/// isAutoRename (count > 1) says whether the servers may share the name, default true
+/// (SDK post_paid_server.py `is_auto_rename` "True，表示允许重名"; ECS FAQ ecs_faq_0620
+/// "Allow duplicate name ... the created ECSs will have the same name"); false gives each
+/// a "-0001"-style suffix.
+#[test]
+fn is_auto_rename_true_keeps_one_name_false_numbers_them() {
+    let app = app();
+    let create = |rename: Option<bool>| {
+        let mut s = server();
+        s["count"] = json!(3);
+        if let Some(r) = rename {
+            s["isAutoRename"] = json!(r);
+        }
+        let r = run(
+            &app,
+            Op::CreateServers { v11: false },
+            &json!({"server": s}),
+            &[],
+        )
+        .expect("create");
+        names_of(&app, &r)
+    };
+    assert_eq!(create(None), vec!["rules"; 3]);
+    assert_eq!(create(Some(true)), vec!["rules"; 3]);
+    assert_eq!(
+        create(Some(false)),
+        vec!["rules-0001", "rules-0002", "rules-0003"]
+    );
+}
+
+/// Server tags (SDK post_paid_server_tag.py; API 错误码): more than 10 is Ecs.0905, a key
+/// of 0 or more than 36 characters or a value of more than 43 is Ecs.0906, a forbidden
+/// character (ASCII 0-31, `= * < > \ , |`, and `/` in a key) is Ecs.0907, a repeated key
+/// Ecs.0908.
+#[test]
+fn server_tags_follow_the_character_rules_with_their_codes() {
+    let app = app();
+    let tag = |k: &str, v: &str| {
+        let (k, v) = (k.to_string(), v.to_string());
+        create_with(&app, move |s| {
+            s["server_tags"] = json!([{"key": k, "value": v}])
+        })
+    };
+    assert_eq!(tag("env", "prod"), "ok");
+    assert_eq!(tag(&"k".repeat(36), &"v".repeat(43)), "ok");
+    assert_eq!(tag("环境", "生产"), "ok");
+    assert_eq!(tag("env", ""), "ok");
+    assert_eq!(tag("", "v"), "400 Ecs.0906");
+    assert_eq!(tag(&"k".repeat(37), "v"), "400 Ecs.0906");
+    assert_eq!(tag("env", &"v".repeat(44)), "400 Ecs.0906");
+    for bad in ["=", "*", "<", ">", "\\", ",", "|", "/", "\u{1}"] {
+        assert_eq!(tag(&format!("a{bad}b"), "v"), "400 Ecs.0907", "key {bad:?}");
+    }
+    for bad in ["=", "*", "<", ">", "\\", ",", "|", "\n"] {
+        assert_eq!(
+            tag("env", &format!("a{bad}b")),
+            "400 Ecs.0907",
+            "value {bad:?}"
+        );
+    }
+    // `/` is forbidden in keys only
+    assert_eq!(tag("env", "a/b"), "ok");
+    assert_eq!(
+        create_with(&app, |s| s["server_tags"] =
+            json!([{"key": "env", "value": "a"}, {"key": "env", "value": "b"}])),
+        "400 Ecs.0908"
+    );
+}
+
+/// metadata (SDK post_paid_server.py `metadata`): at most 10 pairs, keys of 1-255
+/// characters `A-Z a-z 0-9 - _ : .`, values of at most 255; Ecs.0005 (no specific code).
+#[test]
+fn metadata_has_at_most_ten_pairs_of_documented_keys_and_values() {
+    let app = app();
+    let meta = |m: Value| create_with(&app, move |s| s["metadata"] = m);
+    let ten: serde_json::Map<String, Value> =
+        (0..10).map(|n| (format!("k{n}"), json!("v"))).collect();
+    assert_eq!(meta(Value::Object(ten.clone())), "ok");
+    let mut eleven = ten;
+    eleven.insert("k10".into(), json!("v"));
+    assert_eq!(meta(Value::Object(eleven)), BAD);
+    assert_eq!(meta(json!({"A-z_0:9.x": "v".repeat(255)})), "ok");
+    assert_eq!(meta(json!({"__support_agent_list": "hss,ces"})), "ok");
+    assert_eq!(meta(json!({ "k".repeat(255): "v" })), "ok");
+    assert_eq!(meta(json!({ "k".repeat(256): "v" })), BAD);
+    assert_eq!(meta(json!({"": "v"})), BAD);
+    assert_eq!(meta(json!({"a b": "v"})), BAD);
+    assert_eq!(meta(json!({"a/b": "v"})), BAD);
+    assert_eq!(meta(json!({"k": "v".repeat(256)})), BAD);
+    assert_eq!(meta(json!({"k": 1})), BAD);
+    assert_eq!(meta(json!(["k"])), BAD);
 }

@@ -433,6 +433,15 @@ impl CloudProvider for HuaweiClient {
         // `userid`, the IAM user ("如果使用秘钥方式切换操作系统，则该字段为必选字段"); with
         // neither password nor key pair `metadata.user_data` is required, which a reinstall
         // request does not carry: refused here, before any request.
+        // "adminpass和keyname不能同时有值" (same SDK model, `adminpass`): refused here rather
+        // than answered by the cloud (the emulator answers Ecs.0005).
+        if req.login.password.is_some() && !req.login.key_ids.is_empty() {
+            return Err(invalid(
+                "ReinstallLoginConflict",
+                "Huawei changeos takes either a password (login.passwordSecretRef) or a key \
+                 pair (login.keyIds), not both; remove one of them",
+            ));
+        }
         if req.login.password.is_none() && req.login.key_ids.is_empty() {
             return Err(invalid(
                 "ReinstallNeedsLogin",

@@ -186,6 +186,51 @@ fn tag_values_fit_the_43_character_limit() {
     assert_eq!(e.kind, ErrorKind::InvalidRequest);
 }
 
+/// Tag keys and values against post_paid_server_tag.py's character rules (the cloud's
+/// Ecs.0906/0907), refused before any call: a Kubernetes-style `app.kubernetes.io/name` key
+/// is the likely one.
+#[test]
+fn tag_keys_and_values_follow_the_character_rules() {
+    let req = |k: &str, v: &str| {
+        let mut r = RunRequest {
+            region: "cn-north-4".into(),
+            zone: "cn-north-4a".into(),
+            image_id: "img".into(),
+            instance_type: "s6.small.1".into(),
+            network: Network {
+                vpc_id: Some("vpc".into()),
+                subnet_id: Some("subnet".into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        r.tags.insert(k.into(), v.into());
+        wire::create_body(&r, "tok", "p1", None).map(|_| ())
+    };
+    assert!(req("team", "a b.c-d_e:f/g@h").is_ok());
+    assert!(req(&"k".repeat(36), "v").is_ok());
+    for k in [
+        "app.kubernetes.io/name",
+        "a=b",
+        "a,b",
+        "a|b",
+        "a\\b",
+        "a*b",
+        "a<b",
+        "a>b",
+        "a\tb",
+        "",
+    ] {
+        assert_eq!(req(k, "v").unwrap_err().code, "InvalidTagKey", "{k:?}");
+    }
+    assert_eq!(req(&"k".repeat(37), "v").unwrap_err().code, "InvalidTagKey");
+    for v in ["a=b", "a,b", "a|b", "a\\b", "a*b", "a<b", "a>b", "a\nb"] {
+        let e = req("team", v).unwrap_err();
+        assert_eq!(e.code, "InvalidTagValue", "{v:?}");
+        assert_eq!(e.kind, ErrorKind::InvalidRequest);
+    }
+}
+
 #[test]
 fn at_most_ten_server_tags() {
     let mut req = RunRequest {
@@ -237,4 +282,28 @@ fn flavor_sale_status() {
     assert!(!flavor_on_sale(&f, Some("cn-north-4a")));
     assert!(flavor_on_sale(&f, Some("cn-north-4b")));
     assert_eq!(f.family(), "s6");
+}
+
+/// changeos takes `adminpass` or `keyname`, not both (SDK
+/// huaweicloudsdkecs/v2/model/change_server_os_with_cloud_init_option.py `adminpass`:
+/// "adminpass和keyname不能同时有值"; API ecs_02_0202): refused before any request (the
+/// client has no endpoint reachable here, so reaching the network would fail differently).
+#[tokio::test]
+async fn changeos_with_both_password_and_key_is_refused_before_sending() {
+    let req = ReinstallRequest {
+        image_id: "img".into(),
+        login: Login {
+            key_ids: vec!["kp-1".into()],
+            password: Some(SecretString::new("Passw0rd!x")),
+            keep_image_login: false,
+        },
+        system_disk_size_gb: None,
+        hostname: None,
+    };
+    let e = client()
+        .reinstall("cn-north-4", "srv", &req)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, "ReinstallLoginConflict", "{e}");
+    assert!(e.message.contains("not both"), "{e}");
 }

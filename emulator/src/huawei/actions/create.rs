@@ -3,6 +3,9 @@
 
 use super::*;
 
+/// EIP types the EIP API documents (see `create_servers`).
+const EIP_TYPES: &[&str] = &["5_bgp", "5_sbgp", "5_youxuanbgp", "5_telcom", "5_union"];
+
 pub(super) fn create_servers(ctx: &Ctx, v11: bool) -> HwResult<Answer> {
     let body = ctx.json()?;
     let dry_run = bool_field(&body, "dry_run")?.unwrap_or(false);
@@ -36,7 +39,11 @@ pub(super) fn create_servers(ctx: &Ctx, v11: bool) -> HwResult<Answer> {
     let count = count as usize;
     let name = required_str(server, "name")?;
     check_name(name, if count > 1 { 59 } else { 64 })?;
-    let auto_rename = bool_field(server, "isAutoRename")?.unwrap_or(true);
+    // isAutoRename (count > 1): whether the servers may share one name, default true (SDK
+    // huaweicloudsdkecs/v2/model/post_paid_server.py `is_auto_rename`: "True，表示允许重名";
+    // ECS FAQ ecs_faq_0620 "Allow duplicate name ... the created ECSs will have the same
+    // name"); false = distinct names with a "-0001"-style suffix.
+    let allow_duplicate_names = bool_field(server, "isAutoRename")?.unwrap_or(true);
 
     let zone = match str_field(server, "availability_zone")? {
         Some(z) if !z.is_empty() => {
@@ -103,7 +110,17 @@ pub(super) fn create_servers(ctx: &Ctx, v11: bool) -> HwResult<Answer> {
     if let Some(pip) = server.get("publicip").and_then(Value::as_object)
         && let Some(eip) = pip.get("eip").and_then(Value::as_object)
     {
-        required_str(eip, "iptype")?;
+        // iptype: an EIP type, "详情请参见申请弹性公网IP" (SDK post_paid_server_eip.py
+        // `iptype`); the EIP API lists 5_bgp, 5_sbgp, 5_youxuanbgp (and 5_telcom/5_union in
+        // older regions), per region (https://support.huaweicloud.com/api-eip/eip_api_0001.html,
+        // eip_api_0006.html). The emulator accepts that union in every region; no specific
+        // code is documented: Ecs.0005.
+        let iptype = required_str(eip, "iptype")?;
+        if !EIP_TYPES.contains(&iptype) {
+            return Err(HwError::invalid(format!(
+                "Invalid parameter publicip.eip.iptype: {iptype}."
+            )));
+        }
         let bw = eip
             .get("bandwidth")
             .and_then(Value::as_object)
@@ -197,27 +214,17 @@ pub(super) fn create_servers(ctx: &Ctx, v11: bool) -> HwResult<Answer> {
             let t = t
                 .as_object()
                 .ok_or_else(|| HwError::invalid("Invalid parameter server_tags."))?;
-            let key = required_str(t, "key")?;
+            let key = str_field(t, "key")?.ok_or_else(|| {
+                HwError::invalid("Invalid parameter: server_tags.key is required.")
+            })?;
             let value = str_field(t, "value")?.unwrap_or_default();
-            let bad = |s: &str| s.chars().any(|c| c.is_control() || "=*<>\\,|/".contains(c));
-            if key.chars().count() > 36 || bad(key) {
-                return Err(HwError::invalid(format!(
-                    "Invalid parameter server_tags.key: `{key}`."
-                )));
-            }
-            if value.chars().count() > 43
-                || value
-                    .chars()
-                    .any(|c| c.is_control() || "=*<>\\,|".contains(c))
-            {
-                return Err(HwError::invalid(format!(
-                    "Invalid parameter server_tags.value of `{key}`."
-                )));
-            }
+            check_tag(key, value)?;
             if tags.iter().any(|x| x.key == key) {
-                return Err(HwError::invalid(format!(
-                    "Invalid parameter server_tags: duplicate key `{key}`."
-                )));
+                return Err(HwError::ecs(
+                    400,
+                    "Ecs.0908",
+                    format!("The tag key cannot be duplicate: `{key}`."),
+                ));
             }
             tags.push(Tag {
                 key: key.to_string(),
@@ -237,10 +244,14 @@ pub(super) fn create_servers(ctx: &Ctx, v11: bool) -> HwResult<Answer> {
         }
     }
     if tags.len() > 10 {
-        return Err(HwError::invalid(
-            "Invalid parameter server_tags: at most 10 tags are allowed.",
+        return Err(HwError::ecs(
+            400,
+            "Ecs.0905",
+            "The number of tags exceeds the maximum allowed limit (10).",
         ));
     }
+
+    check_metadata(server)?;
 
     // Billing.
     let ext = server
@@ -342,7 +353,7 @@ pub(super) fn create_servers(ctx: &Ctx, v11: bool) -> HwResult<Answer> {
     let mut ids = Vec::with_capacity(count);
     for n in 0..count {
         let id = new_uuid();
-        let this_name = if count > 1 && auto_rename {
+        let this_name = if count > 1 && !allow_duplicate_names {
             format!("{name}-{:04}", n + 1)
         } else {
             name.to_string()
@@ -547,4 +558,73 @@ pub(super) fn client_token_replay(ctx: &Ctx, digest: &str) -> HwResult<Option<An
 pub(super) fn sha2_digest(data: &[u8]) -> Vec<u8> {
     use sha2::Digest;
     sha2::Sha256::digest(data).to_vec()
+}
+
+/// Server tag rules (SDK huaweicloudsdkecs/v2/model/post_paid_server_tag.py: key 1-36
+/// Unicode characters, value at most 43, neither with ASCII 0-31 nor `= * < > \ , |`, the
+/// key not `/` either) with the ECS error codes (API 错误码 zh-cn_topic_0022067717):
+/// Ecs.0906 "Failed to comply with tag character set specifications" (标签的属性非法: the
+/// lengths), Ecs.0907 "Invalid tag character set" (标签字符集不合法: a forbidden character).
+fn check_tag(key: &str, value: &str) -> HwResult<()> {
+    let forbidden = |s: &str, extra: &str| {
+        s.chars()
+            .any(|c| (c as u32) < 32 || "=*<>\\,|".contains(c) || extra.contains(c))
+    };
+    if key.is_empty() || key.chars().count() > 36 || value.chars().count() > 43 {
+        return Err(HwError::ecs(
+            400,
+            "Ecs.0906",
+            format!(
+                "Failed to comply with tag character set specifications: `{key}` \
+                 (key 1-36 characters, value at most 43)."
+            ),
+        ));
+    }
+    if forbidden(key, "/") || forbidden(value, "") {
+        return Err(HwError::ecs(
+            400,
+            "Ecs.0907",
+            format!("Invalid tag character set: `{key}`."),
+        ));
+    }
+    Ok(())
+}
+
+/// `metadata` of a create (SDK huaweicloudsdkecs/v2/model/post_paid_server.py and
+/// pre_paid_server.py `metadata`): at most 10 pairs, keys of 1-255 characters of
+/// `A-Z a-z 0-9 - _ : .`, string values of at most 255 characters. No specific code is
+/// documented: Ecs.0005 (参数非法).
+fn check_metadata(server: &Map<String, Value>) -> HwResult<()> {
+    let Some(meta) = server.get("metadata") else {
+        return Ok(());
+    };
+    let meta = meta
+        .as_object()
+        .ok_or_else(|| HwError::invalid("Invalid parameter metadata: must be an object."))?;
+    if meta.len() > 10 {
+        return Err(HwError::invalid(
+            "Invalid parameter metadata: at most 10 key/value pairs are allowed.",
+        ));
+    }
+    for (k, v) in meta {
+        if k.is_empty()
+            || k.chars().count() > 255
+            || !k
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_:.".contains(c))
+        {
+            return Err(HwError::invalid(format!(
+                "Invalid parameter metadata: key `{k}`."
+            )));
+        }
+        let v = v.as_str().ok_or_else(|| {
+            HwError::invalid(format!("Invalid parameter metadata.{k}: must be a string."))
+        })?;
+        if v.chars().count() > 255 {
+            return Err(HwError::invalid(format!(
+                "Invalid parameter metadata.{k}: at most 255 characters."
+            )));
+        }
+    }
+    Ok(())
 }

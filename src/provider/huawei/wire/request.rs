@@ -39,6 +39,38 @@ pub fn fit_tag_value(key: &str, value: &str) -> Result<String> {
     ))
 }
 
+/// Tag keys of at most this many characters (`post_paid_server_tag.py` `key`).
+const MAX_TAG_KEY_CHARS: usize = 36;
+
+/// A server tag's key and value against the model's character rules (SDK
+/// `huaweicloudsdkecs/v2/model/post_paid_server_tag.py`: key 1-36 characters, neither key
+/// nor value with ASCII 0-31 or `= * < > \ , |`, the key not `/` either), which the cloud
+/// answers with Ecs.0906/Ecs.0907 (API 错误码): refused before any call. Value lengths are
+/// [`fit_tag_value`]'s.
+pub fn check_tag_chars(key: &str, value: &str) -> Result<()> {
+    let forbidden = |c: char| (c as u32) < 32 || "=*<>\\,|".contains(c);
+    let n = key.chars().count();
+    if n == 0 || n > MAX_TAG_KEY_CHARS || key.chars().any(|c| forbidden(c) || c == '/') {
+        return Err(invalid(
+            "InvalidTagKey",
+            format!(
+                "tag {key:?}: Huawei ECS accepts tag keys of 1-{MAX_TAG_KEY_CHARS} characters \
+                 without control characters or any of = * < > \\ , | /"
+            ),
+        ));
+    }
+    if value.chars().any(forbidden) {
+        return Err(invalid(
+            "InvalidTagValue",
+            format!(
+                "tag {key}: Huawei ECS accepts tag values without control characters or any \
+                 of = * < > \\ , |"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// The value of [`TOKEN_TAG`] for a client token: 40 hex digits of its SHA-256.
 pub fn token_tag_value(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))[..40].to_owned()
@@ -97,6 +129,7 @@ pub fn create_body(
         .iter()
         .filter(|(k, _)| k.as_str() != TOKEN_TAG)
         .map(|(k, v)| {
+            check_tag_chars(k, v)?;
             Ok(wire::Tag {
                 key: k.clone(),
                 value: fit_tag_value(k, v)?,
