@@ -41,6 +41,15 @@ fn installed_version(python: &Path, package: &str) -> Option<String> {
 /// The shared SDK virtualenv with `packages` (name, version) installed, created or
 /// completed on demand. Returns its python. Blocking.
 pub fn sdk_venv(packages: &[(&str, &str)], what: &str) -> PathBuf {
+    // One installer at a time, across the tests of this binary and across processes: two
+    // pip installs into one fresh venv break each other (seen on a clean CI checkout).
+    static IN_PROCESS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = IN_PROCESS.lock().unwrap_or_else(|e| e.into_inner());
+    let lock_path = crate::emulator::target_dir().join("sdk-venv.lock");
+    let lock = std::fs::File::create(&lock_path)
+        .unwrap_or_else(|e| panic!("cannot open {}: {e}", lock_path.display()));
+    lock.lock()
+        .unwrap_or_else(|e| panic!("cannot lock {}: {e}", lock_path.display()));
     let venv = crate::emulator::target_dir().join("sdk-venv");
     let mut python = venv_python(&venv);
     if !python.exists() {
