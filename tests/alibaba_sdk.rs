@@ -96,38 +96,12 @@ async fn official_python_sdk_drives_the_emulator() {
 /// DeleteInstance), driven by the official SDK: `tests/sdk/alibaba_prepaid.py`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn official_python_sdk_prepaid_and_single_instance_actions() {
-    let python = tokio::task::spawn_blocking(|| sdk::sdk_venv(SDK_PACKAGES, "Alibaba Cloud"))
-        .await
-        .expect("virtualenv task");
-    let emu = Emulator::start(&["--transition-delay-ms", "300"]).await;
-    let output = sdk::run_script(
-        python,
+    let (emu, calls) = run_ecs_script(
         "alibaba_prepaid.py",
-        vec![
-            (
-                "ALIBABA_CLOUD_ACCESS_KEY_ID",
-                ALIBABA_ACCESS_KEY_ID.to_string(),
-            ),
-            (
-                "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
-                ALIBABA_ACCESS_KEY_SECRET.to_string(),
-            ),
-            ("ECS_ENDPOINT", emu.addr().to_string()),
-            ("ECS_REGION", "cn-hangzhou".to_string()),
-            ("ECS_WAIT_SECONDS", "60".to_string()),
-        ],
+        &["--transition-delay-ms", "300"],
+        "OK: Alibaba ECS prepaid and single-instance actions passed",
     )
     .await;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "alibaba_prepaid.py failed ({}); emulator log:\n{}",
-        output.status,
-        emu.log()
-    );
-    assert!(stdout.contains("OK: Alibaba ECS prepaid and single-instance actions passed"));
-
-    let calls = emu.calls().await;
     let a = &calls["alibaba"];
     assert_eq!(a["ModifyPrepayInstanceSpec"]["ok"], 3, "{calls}");
     assert_eq!(
@@ -160,13 +134,44 @@ async fn official_python_sdk_prepaid_and_single_instance_actions() {
 /// `tests/sdk/alibaba_groups_tags.py`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn official_python_sdk_security_groups_and_tags() {
+    let (emu, calls) = run_ecs_script(
+        "alibaba_groups_tags.py",
+        &["--transition-delay-ms", "100"],
+        "OK: Alibaba ECS security groups and tags passed",
+    )
+    .await;
+    let a = &calls["alibaba"];
+    assert_eq!(
+        a["LeaveSecurityGroup"]["error_codes"]["InstanceLastSecurityGroup"], 1,
+        "{calls}"
+    );
+    assert_eq!(
+        a["JoinSecurityGroup"]["error_codes"]["InstanceSecurityGroupLimitExceeded"], 1,
+        "{calls}"
+    );
+    assert_eq!(
+        a["TagResources"]["error_codes"]["NumberExceed.ResourceIds"], 1,
+        "{calls}"
+    );
+    assert_eq!(a["UntagResources"]["ok"], 2, "{calls}");
+    assert!(emu.instances_of("alibaba").await.is_empty());
+}
+
+/// Run `tests/sdk/<script>` with the official Alibaba SDK against a fresh emulator started
+/// with `emulator_args`; the script must succeed and print `ok_line`. Returns the
+/// emulator (still running) and its call counts.
+async fn run_ecs_script(
+    script: &'static str,
+    emulator_args: &[&str],
+    ok_line: &str,
+) -> (Emulator, serde_json::Value) {
     let python = tokio::task::spawn_blocking(|| sdk::sdk_venv(SDK_PACKAGES, "Alibaba Cloud"))
         .await
         .expect("virtualenv task");
-    let emu = Emulator::start(&["--transition-delay-ms", "100"]).await;
+    let emu = Emulator::start(emulator_args).await;
     let output = sdk::run_script(
         python,
-        "alibaba_groups_tags.py",
+        script,
         vec![
             (
                 "ALIBABA_CLOUD_ACCESS_KEY_ID",
@@ -185,25 +190,14 @@ async fn official_python_sdk_security_groups_and_tags() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
-        "alibaba_groups_tags.py failed ({}); emulator log:\n{}",
+        "{script} failed ({}); emulator log:\n{}",
         output.status,
         emu.log()
     );
-    assert!(stdout.contains("OK: Alibaba ECS security groups and tags passed"));
+    assert!(
+        stdout.contains(ok_line),
+        "{script} did not print {ok_line:?}"
+    );
     let calls = emu.calls().await;
-    let a = &calls["alibaba"];
-    assert_eq!(
-        a["LeaveSecurityGroup"]["error_codes"]["InstanceLastSecurityGroup"], 1,
-        "{calls}"
-    );
-    assert_eq!(
-        a["JoinSecurityGroup"]["error_codes"]["InstanceSecurityGroupLimitExceeded"], 1,
-        "{calls}"
-    );
-    assert_eq!(
-        a["TagResources"]["error_codes"]["NumberExceed.ResourceIds"], 1,
-        "{calls}"
-    );
-    assert_eq!(a["UntagResources"]["ok"], 2, "{calls}");
-    assert!(emu.instances_of("alibaba").await.is_empty());
+    (emu, calls)
 }

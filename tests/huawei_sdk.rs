@@ -91,28 +91,7 @@ async fn official_python_sdk_drives_the_emulator() {
 /// and ShowPermanentAccessKey, and a regional endpoint refusing another region's project.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn official_sdk_sees_one_project_per_region() {
-    let python = tokio::task::spawn_blocking(|| sdk::sdk_venv(IAM_SDK_PACKAGES, "Huawei Cloud"))
-        .await
-        .expect("virtualenv task");
-    let emu = Emulator::start(&[]).await;
-    let output = sdk::run_script(
-        python,
-        "huawei_projects.py",
-        vec![
-            ("HUAWEICLOUD_SDK_AK", HUAWEI_AK.to_string()),
-            ("HUAWEICLOUD_SDK_SK", HUAWEI_SK.to_string()),
-            ("HOME_PROJECT_ID", HUAWEI_PROJECT_ID.to_string()),
-            ("EMULATOR", emu.url().to_string()),
-        ],
-    )
-    .await;
-    assert!(
-        output.status.success(),
-        "huawei_projects.py failed ({}); emulator log:\n{}",
-        output.status,
-        emu.log()
-    );
-    let calls = emu.calls().await;
+    let calls = run_iam_script("huawei_projects.py", &[]).await;
     let h = &calls["huawei"];
     assert_eq!(h["KeystoneListProjects"]["ok"], 2, "{calls}");
     assert_eq!(h["ListServerAzInfo"]["ok"], 3, "{calls}");
@@ -128,28 +107,7 @@ async fn official_sdk_sees_one_project_per_region() {
 /// v1.1 resize and BSS CancelResourcesSubscription accepted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn official_sdk_prepaid_paths() {
-    let python = tokio::task::spawn_blocking(|| sdk::sdk_venv(IAM_SDK_PACKAGES, "Huawei Cloud"))
-        .await
-        .expect("virtualenv task");
-    let emu = Emulator::start(&["--transition-delay-ms", "200"]).await;
-    let output = sdk::run_script(
-        python,
-        "huawei_prepaid.py",
-        vec![
-            ("HUAWEICLOUD_SDK_AK", HUAWEI_AK.to_string()),
-            ("HUAWEICLOUD_SDK_SK", HUAWEI_SK.to_string()),
-            ("HOME_PROJECT_ID", HUAWEI_PROJECT_ID.to_string()),
-            ("EMULATOR", emu.url().to_string()),
-        ],
-    )
-    .await;
-    assert!(
-        output.status.success(),
-        "huawei_prepaid.py failed ({}); emulator log:\n{}",
-        output.status,
-        emu.log()
-    );
-    let calls = emu.calls().await;
+    let calls = run_iam_script("huawei_prepaid.py", &["--transition-delay-ms", "200"]).await;
     let h = &calls["huawei"];
     assert_eq!(h["CreateServers"]["ok"], 1, "{calls}");
     assert_eq!(h["CreateServers"]["error_codes"]["Ecs.0005"], 1, "{calls}");
@@ -168,28 +126,7 @@ async fn official_sdk_prepaid_paths() {
 /// region and the signature.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn official_sdk_changes_security_groups_per_port() {
-    let python = tokio::task::spawn_blocking(|| sdk::sdk_venv(IAM_SDK_PACKAGES, "Huawei Cloud"))
-        .await
-        .expect("virtualenv task");
-    let emu = Emulator::start(&[]).await;
-    let output = sdk::run_script(
-        python,
-        "huawei_ports.py",
-        vec![
-            ("HUAWEICLOUD_SDK_AK", HUAWEI_AK.to_string()),
-            ("HUAWEICLOUD_SDK_SK", HUAWEI_SK.to_string()),
-            ("HOME_PROJECT_ID", HUAWEI_PROJECT_ID.to_string()),
-            ("EMULATOR", emu.url().to_string()),
-        ],
-    )
-    .await;
-    assert!(
-        output.status.success(),
-        "huawei_ports.py failed ({}); emulator log:\n{}",
-        output.status,
-        emu.log()
-    );
-    let calls = emu.calls().await;
+    let calls = run_iam_script("huawei_ports.py", &[]).await;
     let h = &calls["huawei"];
     // dry run, B+C, and the other region's project (404)
     assert_eq!(h["AddSecurityGroups"]["ok"], 2, "{calls}");
@@ -208,4 +145,32 @@ async fn official_sdk_changes_security_groups_per_port() {
     );
     assert_eq!(h["ShowPort"]["error_codes"]["APIGW.0301"], 1, "{calls}");
     assert_eq!(h["ShowPort"]["error_codes"]["PortNotFound"], 1, "{calls}");
+}
+
+/// Run `tests/sdk/<script>` with the official Huawei SDKs (IAM, BSS and VPC included)
+/// against a fresh emulator started with `emulator_args`; the script must succeed. Returns
+/// the emulator's call counts.
+async fn run_iam_script(script: &'static str, emulator_args: &[&str]) -> serde_json::Value {
+    let python = tokio::task::spawn_blocking(|| sdk::sdk_venv(IAM_SDK_PACKAGES, "Huawei Cloud"))
+        .await
+        .expect("virtualenv task");
+    let emu = Emulator::start(emulator_args).await;
+    let output = sdk::run_script(
+        python,
+        script,
+        vec![
+            ("HUAWEICLOUD_SDK_AK", HUAWEI_AK.to_string()),
+            ("HUAWEICLOUD_SDK_SK", HUAWEI_SK.to_string()),
+            ("HOME_PROJECT_ID", HUAWEI_PROJECT_ID.to_string()),
+            ("EMULATOR", emu.url().to_string()),
+        ],
+    )
+    .await;
+    assert!(
+        output.status.success(),
+        "{script} failed ({}); emulator log:\n{}",
+        output.status,
+        emu.log()
+    );
+    emu.calls().await
 }
