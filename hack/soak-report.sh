@@ -4,6 +4,8 @@
 #
 #   hack/soak-report.sh                       # target/soak/soak.log
 #   hack/soak-report.sh path/to/soak.log
+#   hack/soak-report.sh a/soak.log b/soak.log # soaks that ran side by side (CIC_SOAK_DIR),
+#                                             # counted together per soaked HEAD
 #   hack/soak-report.sh --seeds-only HEAD     # just the seeds of one HEAD, one line
 #
 # Interrupted runs (Ctrl-C, a stopped soak) are not counted either way.
@@ -15,12 +17,16 @@ if [[ "${1:-}" == --seeds-only ]]; then
   SEEDS_ONLY="${2:?--seeds-only HEAD}"
   shift 2
 fi
-LOG="${1:-${CIC_SOAK_DIR:-${ROOT}/target/soak}/soak.log}"
-[[ -r "${LOG}" ]] || { echo "soak-report: no soak log at ${LOG}" >&2; exit 2; }
+LOGS=("$@")
+(( ${#LOGS[@]} > 0 )) || LOGS=("${CIC_SOAK_DIR:-${ROOT}/target/soak}/soak.log")
+for log in "${LOGS[@]}"; do
+  [[ -r "${log}" ]] || { echo "soak-report: no soak log at ${log}" >&2; exit 2; }
+done
 
 # One line per counted run: HEAD seed outcome seconds
 runs() {
   awk '
+    FNR == 1 { head = "" }
     /soak start:/ {
       head = ""
       for (i = 1; i <= NF; i++) if ($i == "HEAD") { head = $(i + 1); sub(/,$/, "", head) }
@@ -33,7 +39,7 @@ runs() {
       }
       if (outcome == "ok" || outcome == "FAILED") { sub(/s$/, "", secs); print head, seed, outcome, secs }
     }
-  ' "${LOG}"
+  ' "${LOGS[@]}"
 }
 
 if [[ -n "${SEEDS_ONLY}" ]]; then
