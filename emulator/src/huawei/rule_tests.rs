@@ -494,3 +494,79 @@ fn metadata_has_at_most_ten_pairs_of_documented_keys_and_values() {
     assert_eq!(meta(json!({"k": 1})), BAD);
     assert_eq!(meta(json!(["k"])), BAD);
 }
+
+/// The NICs' subnets belong to `vpcid` and a fixed `ip_address` lies in its subnet and is
+/// free (SDK post_paid_server.py `nics`, post_paid_server_nic.py `ip_address`; codes of API
+/// ecs_07_0002; the Ecs.0005 + `details` Ecs.0039 body of the create pages' 响应示例), for
+/// the subnets of the emulator's catalog (`catalog::SUBNETS`).
+#[test]
+fn nics_belong_to_the_vpc_and_fixed_addresses_to_the_subnet() {
+    let app = app();
+    const OTHER_VPC: &str = "5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b";
+    const OTHER_SUBNET: &str = "6f7a8b9c-0d1e-4f2a-8b3c-4d5e6f7a8b9c";
+    const SUBNET: &str = "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d";
+    // the primary NIC's subnet in another VPC: Ecs.0064
+    assert_eq!(
+        create_with(&app, |s| s["vpcid"] = json!(OTHER_VPC)),
+        "400 Ecs.0064"
+    );
+    // a secondary NIC's subnet in another VPC: Ecs.0014
+    assert_eq!(
+        create_with(&app, |s| s["nics"] =
+            json!([{"subnet_id": SUBNET}, {"subnet_id": OTHER_SUBNET}])),
+        "400 Ecs.0014"
+    );
+    // both in the other VPC: fine
+    assert_eq!(
+        create_with(&app, |s| {
+            s["vpcid"] = json!(OTHER_VPC);
+            s["nics"] = json!([{"subnet_id": OTHER_SUBNET, "ip_address": "192.168.0.10"}]);
+        }),
+        "ok"
+    );
+    // an address outside the subnet: Ecs.0005 with details Ecs.0039, the documented body
+    let mut s = server();
+    s["vpcid"] = json!(OTHER_VPC);
+    s["nics"] = json!([{"subnet_id": OTHER_SUBNET, "ip_address": "10.1.2.3"}]);
+    let e = run(
+        &app,
+        Op::CreateServers { v11: false },
+        &json!({"server": s}),
+        &[],
+    )
+    .unwrap_err();
+    let body = super::error_body(&e, "req");
+    assert_eq!(e.status, 400);
+    assert_eq!(
+        body,
+        json!({"error": {
+            "code": "Ecs.0005",
+            "message": format!("privateIp [10.1.2.3] is not in this subnet [{OTHER_SUBNET}]"),
+            "details": [{"code": "Ecs.0039"}],
+        }})
+    );
+    // without details the body keeps the two-member shape
+    let plain = super::error_body(&HwError::invalid("x"), "req");
+    assert_eq!(
+        plain,
+        json!({"error": {"code": "Ecs.0005", "message": "x"}})
+    );
+    // the address taken by the server above: Ecs.0010; not an address: Ecs.0005
+    assert_eq!(
+        create_with(&app, |s| {
+            s["vpcid"] = json!(OTHER_VPC);
+            s["nics"] = json!([{"subnet_id": OTHER_SUBNET, "ip_address": "192.168.0.10"}]);
+        }),
+        "400 Ecs.0010"
+    );
+    assert_eq!(
+        create_with(&app, |s| s["nics"] =
+            json!([{"subnet_id": SUBNET, "ip_address": "10.0.0.300"}])),
+        BAD
+    );
+    // a subnet the catalog does not know is not checked (open catalog)
+    assert_eq!(
+        create_with(&app, |s| s["nics"] = json!([{"subnet_id": "s"}])),
+        "ok"
+    );
+}
