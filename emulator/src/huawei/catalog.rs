@@ -288,3 +288,22 @@ pub fn in_cidr(ip: &str, cidr: &str) -> Option<bool> {
     };
     Some(u32::from(ip) & mask == u32::from(net) & mask)
 }
+
+/// EIP types per region as the EIP API documents them: "申请弹性公网IP" `publicip.type`
+/// (https://support.huaweicloud.com/api-eip/eip_api_0001.html, eip_api_0006.html; the same
+/// list in the official SDK's `huaweicloudsdkeip` model `PublicipInfoResponseBody`), with
+/// the Chinese region names mapped to ids by Huawei's endpoint tables. Regions the pages do
+/// not list: `None`.
+pub fn eip_types(region: &str) -> Option<&'static [&'static str]> {
+    Some(match region {
+        "cn-south-1" | "cn-east-3" | "cn-east-2" | "cn-north-1" | "cn-north-4" => {
+            &["5_bgp", "5_sbgp"]
+        }
+        "ap-southeast-1" => &["5_bgp", "5_youxuanbgp"],
+        "ap-southeast-2" | "ap-southeast-3" | "af-south-1" | "la-south-2" | "sa-brazil-1"
+        | "na-mexico-1" => &["5_bgp"],
+        // 西南-贵阳一: static BGP only
+        "cn-southwest-2" => &["5_sbgp"],
+        _ => return None,
+    })
+}

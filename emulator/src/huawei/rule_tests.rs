@@ -176,6 +176,8 @@ fn create_parameters_follow_the_models() {
     assert_eq!(eip(json!("5_bgp")), "ok");
     assert_eq!(eip(json!("5_sbgp")), "ok");
     assert_eq!(eip(json!("5_bpg")), BAD);
+    // a documented type the region (cn-north-4) does not offer
+    assert_eq!(eip(json!("5_youxuanbgp")), BAD);
     assert_eq!(eip(json!("")), BAD);
     assert_eq!(eip(Value::Null), BAD);
     // user_data is Base64
@@ -569,4 +571,44 @@ fn nics_belong_to_the_vpc_and_fixed_addresses_to_the_subnet() {
         create_with(&app, |s| s["nics"] = json!([{"subnet_id": "s"}])),
         "ok"
     );
+}
+
+/// EIP types per region (EIP API eip_api_0001 `publicip.type`): 西南-贵阳一 (cn-southwest-2)
+/// offers static BGP only, 中国-香港 (ap-southeast-1) 5_bgp and 5_youxuanbgp; a region the
+/// pages do not list accepts any documented type.
+#[test]
+fn the_eip_type_must_be_one_the_region_offers() {
+    let app = app();
+    let accounts = Accounts::demo();
+    let account = accounts
+        .find(Provider::Huawei, HUAWEI_DEMO_KEY_ID)
+        .unwrap()
+        .clone();
+    let create = |region: &str, iptype: &str| {
+        let project = super::projects::project_of(&account, region).expect("project");
+        let mut s = server();
+        s["availability_zone"] = json!(format!("{region}a"));
+        s["publicip"] = json!({"eip": {"iptype": iptype,
+            "bandwidth": {"sharetype": "PER", "size": 5, "chargemode": "traffic"}}});
+        let bytes = serde_json::to_vec(&json!({"server": s})).unwrap();
+        let ctx = Ctx {
+            app: &app,
+            account: &account,
+            project: &project,
+            region,
+            query: &[],
+            body: &bytes,
+            client_token: None,
+            request_id: "req",
+            now: now_ms(),
+            launch_failed: false,
+        };
+        code(actions::run(&Op::CreateServers { v11: false }, &ctx).map(|_| json!({})))
+    };
+    assert_eq!(create("cn-southwest-2", "5_bgp"), BAD);
+    assert_eq!(create("cn-southwest-2", "5_sbgp"), "ok");
+    assert_eq!(create("ap-southeast-1", "5_youxuanbgp"), "ok");
+    assert_eq!(create("ap-southeast-1", "5_sbgp"), BAD);
+    assert_eq!(create("ap-southeast-3", "5_sbgp"), BAD);
+    assert_eq!(create("tr-west-1", "5_sbgp"), "ok");
 }

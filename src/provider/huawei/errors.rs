@@ -355,6 +355,11 @@ mod tests {
             (400, "Ecs.0124", InvalidRequest),
             (400, "Ecs.0513", InvalidRequest),
             (400, "Ecs.0905", InvalidRequest),
+            // VPC port module (https://support.huaweicloud.com/api-vpc/vpc_api_0003.html):
+            // VPC.2502 is "Port xx not found" with 404 and a back-end failure with 500.
+            (404, "VPC.2502", NotFound),
+            (500, "VPC.2502", Transient),
+            (400, "VPC.2500", InvalidRequest),
         ] {
             assert_eq!(classify(status, code, ""), kind, "{code} (HTTP {status})");
         }

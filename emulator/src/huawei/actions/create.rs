@@ -3,7 +3,7 @@
 
 use super::*;
 
-/// EIP types the EIP API documents (see `create_servers`).
+/// EIP types the EIP API documents (see `create_servers`), for regions it does not list.
 const EIP_TYPES: &[&str] = &["5_bgp", "5_sbgp", "5_youxuanbgp", "5_telcom", "5_union"];
 
 pub(super) fn create_servers(ctx: &Ctx, v11: bool) -> HwResult<Answer> {
@@ -138,14 +138,17 @@ pub(super) fn create_servers(ctx: &Ctx, v11: bool) -> HwResult<Answer> {
         && let Some(eip) = pip.get("eip").and_then(Value::as_object)
     {
         // iptype: an EIP type, "详情请参见申请弹性公网IP" (SDK post_paid_server_eip.py
-        // `iptype`); the EIP API lists 5_bgp, 5_sbgp, 5_youxuanbgp (and 5_telcom/5_union in
-        // older regions), per region (https://support.huaweicloud.com/api-eip/eip_api_0001.html,
-        // eip_api_0006.html). The emulator accepts that union in every region; no specific
-        // code is documented: Ecs.0005.
+        // `iptype`); the EIP API lists the types per region and requires "必须是系统具体支持的
+        // 类型" (https://support.huaweicloud.com/api-eip/eip_api_0001.html, eip_api_0006.html;
+        // `catalog::eip_types`). In a region the pages do not list, the emulator accepts the
+        // union of the documented types. No specific code is documented: Ecs.0005.
         let iptype = required_str(eip, "iptype")?;
-        if !EIP_TYPES.contains(&iptype) {
+        let offered = catalog::eip_types(ctx.region).unwrap_or(EIP_TYPES);
+        if !offered.contains(&iptype) {
             return Err(HwError::invalid(format!(
-                "Invalid parameter publicip.eip.iptype: {iptype}."
+                "Invalid parameter publicip.eip.iptype: {iptype} is not offered in {} ({}).",
+                ctx.region,
+                offered.join(", ")
             )));
         }
         let bw = eip
