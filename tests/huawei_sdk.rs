@@ -135,7 +135,7 @@ async fn official_sdk_changes_security_groups_per_port() {
         "{calls}"
     );
     assert_eq!(
-        h["AddSecurityGroups"]["error_codes"]["PortNotFound"], 1,
+        h["AddSecurityGroups"]["error_codes"]["VPC.2502"], 1,
         "{calls}"
     );
     assert_eq!(h["RemoveSecurityGroups"]["ok"], 1, "{calls}");
@@ -144,7 +144,7 @@ async fn official_sdk_changes_security_groups_per_port() {
         "{calls}"
     );
     assert_eq!(h["ShowPort"]["error_codes"]["APIGW.0301"], 1, "{calls}");
-    assert_eq!(h["ShowPort"]["error_codes"]["PortNotFound"], 1, "{calls}");
+    assert_eq!(h["ShowPort"]["error_codes"]["VPC.2502"], 1, "{calls}");
 }
 
 /// Run `tests/sdk/<script>` with the official Huawei SDKs (IAM, BSS and VPC included)

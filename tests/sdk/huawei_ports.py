@@ -179,7 +179,7 @@ def main():
     assert groups_of(client, port) == [SG_B, SG_C]
 
     step("an unknown port is 404; the port is not in another region's project")
-    expect_error(lambda: groups_of(client, "00000000-0000-4000-8000-000000000000"), 404, "PortNotFound")
+    expect_error(lambda: groups_of(client, "00000000-0000-4000-8000-000000000000"), 404, "VPC.2502")
     iam = (
         IamClient.new_builder()
         .with_http_config(config())
@@ -189,7 +189,7 @@ def main():
     )
     projects = iam.keystone_list_auth_projects(KeystoneListAuthProjectsRequest()).projects
     other = {p.name: p.id for p in projects}["ap-southeast-1"]
-    expect_error(lambda: insert(vpc(other), port, [SG_A]), 404, "PortNotFound")
+    expect_error(lambda: insert(vpc(other), port, [SG_A]), 404, "VPC.2502")
 
     step("a regional VPC host refuses another region's project; a wrong SK is refused")
     regional = f"http://vpc.ap-southeast-1.myhuaweicloud.com:{PORT}"

@@ -223,3 +223,87 @@ pub fn rate_limit(action: &str) -> f64 {
         _ => 20.0,
     }
 }
+
+/// A VPC subnet the emulator knows: `(subnet_id, vpc_id, IPv4 CIDR)`.
+pub struct SubnetInfo {
+    pub id: &'static str,
+    pub vpc_id: &'static str,
+    pub cidr: &'static str,
+}
+
+/// The emulated accounts' VPC subnets, in every region (the VPC API itself is not emulated).
+/// The first four are the networks the tests, fixtures and `examples/huawei.yaml` use (their
+/// servers take addresses from 10.0.0.0/8); the last is a second VPC, so that a subnet of
+/// another VPC can be named. Ids not listed here are taken to be networks of the account the
+/// emulator does not model and are not checked (an open catalog: a strict one would refuse
+/// every id of a user's own cloud in the tests that run against the emulator).
+pub const SUBNETS: &[SubnetInfo] = &[
+    // tests/sdk/huawei_*.py, emulator rule tests
+    SubnetInfo {
+        id: "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d",
+        vpc_id: "0f3b4c5d-6e7f-4a8b-9c0d-1e2f3a4b5c6d",
+        cidr: "10.0.0.0/8",
+    },
+    // tests/provider_contract/huawei.rs, tests/huawei_login.rs, tests/huawei_projects.rs
+    SubnetInfo {
+        id: "7e4b6c2a-2f7b-4b8c-8a66-sub000000001",
+        vpc_id: "3b3e4f4b-1f6a-4a7e-9b55-vpc000000001",
+        cidr: "10.0.0.0/8",
+    },
+    // tests/support/fixtures.rs (HUAWEI)
+    SubnetInfo {
+        id: "4d5e6f70-0000-4000-8000-00000000demo",
+        vpc_id: "3c4d5e6f-0000-4000-8000-00000000demo",
+        cidr: "10.0.0.0/8",
+    },
+    // examples/huawei.yaml
+    SubnetInfo {
+        id: "9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b",
+        vpc_id: "3c5a1f7e-8d2b-4e6a-9f10-2b7c4d5e6f70",
+        cidr: "10.0.0.0/8",
+    },
+    // a second VPC
+    SubnetInfo {
+        id: "6f7a8b9c-0d1e-4f2a-8b3c-4d5e6f7a8b9c",
+        vpc_id: "5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b",
+        cidr: "192.168.0.0/24",
+    },
+];
+
+/// The subnet `id`, if the emulator knows it.
+pub fn subnet(id: &str) -> Option<&'static SubnetInfo> {
+    SUBNETS.iter().find(|s| s.id == id)
+}
+
+/// Whether IPv4 address `ip` lies in `cidr` (`a.b.c.d/n`); `None` when either is malformed.
+pub fn in_cidr(ip: &str, cidr: &str) -> Option<bool> {
+    let (net, bits) = cidr.split_once('/')?;
+    let bits: u32 = bits.parse().ok().filter(|b| *b <= 32)?;
+    let ip: std::net::Ipv4Addr = ip.parse().ok()?;
+    let net: std::net::Ipv4Addr = net.parse().ok()?;
+    let mask = if bits == 0 {
+        0
+    } else {
+        u32::MAX << (32 - bits)
+    };
+    Some(u32::from(ip) & mask == u32::from(net) & mask)
+}
+
+/// EIP types per region as the EIP API documents them: "申请弹性公网IP" `publicip.type`
+/// (https://support.huaweicloud.com/api-eip/eip_api_0001.html, eip_api_0006.html; the same
+/// list in the official SDK's `huaweicloudsdkeip` model `PublicipInfoResponseBody`), with
+/// the Chinese region names mapped to ids by Huawei's endpoint tables. Regions the pages do
+/// not list: `None`.
+pub fn eip_types(region: &str) -> Option<&'static [&'static str]> {
+    Some(match region {
+        "cn-south-1" | "cn-east-3" | "cn-east-2" | "cn-north-1" | "cn-north-4" => {
+            &["5_bgp", "5_sbgp"]
+        }
+        "ap-southeast-1" => &["5_bgp", "5_youxuanbgp"],
+        "ap-southeast-2" | "ap-southeast-3" | "af-south-1" | "la-south-2" | "sa-brazil-1"
+        | "na-mexico-1" => &["5_bgp"],
+        // 西南-贵阳一: static BGP only
+        "cn-southwest-2" => &["5_sbgp"],
+        _ => return None,
+    })
+}

@@ -1,7 +1,9 @@
 //! Server statuses the ECS status table documents but no emulated API action reaches:
-//! `SHELVED`, `SHELVED_OFFLOADED`, `PAUSED`, `SUSPENDED` and `ERROR` (API
+//! `SHELVED`, `SHELVED_OFFLOADED`, `PAUSED`, `SUSPENDED`, `ERROR`, `MIGRATING` (live
+//! migration), `VERIFY_RESIZE`, `REVERT_RESIZE` and `SOFT_DELETED` (API
 //! https://support.huaweicloud.com/api-ecs/ecs_08_0002.html; the `status` values of SDK
-//! huaweicloudsdkecs/v2/model/list_servers_details_request.py and server_detail.py). The
+//! huaweicloudsdkecs/v2/model/list_servers_details_request.py and server_detail.py; the
+//! status table does not describe SOFT_DELETED, only server_detail.py lists it). The
 //! control API (`POST /_emulator/instances/{id}/provider-status`) puts a server into one,
 //! and takes it out again (`null`), as the cloud or its operator would (unshelve, unpause,
 //! resume, recovery).
@@ -25,6 +27,10 @@ pub const STATUSES: &[&str] = &[
     "PAUSED",
     "SUSPENDED",
     "ERROR",
+    "MIGRATING",
+    "VERIFY_RESIZE",
+    "REVERT_RESIZE",
+    "SOFT_DELETED",
 ];
 
 /// The held status of `i`, if any.
@@ -53,8 +59,11 @@ pub fn set(i: &mut Instance, status: Option<&str>) -> Result<(), String> {
 }
 
 /// `(status, OS-EXT-STS:task_state, OS-EXT-STS:vm_state, OS-EXT-STS:power_state)` of a held
-/// server (vm states of the status table; Nova power states 1 running, 3 paused, 4 shutdown,
-/// 7 suspended). `deleting`: a deletion is under way (only ERROR documents it).
+/// server (vm and task states of the status table: MIGRATING active/migrating,
+/// VERIFY_RESIZE resized/null, REVERT_RESIZE resized/resize_reverting; SOFT_DELETED's
+/// vm_state is not in the table: `soft-delete` is OpenStack Nova's name for it. Nova power
+/// states 1 running, 3 paused, 4 shutdown, 7 suspended). `deleting`: a deletion is under
+/// way (only ERROR documents it).
 pub fn status(
     held: &'static str,
     deleting: bool,
@@ -65,6 +74,15 @@ pub fn status(
         "SHELVED_OFFLOADED" => ("SHELVED_OFFLOADED", task, "shelved_offloaded", 4),
         "PAUSED" => ("PAUSED", task, "paused", 3),
         "SUSPENDED" => ("SUSPENDED", task, "suspended", 7),
+        "MIGRATING" => ("MIGRATING", task.or(Some("migrating")), "active", 1),
+        "VERIFY_RESIZE" => ("VERIFY_RESIZE", task, "resized", 1),
+        "REVERT_RESIZE" => (
+            "REVERT_RESIZE",
+            task.or(Some("resize_reverting")),
+            "resized",
+            1,
+        ),
+        "SOFT_DELETED" => ("SOFT_DELETED", task, "soft-delete", 4),
         _ => ("ERROR", task, "error", 0),
     }
 }

@@ -1,4 +1,5 @@
-//! Statuses held by the cloud (SHELVED, SHELVED_OFFLOADED, PAUSED, SUSPENDED, ERROR; API
+//! Statuses held by the cloud (SHELVED, SHELVED_OFFLOADED, PAUSED, SUSPENDED, ERROR,
+//! MIGRATING, VERIFY_RESIZE, REVERT_RESIZE, SOFT_DELETED; API
 //! https://support.huaweicloud.com/api-ecs/ecs_08_0002.html): rendered as the status table
 //! says, start/stop/reboot/resize/changeos refused with Ecs.0100, deletion of an ERROR
 //! server allowed, and the server back once released.
@@ -82,19 +83,33 @@ fn held_statuses_render_refuse_actions_and_release() {
         ("PAUSED", "paused"),
         ("SUSPENDED", "suspended"),
         ("ERROR", "error"),
+        ("MIGRATING", "active"),
+        ("VERIFY_RESIZE", "resized"),
+        ("REVERT_RESIZE", "resized"),
+        ("SOFT_DELETED", "soft-delete"),
     ] {
         hold(&app, &id, Some(status));
         let s = show(&app, &id);
         assert_eq!(s["status"], status);
         assert_eq!(s["OS-EXT-STS:vm_state"], vm_state);
         assert_eq!(s["fault"].is_object(), status == "ERROR", "{status}");
-        // the list's status filter finds it under that status; PAUSED and SUSPENDED are not
-        // filter values (SDK list_servers_details_request.py `status`)
+        // the task states of the status table
+        let task = match status {
+            "MIGRATING" => Some("migrating"),
+            "REVERT_RESIZE" => Some("resize_reverting"),
+            _ => None,
+        };
+        assert_eq!(s["OS-EXT-STS:task_state"].as_str(), task, "{status}");
+        // the list's status filter finds it under that status; PAUSED, SUSPENDED and
+        // SOFT_DELETED are not filter values (SDK list_servers_details_request.py `status`)
         let q = [("status".to_string(), status.to_string())];
         match run(&app, Op::ListServersDetails, Value::Null, &q) {
             Ok(listed) => assert_eq!(listed["servers"][0]["id"], id.as_str(), "{status}"),
             Err(e) => {
-                assert!(matches!(status, "PAUSED" | "SUSPENDED"), "{status}: {e:?}");
+                assert!(
+                    matches!(status, "PAUSED" | "SUSPENDED" | "SOFT_DELETED"),
+                    "{status}: {e:?}"
+                );
                 assert_eq!(e.code, "Ecs.0005");
             }
         }

@@ -47,6 +47,12 @@ pub struct HwError {
     pub code: String,
     pub message: String,
     pub style: Style,
+    /// ECS `error.details[].code`: the specific code under a general one, as the create
+    /// pages show it (`{"error": {"message": "privateIp [%s] is not in this subnet [%s]",
+    /// "code": "Ecs.0005", "details": [{"code": "Ecs.0039"}]}}`, 响应示例 of
+    /// https://support.huaweicloud.com/api-ecs/zh-cn_topic_0020212668.html and
+    /// ecs_02_0101.html). Empty: no `details` member.
+    pub details: Vec<String>,
 }
 
 impl HwError {
@@ -56,6 +62,7 @@ impl HwError {
             code: code.to_string(),
             message: message.into(),
             style: Style::Ecs,
+            details: vec![],
         }
     }
 
@@ -65,6 +72,7 @@ impl HwError {
             code: code.to_string(),
             message: message.into(),
             style: Style::Gateway,
+            details: vec![],
         }
     }
 
@@ -74,7 +82,14 @@ impl HwError {
             code: status.to_string(),
             message: message.into(),
             style: Style::Nova,
+            details: vec![],
         }
+    }
+
+    /// The same error with the specific code `detail` in `error.details[].code`.
+    pub fn with_detail(mut self, detail: &str) -> Self {
+        self.details.push(detail.to_string());
+        self
     }
 
     /// `Ecs.0005`: invalid parameter values.
@@ -122,11 +137,22 @@ fn respond(status: u16, body: Option<&Value>, request_id: &str) -> Response {
 }
 
 pub fn error_response(e: &HwError, request_id: &str) -> Response {
-    let body = match e.style {
+    respond(e.status, Some(&error_body(e, request_id)), request_id)
+}
+
+/// The JSON body of error `e` in its service's shape.
+pub fn error_body(e: &HwError, request_id: &str) -> Value {
+    match e.style {
         Style::Gateway => {
             json!({"error_code": e.code, "error_msg": e.message, "request_id": request_id})
         }
-        Style::Ecs => json!({"error": {"code": e.code, "message": e.message}}),
+        Style::Ecs if e.details.is_empty() => {
+            json!({"error": {"code": e.code, "message": e.message}})
+        }
+        Style::Ecs => {
+            let details: Vec<Value> = e.details.iter().map(|c| json!({"code": c})).collect();
+            json!({"error": {"code": e.code, "message": e.message, "details": details}})
+        }
         Style::Nova => {
             let kind = match e.status {
                 404 => "itemNotFound",
@@ -138,8 +164,7 @@ pub fn error_response(e: &HwError, request_id: &str) -> Response {
             };
             json!({ kind: {"code": e.status, "message": e.message} })
         }
-    };
-    respond(e.status, Some(&body), request_id)
+    }
 }
 
 /// The API a path and method name.

@@ -176,6 +176,8 @@ fn create_parameters_follow_the_models() {
     assert_eq!(eip(json!("5_bgp")), "ok");
     assert_eq!(eip(json!("5_sbgp")), "ok");
     assert_eq!(eip(json!("5_bpg")), BAD);
+    // a documented type the region (cn-north-4) does not offer
+    assert_eq!(eip(json!("5_youxuanbgp")), BAD);
     assert_eq!(eip(json!("")), BAD);
     assert_eq!(eip(Value::Null), BAD);
     // user_data is Base64
@@ -493,4 +495,120 @@ fn metadata_has_at_most_ten_pairs_of_documented_keys_and_values() {
     assert_eq!(meta(json!({"k": "v".repeat(256)})), BAD);
     assert_eq!(meta(json!({"k": 1})), BAD);
     assert_eq!(meta(json!(["k"])), BAD);
+}
+
+/// The NICs' subnets belong to `vpcid` and a fixed `ip_address` lies in its subnet and is
+/// free (SDK post_paid_server.py `nics`, post_paid_server_nic.py `ip_address`; codes of API
+/// ecs_07_0002; the Ecs.0005 + `details` Ecs.0039 body of the create pages' 响应示例), for
+/// the subnets of the emulator's catalog (`catalog::SUBNETS`).
+#[test]
+fn nics_belong_to_the_vpc_and_fixed_addresses_to_the_subnet() {
+    let app = app();
+    const OTHER_VPC: &str = "5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b";
+    const OTHER_SUBNET: &str = "6f7a8b9c-0d1e-4f2a-8b3c-4d5e6f7a8b9c";
+    const SUBNET: &str = "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d";
+    // the primary NIC's subnet in another VPC: Ecs.0064
+    assert_eq!(
+        create_with(&app, |s| s["vpcid"] = json!(OTHER_VPC)),
+        "400 Ecs.0064"
+    );
+    // a secondary NIC's subnet in another VPC: Ecs.0014
+    assert_eq!(
+        create_with(&app, |s| s["nics"] =
+            json!([{"subnet_id": SUBNET}, {"subnet_id": OTHER_SUBNET}])),
+        "400 Ecs.0014"
+    );
+    // both in the other VPC: fine
+    assert_eq!(
+        create_with(&app, |s| {
+            s["vpcid"] = json!(OTHER_VPC);
+            s["nics"] = json!([{"subnet_id": OTHER_SUBNET, "ip_address": "192.168.0.10"}]);
+        }),
+        "ok"
+    );
+    // an address outside the subnet: Ecs.0005 with details Ecs.0039, the documented body
+    let mut s = server();
+    s["vpcid"] = json!(OTHER_VPC);
+    s["nics"] = json!([{"subnet_id": OTHER_SUBNET, "ip_address": "10.1.2.3"}]);
+    let e = run(
+        &app,
+        Op::CreateServers { v11: false },
+        &json!({"server": s}),
+        &[],
+    )
+    .unwrap_err();
+    let body = super::error_body(&e, "req");
+    assert_eq!(e.status, 400);
+    assert_eq!(
+        body,
+        json!({"error": {
+            "code": "Ecs.0005",
+            "message": format!("privateIp [10.1.2.3] is not in this subnet [{OTHER_SUBNET}]"),
+            "details": [{"code": "Ecs.0039"}],
+        }})
+    );
+    // without details the body keeps the two-member shape
+    let plain = super::error_body(&HwError::invalid("x"), "req");
+    assert_eq!(
+        plain,
+        json!({"error": {"code": "Ecs.0005", "message": "x"}})
+    );
+    // the address taken by the server above: Ecs.0010; not an address: Ecs.0005
+    assert_eq!(
+        create_with(&app, |s| {
+            s["vpcid"] = json!(OTHER_VPC);
+            s["nics"] = json!([{"subnet_id": OTHER_SUBNET, "ip_address": "192.168.0.10"}]);
+        }),
+        "400 Ecs.0010"
+    );
+    assert_eq!(
+        create_with(&app, |s| s["nics"] =
+            json!([{"subnet_id": SUBNET, "ip_address": "10.0.0.300"}])),
+        BAD
+    );
+    // a subnet the catalog does not know is not checked (open catalog)
+    assert_eq!(
+        create_with(&app, |s| s["nics"] = json!([{"subnet_id": "s"}])),
+        "ok"
+    );
+}
+
+/// EIP types per region (EIP API eip_api_0001 `publicip.type`): 西南-贵阳一 (cn-southwest-2)
+/// offers static BGP only, 中国-香港 (ap-southeast-1) 5_bgp and 5_youxuanbgp; a region the
+/// pages do not list accepts any documented type.
+#[test]
+fn the_eip_type_must_be_one_the_region_offers() {
+    let app = app();
+    let accounts = Accounts::demo();
+    let account = accounts
+        .find(Provider::Huawei, HUAWEI_DEMO_KEY_ID)
+        .unwrap()
+        .clone();
+    let create = |region: &str, iptype: &str| {
+        let project = super::projects::project_of(&account, region).expect("project");
+        let mut s = server();
+        s["availability_zone"] = json!(format!("{region}a"));
+        s["publicip"] = json!({"eip": {"iptype": iptype,
+            "bandwidth": {"sharetype": "PER", "size": 5, "chargemode": "traffic"}}});
+        let bytes = serde_json::to_vec(&json!({"server": s})).unwrap();
+        let ctx = Ctx {
+            app: &app,
+            account: &account,
+            project: &project,
+            region,
+            query: &[],
+            body: &bytes,
+            client_token: None,
+            request_id: "req",
+            now: now_ms(),
+            launch_failed: false,
+        };
+        code(actions::run(&Op::CreateServers { v11: false }, &ctx).map(|_| json!({})))
+    };
+    assert_eq!(create("cn-southwest-2", "5_bgp"), BAD);
+    assert_eq!(create("cn-southwest-2", "5_sbgp"), "ok");
+    assert_eq!(create("ap-southeast-1", "5_youxuanbgp"), "ok");
+    assert_eq!(create("ap-southeast-1", "5_sbgp"), BAD);
+    assert_eq!(create("ap-southeast-3", "5_sbgp"), BAD);
+    assert_eq!(create("tr-west-1", "5_sbgp"), "ok");
 }

@@ -48,6 +48,20 @@ pub fn parse_body(v: &Value) -> (Option<String>, Option<String>, Option<String>)
     (None, None, request_id)
 }
 
+/// The specific code of an ECS error body, `error.details[].code` (the first non-empty
+/// one): the create pages show a general code with the specific one under it,
+/// `{"error": {"message": "privateIp [%s] is not in this subnet [%s]", "code": "Ecs.0005",
+/// "details": [{"code": "Ecs.0039"}]}}` (响应示例 of
+/// https://support.huaweicloud.com/api-ecs/zh-cn_topic_0020212668.html and ecs_02_0101.html).
+pub fn detail_code(v: &Value) -> Option<String> {
+    let err = v.get("error").unwrap_or(v);
+    err.get("details")?
+        .as_array()?
+        .iter()
+        .filter_map(|d| d.get("code").and_then(as_text))
+        .find(|c| !c.trim().is_empty())
+}
+
 /// The number of an `Ecs.NNNN` code.
 fn ecs_number(code: &str) -> Option<u16> {
     code.strip_prefix("Ecs.")
@@ -156,7 +170,20 @@ pub fn from_response(
             t
         }
     });
-    let kind = classify(status, &code, &message);
+    let mut kind = classify(status, &code, &message);
+    // A specific code under the general one decides when the ECS table classifies it (a
+    // general Ecs.0005 "invalid parameter" may carry e.g. a quota code); the error then
+    // names the specific code, and the message keeps the general one. Nothing but the
+    // cloud's own code and message is used.
+    let (code, message) = match detail_code(&parsed) {
+        Some(detail) if detail != code => {
+            if let Some(k) = ecs_number(&detail).and_then(classify_ecs) {
+                kind = k;
+            }
+            (detail, format!("{message} ({code})"))
+        }
+        _ => (code, message),
+    };
     let mut e =
         ProviderError::new(kind, code, message).with_request_id(header_request_id.or(body_rid));
     e.retry_after = retry_after;
@@ -179,6 +206,52 @@ mod tests {
         assert_eq!(e.code, "Ecs.0114");
         assert_eq!(e.message, "Instance[abc] could not be found.");
         assert_eq!(e.request_id.as_deref(), Some("req-1"));
+    }
+
+    /// The documented body with a specific code in `details` (create pages' 响应示例).
+    #[test]
+    fn the_specific_code_in_details_decides() {
+        let e = from_response(
+            400,
+            None,
+            None,
+            r#"{"error":{"message":"privateIp [10.1.2.3] is not in this subnet [s1]","code":"Ecs.0005","details":[{"code":"Ecs.0039"}]}}"#,
+        );
+        assert_eq!(e.kind, ErrorKind::InvalidRequest);
+        assert_eq!(e.code, "Ecs.0039");
+        assert_eq!(
+            e.message,
+            "privateIp [10.1.2.3] is not in this subnet [s1] (Ecs.0005)"
+        );
+        // the detail's class wins over the general code's
+        let q = from_response(
+            400,
+            None,
+            None,
+            r#"{"error":{"message":"m","code":"Ecs.0005","details":[{"code":""},{"code":"Ecs.0013"}]}}"#,
+        );
+        assert_eq!((q.kind, q.code.as_str()), (ErrorKind::Quota, "Ecs.0013"));
+        // a detail the table does not classify keeps the general code's class
+        let t = from_response(
+            400,
+            None,
+            None,
+            r#"{"error":{"message":"m","code":"Ecs.0002","details":[{"code":"X.1"}]}}"#,
+        );
+        assert_eq!((t.kind, t.code.as_str()), (ErrorKind::Transient, "X.1"));
+        // no details, empty details, or the same code: unchanged
+        for body in [
+            r#"{"error":{"message":"m","code":"Ecs.0005"}}"#,
+            r#"{"error":{"message":"m","code":"Ecs.0005","details":[]}}"#,
+            r#"{"error":{"message":"m","code":"Ecs.0005","details":[{"code":"Ecs.0005"}]}}"#,
+        ] {
+            let e = from_response(400, None, None, body);
+            assert_eq!(
+                (e.code.as_str(), e.message.as_str()),
+                ("Ecs.0005", "m"),
+                "{body}"
+            );
+        }
     }
 
     #[test]
@@ -282,6 +355,11 @@ mod tests {
             (400, "Ecs.0124", InvalidRequest),
             (400, "Ecs.0513", InvalidRequest),
             (400, "Ecs.0905", InvalidRequest),
+            // VPC port module (https://support.huaweicloud.com/api-vpc/vpc_api_0003.html):
+            // VPC.2502 is "Port xx not found" with 404 and a back-end failure with 500.
+            (404, "VPC.2502", NotFound),
+            (500, "VPC.2502", Transient),
+            (400, "VPC.2500", InvalidRequest),
         ] {
             assert_eq!(classify(status, code, ""), kind, "{code} (HTTP {status})");
         }

@@ -66,7 +66,13 @@ pub fn map_state(status: &str, task_state: Option<&str>) -> InstanceState {
         // ERROR: the server still exists (it can be deleted; `fault` says why), API status
         // table https://support.huaweicloud.com/api-ecs/ecs_08_0002.html.
         "ERROR" => InstanceState::Failed,
-        "DELETED" | "SOFT_DELETED" => InstanceState::Terminated,
+        "DELETED" => InstanceState::Terminated,
+        // SOFT_DELETED: listed by SDK server_detail.py `status` only; the status table
+        // (ecs_08_0002) does not say what it means. In OpenStack it is a deletion that can
+        // still be undone (restore) before the cloud reclaims the server, so it is not taken
+        // for gone: treating it as Terminated would let OnCloudDeletion create a replacement
+        // next to a server that may come back. Held (below) until it is restored or really
+        // disappears from the list.
         // Shelved, paused and suspended servers exist but do not run, and os-start cannot
         // bring them back (Nova needs unshelve/unpause/resume, which this client does not
         // send): held by the cloud, never gone, no actions (statuses of the SDK's
@@ -74,7 +80,9 @@ pub fn map_state(status: &str, task_state: Option<&str>) -> InstanceState {
         // list_servers_details_request.py; API zh-cn_topic_0094148850). UNKNOWN ("any
         // combination not in the table", ecs_08_0002) and statuses this client does not
         // know are held the same way rather than acted on or polled fast.
-        "SHELVED" | "SHELVED_OFFLOADED" | "PAUSED" | "SUSPENDED" => InstanceState::Suspended,
+        "SHELVED" | "SHELVED_OFFLOADED" | "PAUSED" | "SUSPENDED" | "SOFT_DELETED" => {
+            InstanceState::Suspended
+        }
         _ => InstanceState::Suspended,
     }
 }

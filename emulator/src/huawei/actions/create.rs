@@ -3,7 +3,7 @@
 
 use super::*;
 
-/// EIP types the EIP API documents (see `create_servers`).
+/// EIP types the EIP API documents (see `create_servers`), for regions it does not list.
 const EIP_TYPES: &[&str] = &["5_bgp", "5_sbgp", "5_youxuanbgp", "5_telcom", "5_union"];
 
 pub(super) fn create_servers(ctx: &Ctx, v11: bool) -> HwResult<Answer> {
@@ -75,7 +75,8 @@ pub(super) fn create_servers(ctx: &Ctx, v11: bool) -> HwResult<Answer> {
         ));
     }
     let mut subnet = None;
-    for n in nics {
+    let mut fixed_ip = None;
+    for (index, n) in nics.iter().enumerate() {
         let n = n
             .as_object()
             .ok_or_else(|| HwError::invalid("Invalid parameter nics."))?;
@@ -86,8 +87,34 @@ pub(super) fn create_servers(ctx: &Ctx, v11: bool) -> HwResult<Answer> {
                 "Invalid parameter nics: subnet_id or port_id is required.",
             ));
         }
-        if subnet.is_none() {
+        let ip = str_field(n, "ip_address")?.filter(|s| !s.is_empty());
+        // A port given wins over the subnet, and then ip_address has no effect (SDK
+        // post_paid_server_nic.py `port_id`); the emulator keeps no ports to check.
+        if p.is_none()
+            && let Some(s) = s
+        {
+            check_nic_subnet(&vpc, s, index, ip)?;
+        }
+        if index == 0 {
             subnet = s.map(str::to_string);
+            fixed_ip = ip.filter(|_| p.is_none()).map(str::to_string);
+        }
+    }
+    if let Some(ip) = &fixed_ip {
+        // "若指定IP地址，该IP地址必须在子网（subnet）对应的网段内，且未被使用" (SDK
+        // post_paid_server_nic.py `ip_address`): in use → Ecs.0010 "The private IP address
+        // is already being used" (API ecs_07_0002). One address serves one server only.
+        if count > 1 {
+            return Err(HwError::invalid(
+                "Invalid parameter nics.ip_address: a fixed address serves one server (count 1).",
+            ));
+        }
+        if ctx.app.store().ip_in_use(ip) {
+            return Err(HwError::ecs(
+                400,
+                "Ecs.0010",
+                format!("Private IP address {ip} is already in use."),
+            ));
         }
     }
     let mut sgs = vec![];
@@ -111,14 +138,17 @@ pub(super) fn create_servers(ctx: &Ctx, v11: bool) -> HwResult<Answer> {
         && let Some(eip) = pip.get("eip").and_then(Value::as_object)
     {
         // iptype: an EIP type, "详情请参见申请弹性公网IP" (SDK post_paid_server_eip.py
-        // `iptype`); the EIP API lists 5_bgp, 5_sbgp, 5_youxuanbgp (and 5_telcom/5_union in
-        // older regions), per region (https://support.huaweicloud.com/api-eip/eip_api_0001.html,
-        // eip_api_0006.html). The emulator accepts that union in every region; no specific
-        // code is documented: Ecs.0005.
+        // `iptype`); the EIP API lists the types per region and requires "必须是系统具体支持的
+        // 类型" (https://support.huaweicloud.com/api-eip/eip_api_0001.html, eip_api_0006.html;
+        // `catalog::eip_types`). In a region the pages do not list, the emulator accepts the
+        // union of the documented types. No specific code is documented: Ecs.0005.
         let iptype = required_str(eip, "iptype")?;
-        if !EIP_TYPES.contains(&iptype) {
+        let offered = catalog::eip_types(ctx.region).unwrap_or(EIP_TYPES);
+        if !offered.contains(&iptype) {
             return Err(HwError::invalid(format!(
-                "Invalid parameter publicip.eip.iptype: {iptype}."
+                "Invalid parameter publicip.eip.iptype: {iptype} is not offered in {} ({}).",
+                ctx.region,
+                offered.join(", ")
             )));
         }
         let bw = eip
@@ -358,7 +388,10 @@ pub(super) fn create_servers(ctx: &Ctx, v11: bool) -> HwResult<Answer> {
         } else {
             name.to_string()
         };
-        let private_ip = store.alloc_private_ip();
+        let private_ip = match &fixed_ip {
+            Some(ip) => ip.clone(),
+            None => store.alloc_private_ip(),
+        };
         let public_ips = if bandwidth > 0 {
             vec![store.alloc_public_ip()]
         } else {
@@ -565,6 +598,57 @@ pub(super) fn sha2_digest(data: &[u8]) -> Vec<u8> {
 /// key not `/` either) with the ECS error codes (API 错误码 zh-cn_topic_0022067717):
 /// Ecs.0906 "Failed to comply with tag character set specifications" (标签的属性非法: the
 /// lengths), Ecs.0907 "Invalid tag character set" (标签字符集不合法: a forbidden character).
+/// The subnet of NIC `index` against `vpcid` and the NIC's `ip_address`, for the subnets the
+/// emulator knows (`catalog::SUBNETS`; other ids are not checked). Codes of the ECS error
+/// table (https://support.huaweicloud.com/api-ecs/ecs_07_0002.html):
+/// - the primary NIC's subnet in another VPC: Ecs.0064 "The VPC ID in the request is
+///   inconsistent with that in the main subnet ID" (请求体中的vpcId与主网卡的vpcId不一致);
+/// - another NIC's subnet in another VPC: Ecs.0014 "Incorrect VPC, subnet, or security group
+///   parameter values" (处理措施: 请检查子网是否都属于同一个虚拟机私有云); both from SDK
+///   post_paid_server.py `nics` "网卡对应的子网（subnet）必须属于vpcid对应的VPC";
+/// - an `ip_address` outside the subnet: Ecs.0005 with `details` Ecs.0039 "The specified IP
+///   address does not belong to the subnet", exactly as the create pages' 响应示例 show it
+///   (`"message": "privateIp [%s] is not in this subnet [%s]"`, zh-cn_topic_0020212668,
+///   ecs_02_0101); SDK post_paid_server_nic.py `ip_address` "必须在子网（subnet）对应的网段内".
+fn check_nic_subnet(vpc: &str, subnet: &str, index: usize, ip: Option<&str>) -> HwResult<()> {
+    if let Some(ip) = ip
+        && ip.parse::<std::net::Ipv4Addr>().is_err()
+    {
+        return Err(HwError::invalid(format!(
+            "Invalid parameter nics.ip_address: {ip} is not an IPv4 address."
+        )));
+    }
+    let Some(known) = catalog::subnet(subnet) else {
+        return Ok(());
+    };
+    if known.vpc_id != vpc {
+        return Err(if index == 0 {
+            HwError::ecs(
+                400,
+                "Ecs.0064",
+                format!(
+                    "vpcId [{vpc}] is inconsistent with the vpcId of the primary nic subnet [{subnet}]."
+                ),
+            )
+        } else {
+            HwError::ecs(
+                400,
+                "Ecs.0014",
+                format!("subnet [{subnet}] does not belong to vpc [{vpc}]."),
+            )
+        });
+    }
+    if let Some(ip) = ip
+        && catalog::in_cidr(ip, known.cidr) != Some(true)
+    {
+        return Err(
+            HwError::invalid(format!("privateIp [{ip}] is not in this subnet [{subnet}]"))
+                .with_detail("Ecs.0039"),
+        );
+    }
+    Ok(())
+}
+
 fn check_tag(key: &str, value: &str) -> HwResult<()> {
     let forbidden = |s: &str, extra: &str| {
         s.chars()

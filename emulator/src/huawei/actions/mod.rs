@@ -138,7 +138,8 @@ fn bad_state(id: &str, status: &str) -> HwError {
 }
 
 /// Start, stop, reboot, resize and changeos are refused for a server the cloud holds
-/// (SHELVED, PAUSED, SUSPENDED, ERROR; see [`held`]) with Ecs.0100.
+/// (SHELVED, PAUSED, SUSPENDED, ERROR, MIGRATING, VERIFY_RESIZE, REVERT_RESIZE,
+/// SOFT_DELETED; see [`held`]) with Ecs.0100.
 fn refuse_held(i: &Instance, ctx: &Ctx) -> HwResult<()> {
     match held::held(i) {
         Some(_) => Err(bad_state(&i.id, render::status(i, ctx.now).0)),

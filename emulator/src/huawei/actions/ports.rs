@@ -27,14 +27,13 @@ pub fn param_invalid(detail: impl std::fmt::Display) -> HwError {
     HwError::gateway(400, "VPC.2500", format!("Param is invalid. {detail}"))
 }
 
-/// An unknown port: 404 (the V3 port pages list 404 with the `error_code` shape; the error
-/// table names no code for it, so the emulator labels it `PortNotFound`).
+/// An unknown port: 404 `VPC.2502` "Port xx not found" (端口资源不存在), the code the VPC
+/// error table (https://support.huaweicloud.com/api-vpc/vpc_api_0003.html, port module)
+/// gives 查询端口 (ShowPort) and 查询端口列表; it lists no row for the insert/remove
+/// security-group calls, which get the same not-found answer here. (VPC.2502 with 500 is
+/// the same table's back-end failure.)
 fn port_not_found(port: &str) -> HwError {
-    HwError::gateway(
-        404,
-        "PortNotFound",
-        format!("Port {port} could not be found."),
-    )
+    HwError::gateway(404, "VPC.2502", format!("Port {port} not found"))
 }
 
 /// The server owning `port` in the caller's project.

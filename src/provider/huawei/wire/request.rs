@@ -19,6 +19,41 @@ const MAX_TAG_VALUE_CHARS: usize = 43;
 /// `-namespace`, `-incarnation`; reserved for it by the CRD).
 const OWN_TAG_PREFIX: &str = "cloudinstance-";
 
+/// EIP types (`publicip.eip.iptype`) per region, where Huawei documents them: the EIP API
+/// "申请弹性公网IP" `publicip.type` (https://support.huaweicloud.com/api-eip/eip_api_0001.html,
+/// eip_api_0006.html; the same list in the official SDK, huaweicloud-sdk-python-v3
+/// `huaweicloudsdkeip` model `PublicipInfoResponseBody.publicip_type`), which the ECS create
+/// models point to (SDK post_paid_server_eip.py `iptype`: "详情请参见申请弹性公网IP"). The
+/// pages name the regions in Chinese; the ids are those of Huawei's endpoint tables
+/// (e.g. https://support.huaweicloud.com/intl/zh-cn/api-cdm/endpoint.html). First entry:
+/// the type the client sends. 拉美-布宜诺斯艾利斯一, 拉美-利马一 and 拉美-圣地亚哥二 are
+/// not ECS regions of the SDK (`huaweicloudsdkecs/v2/region/ecs_region.py`).
+pub const EIP_TYPES_BY_REGION: &[(&str, &[&str])] = &[
+    ("cn-south-1", &["5_bgp", "5_sbgp"]),           // 华南-广州
+    ("cn-east-3", &["5_bgp", "5_sbgp"]),            // 华东-上海一
+    ("cn-east-2", &["5_bgp", "5_sbgp"]),            // 华东-上海二
+    ("cn-north-1", &["5_bgp", "5_sbgp"]),           // 华北-北京一
+    ("ap-southeast-1", &["5_bgp", "5_youxuanbgp"]), // 中国-香港
+    ("ap-southeast-2", &["5_bgp"]),                 // 亚太-曼谷
+    ("ap-southeast-3", &["5_bgp"]),                 // 亚太-新加坡
+    ("af-south-1", &["5_bgp"]),                     // 非洲-约翰内斯堡
+    ("cn-southwest-2", &["5_sbgp"]),                // 西南-贵阳一: static BGP only
+    ("cn-north-4", &["5_bgp", "5_sbgp"]),           // 华北-北京四
+    ("la-south-2", &["5_bgp"]),                     // 拉美-圣地亚哥
+    ("sa-brazil-1", &["5_bgp"]),                    // 拉美-圣保罗一
+    ("na-mexico-1", &["5_bgp"]),                    // 拉美-墨西哥城一
+];
+
+/// The EIP type to request in `region`: the first documented type of the region, else
+/// `5_bgp`, the documented default ("type字段未给定时，默认为5_bgp", same pages) for the
+/// regions the pages do not list.
+pub fn eip_type(region: &str) -> &'static str {
+    EIP_TYPES_BY_REGION
+        .iter()
+        .find(|(r, _)| *r == region)
+        .map_or("5_bgp", |(_, types)| types[0])
+}
+
 /// A tag value Huawei accepts. The controller's own informational tags (the object's name
 /// can have 253 characters) are shortened to 34 characters, `-` and 8 hex digits of their
 /// SHA-256 (43 in all); a user's value that is too long is an error before any call.
@@ -205,7 +240,7 @@ pub fn create_body(
             .filter(|b| *b > 0)
             .map(|size| wire::PublicIp {
                 eip: wire::Eip {
-                    iptype: "5_bgp",
+                    iptype: eip_type(&req.region),
                     bandwidth: wire::Bandwidth {
                         size,
                         sharetype: "PER",

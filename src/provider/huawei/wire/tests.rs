@@ -50,9 +50,11 @@ fn states() {
         ("VERIFY_RESIZE", None, Pending),
         ("REBUILD", None, Pending),
         ("MIGRATING", None, Pending),
+        ("MIGRATING", Some("migrating"), Pending),
+        ("REVERT_RESIZE", Some("resize_reverting"), Pending),
         ("ERROR", None, Failed),
         ("DELETED", None, Terminated),
-        ("SOFT_DELETED", None, Terminated),
+        ("SOFT_DELETED", None, Suspended),
         ("ACTIVE", Some("deleting"), Terminating),
         ("SHELVED", None, Suspended),
         ("SHELVED_OFFLOADED", None, Suspended),
@@ -163,4 +165,38 @@ fn prepaid_changeos_pays_automatically() {
     assert_eq!(b["os-change"]["isAutoPay"], "true");
     let b = super::changeos_body(&req, None, false);
     assert!(b["os-change"].get("isAutoPay").is_none(), "{b}");
+}
+
+/// The EIP type is one the region offers (EIP API eip_api_0001 `publicip.type` per region):
+/// Guiyang offers static BGP only, regions the pages do not list get the default 5_bgp.
+#[test]
+fn the_eip_type_is_one_the_region_offers() {
+    use crate::provider::huawei::wire::request::{EIP_TYPES_BY_REGION, eip_type};
+    assert_eq!(eip_type("cn-southwest-2"), "5_sbgp");
+    assert_eq!(eip_type("cn-north-4"), "5_bgp");
+    assert_eq!(eip_type("ap-southeast-1"), "5_bgp");
+    assert_eq!(eip_type("tr-west-1"), "5_bgp");
+    for (region, types) in EIP_TYPES_BY_REGION {
+        assert!(types.contains(&eip_type(region)), "{region}");
+    }
+    // and the create body carries it
+    let req = crate::provider::RunRequest {
+        region: "cn-southwest-2".into(),
+        zone: "cn-southwest-2a".into(),
+        image_id: "img".into(),
+        instance_type: "s6.small.1".into(),
+        network: crate::provider::Network {
+            vpc_id: Some("vpc".into()),
+            subnet_id: Some("sub".into()),
+            public_bandwidth_mbps: Some(5),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let (_, body) =
+        crate::provider::huawei::wire::request::create_body(&req, "t", "p", None).expect("body");
+    assert_eq!(
+        body["server"]["publicip"]["eip"]["iptype"], "5_sbgp",
+        "{body}"
+    );
 }
