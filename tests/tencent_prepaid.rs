@@ -2,8 +2,7 @@
 //! "prepaid billing" and §2.2 TerminateInstances): real kube-apiserver + the controller
 //! binary + the cloud emulator.
 //!
-//! 1. A purchase the account cannot pay for.
-//!
+//! A purchase the account cannot pay for:
 //! "预付费实例的购买会预先扣除本次实例购买所需金额，按小时后付费实例购买会预先冻结本次实例购买
 //! 一小时内所需金额，在调用本接口前请确保账户余额充足" (RunInstances doc comment,
 //! tencentcloud-sdk-go `cvm/v20170312/client.go`); the refusal is
@@ -12,7 +11,7 @@
 //! `Synced` with the code) and the create is not retried in a loop; after a top-up, a spec
 //! change sends it again at once.
 //!
-//! 2. A prepaid instance that does not meet the refund rules: "包年包月实例如符合退还规则，也
+//! A prepaid instance that does not meet the refund rules: "包年包月实例如符合退还规则，也
 //! 可通过本接口主动退还" (TerminateInstances doc comment; product/213/9711), otherwise
 //! `FailedOperation.Unreturnable` ("实例无法退还", in its error list). The object keeps its
 //! finalizer and says so (`Synced=False` with the code); `deletionPolicy: Orphan` lets it

@@ -259,7 +259,7 @@ def private_ips_at_most_20():
     def vpc(n):
         return dict(Placement={"Zone": ZONE}, ImageId=IMAGE, DryRun=True, InstanceCount=n,
                     VirtualPrivateCloud={"VpcId": "vpc-0000000a", "SubnetId": "subnet-0000000a",
-                                         "PrivateIpAddresses": ["10.0.0.%d" % (k + 10) for k in range(n)]})
+                                         "PrivateIpAddresses": ["172.31.250.%d" % (k + 10) for k in range(n)]})
     expect_error("InvalidParameterValue.LimitExceeded", CLIENT.RunInstances,
                  request(models.RunInstancesRequest, **vpc(21)))
     expect_error("DryRunOperation", CLIENT.RunInstances, request(models.RunInstancesRequest, **vpc(20)))
