@@ -245,7 +245,7 @@ async fn hostile_inputs_get_clear_conditions_and_never_leak_secrets() {
     user_data.truncate(16383);
     let unicode_name = "测试服务器-サーバー-🚀-ñandú";
     let injection_name = "web \"quoted\" 'x' & a=b; 100% <y> \\ z\nnext";
-    // Tags made of the characters Tencent Cloud documents (letters of any script, digits,
+    // Tags made of the characters Tencent Cloud documents (Chinese and English letters, digits,
     // inner spaces and + - = . _ : / @ ( ) [ ] , ; > <,
     // https://cloud.tencent.com/document/product/651/13354) that still look like injection:
     // they must reach the cloud intact.

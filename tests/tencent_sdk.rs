@@ -143,6 +143,12 @@ async fn official_python_sdk_checks_the_documented_rules() {
         "client_token_at_most_64",
         "force_flags_not_with_stop_type",
         "resize_needs_a_cloud_system_disk",
+        "resize_ends_running",
+        "private_ips_at_most_20",
+        "keep_image_login_only_for_custom_images",
+        "reinstall_os_switch_needs_a_cloud_system_disk",
+        "insufficient_balance_refuses_purchases",
+        "prepaid_return_needs_the_refund_rules",
     ] {
         assert!(
             stdout.contains(&format!("OK: {rule}\n")),

@@ -283,6 +283,10 @@ pub struct Settings {
     pub instance_quota: Option<u64>,
     /// Allowed clock skew of signed requests, in seconds (Tencent documents 300).
     pub max_clock_skew_secs: i64,
+    /// Tencent accounts cannot pay: purchases are refused with
+    /// `InvalidAccount.InsufficientBalance` (`tencent/actions/create.rs`).
+    #[serde(default)]
+    pub tencent_balance_insufficient: bool,
 }
 
 impl Default for Settings {
@@ -294,6 +298,7 @@ impl Default for Settings {
             rate_limit_overrides: BTreeMap::new(),
             instance_quota: None,
             max_clock_skew_secs: 300,
+            tencent_balance_insufficient: false,
         }
     }
 }

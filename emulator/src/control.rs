@@ -25,6 +25,7 @@ pub fn routes() -> Router<Shared> {
         .route("/instances/{id}/state", post(set_instance_state))
         .route("/instances/{id}/guest", post(set_guest))
         .route("/instances/{id}/held", post(set_held))
+        .route("/instances/{id}/returnable", post(set_returnable))
         .route("/instances/{id}/status-listing", post(set_status_listing))
         .route("/instances/{id}/provider-status", post(set_provider_status))
         .route("/calls", get(get_calls))
@@ -247,6 +248,27 @@ async fn set_held(
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct ReturnableBody {
+    returnable: bool,
+}
+
+/// Whether a Tencent prepaid instance meets the refund rules (`tencent/held.rs`).
+async fn set_returnable(
+    State(app): State<Shared>,
+    Path(id): Path<String>,
+    Json(body): Json<ReturnableBody>,
+) -> Response {
+    let provider = app.store().get(&id, now_ms()).map(|i| i.provider);
+    if provider.is_some_and(|p| p != Provider::Tencent) {
+        return bad_request("refund rules are modelled for Tencent instances only");
+    }
+    update_instance(&app, &id, |inst, _| {
+        crate::tencent::held::set_returnable(inst, body.returnable)
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct GuestBody {
     /// The guest ignores soft (ACPI) shutdown: soft stops fail, back to Running.
     ignores_soft_stop: bool,
@@ -417,6 +439,8 @@ struct ConfigPatch {
     instance_quota: Option<Option<u64>>,
     #[serde(default)]
     max_clock_skew_secs: Option<i64>,
+    #[serde(default)]
+    tencent_balance_insufficient: Option<bool>,
 }
 
 async fn set_config(State(app): State<Shared>, Json(patch): Json<ConfigPatch>) -> Response {
@@ -457,6 +481,9 @@ async fn set_config(State(app): State<Shared>, Json(patch): Json<ConfigPatch>) -
         }
         if let Some(v) = patch.max_clock_skew_secs {
             s.max_clock_skew_secs = v;
+        }
+        if let Some(v) = patch.tencent_balance_insufficient {
+            s.tencent_balance_insufficient = v;
         }
     });
     Json(serde_json::to_value(s).unwrap_or_default()).into_response()

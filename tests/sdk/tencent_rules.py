@@ -164,6 +164,9 @@ def tag_charset():
                        ([{"Key": " team", "Value": "x"}], "FailedOperation.IllegalTagKey"),
                        ([{"Key": "team", "Value": "a*b"}], "FailedOperation.IllegalTagValue"),
                        ([{"Key": "team", "Value": "web "}], "FailedOperation.IllegalTagValue"),
+                       # "支持中英文字符": Chinese and English letters, not other scripts
+                       ([{"Key": "team", "Value": "ñandú"}], "FailedOperation.IllegalTagValue"),
+                       ([{"Key": "сервер", "Value": "x"}], "FailedOperation.IllegalTagKey"),
                        ([{"Key": "环境 名:a/b@c", "Value": "生产【1】(x)[y],z;><+-=._"}], "DryRunOperation")]:
         expect_error(code, CLIENT.RunInstances, request(models.RunInstancesRequest, **tagged(tags)))
 
@@ -225,11 +228,137 @@ def resize_needs_a_cloud_system_disk():
     terminate([i])
 
 
+# GO ResetInstancesType comment (= API/15744): "完成实例配置调整后，实例将自动显示为运行中，
+# 无需手动进行开机"; a start meanwhile: OperationDenied.InstanceOperationInProgress (in the
+# StartInstances error list)
+def resize_ends_running():
+    i = run()
+    CLIENT.StopInstances(request(models.StopInstancesRequest, InstanceIds=[i]))
+    states_until(i, "STOPPED")
+    # a type change long enough to try a start in the middle of it
+    emulator_config({"transition_delays_ms": {"resize": 3000}})
+    try:
+        CLIENT.ResetInstancesType(request(models.ResetInstancesTypeRequest, InstanceIds=[i], InstanceType="S5.LARGE8"))
+        expect_error("OperationDenied.InstanceOperationInProgress", CLIENT.StartInstances,
+                     request(models.StartInstancesRequest, InstanceIds=[i]))
+    finally:
+        emulator_config({"transition_delays_ms": {"resize": 100}})
+    seen = states_until(i, "RUNNING")
+    check(seen[-2:] == ["STARTING", "RUNNING"], "started by the cloud: %s" % seen)
+    inst = CLIENT.DescribeInstances(request(models.DescribeInstancesRequest, InstanceIds=[i])).InstanceSet[0]
+    check(inst.InstanceType == "S5.LARGE8", "type %s" % inst.InstanceType)
+    check(inst.LatestOperation == "ResetInstancesType" and inst.LatestOperationState == "SUCCESS",
+          "%s %s" % (inst.LatestOperation, inst.LatestOperationState))
+    terminate([i])
+
+
+# PY RunInstancesRequest.VirtualPrivateCloud: "InstanceCount参数必须与私有网络IP的个数一致且不能
+# 大于20"; no dedicated code: InvalidParameterValue.LimitExceeded ("参数值数量超过限制", in the
+# RunInstances error list)
+def private_ips_at_most_20():
+    def vpc(n):
+        return dict(Placement={"Zone": ZONE}, ImageId=IMAGE, DryRun=True, InstanceCount=n,
+                    VirtualPrivateCloud={"VpcId": "vpc-0000000a", "SubnetId": "subnet-0000000a",
+                                         "PrivateIpAddresses": ["172.31.250.%d" % (k + 10) for k in range(n)]})
+    expect_error("InvalidParameterValue.LimitExceeded", CLIENT.RunInstances,
+                 request(models.RunInstancesRequest, **vpc(21)))
+    expect_error("DryRunOperation", CLIENT.RunInstances, request(models.RunInstancesRequest, **vpc(20)))
+
+
+CUSTOM_IMAGE = "img-cust0001"
+
+
+# PY LoginSettings.KeepImageLogin: "只有使用自定义镜像、共享镜像或外部导入镜像创建实例时才能指定该参数为
+# true"; no dedicated code: InvalidParameterValue.InvalidImageId ("镜像不允许执行该操作", in the
+# RunInstances and ResetInstance error lists)
+def keep_image_login_only_for_custom_images():
+    def keep(image):
+        return request(models.RunInstancesRequest, Placement={"Zone": ZONE}, ImageId=image, DryRun=True,
+                       LoginSettings={"KeepImageLogin": "true"})
+    expect_error("InvalidParameterValue.InvalidImageId", CLIENT.RunInstances, keep(IMAGE))
+    expect_error("DryRunOperation", CLIENT.RunInstances, keep(CUSTOM_IMAGE))
+    images = CLIENT.DescribeImages(request(models.DescribeImagesRequest, ImageIds=[CUSTOM_IMAGE])).ImageSet
+    check(images and images[0].ImageType == "PRIVATE_IMAGE", "custom image listed: %s" % images)
+
+
+WINDOWS_IMAGE = "img-9id7emv7"
+
+
+# GO ResetInstance comment: "目前只支持系统盘类型是CLOUD_BASIC、CLOUD_PREMIUM、CLOUD_SSD、CLOUD_BSSD
+# 类型的实例使用该接口实现操作系统切换"; no dedicated code: InvalidParameterValue.
+# InvalidImageIdForRetsetInstance ("镜像无法用于重装当前实例", in the ResetInstance error list)
+def reinstall_os_switch_needs_a_cloud_system_disk():
+    local = run(SystemDisk={"DiskType": "LOCAL_BASIC", "DiskSize": 50})
+    windows = dict(InstanceId=local, ImageId=WINDOWS_IMAGE, LoginSettings={"Password": "Emul@tor2024!x"})
+    expect_error("InvalidParameterValue.InvalidImageIdForRetsetInstance", CLIENT.ResetInstance,
+                 request(models.ResetInstanceRequest, **windows))
+    # same OS family on a local disk: fine
+    CLIENT.ResetInstance(request(models.ResetInstanceRequest, InstanceId=local, ImageId="img-l8og963d"))
+    states_until(local, "RUNNING")
+    cloud = run()
+    CLIENT.ResetInstance(request(models.ResetInstanceRequest, **dict(windows, InstanceId=cloud)))
+    states_until(cloud, "RUNNING")
+    terminate([local])
+    terminate([cloud])
+
+
+def emulator_config(patch):
+    emulator_post("config", patch)
+
+
+# GO RunInstances comment: "预付费实例的购买会预先扣除本次实例购买所需金额，按小时后付费实例购买会预先
+# 冻结本次实例购买一小时内所需金额，在调用本接口前请确保账户余额充足"; GO ResetInstancesType comment:
+# "对于包年包月实例，使用该接口会涉及扣费，请确保账户余额充足"; InvalidAccount.InsufficientBalance
+# (in both error lists). The emulator's switch: POST /_emulator/config
+# {"tencent_balance_insufficient": true}.
+def insufficient_balance_refuses_purchases():
+    prepaid = run(**PREPAID)
+    CLIENT.StopInstances(request(models.StopInstancesRequest, InstanceIds=[prepaid]))
+    states_until(prepaid, "STOPPED")
+    emulator_config({"tencent_balance_insufficient": True})
+    try:
+        for extra in (PREPAID, {}):
+            expect_error("InvalidAccount.InsufficientBalance", CLIENT.RunInstances,
+                         request(models.RunInstancesRequest, Placement={"Zone": ZONE}, ImageId=IMAGE, **extra))
+        expect_error("InvalidAccount.InsufficientBalance", CLIENT.ResetInstancesType,
+                     request(models.ResetInstancesTypeRequest, InstanceIds=[prepaid], InstanceType="S5.LARGE8"))
+    finally:
+        emulator_config({"tencent_balance_insufficient": False})
+    run()
+    CLIENT.ResetInstancesType(request(models.ResetInstancesTypeRequest, InstanceIds=[prepaid], InstanceType="S5.LARGE8"))
+
+
+def emulator_post(path, body):
+    import urllib.request
+    req = urllib.request.Request("http://%s/_emulator/%s" % (ENDPOINT, path), data=json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json"}, method="POST")
+    with urllib.request.urlopen(req) as r:
+        check(r.status == 200, "%s %s" % (path, body))
+
+
+# GO TerminateInstances comment: "包年包月实例如符合退还规则，也可通过本接口主动退还"
+# (product/213/9711); errorcodes.py FailedOperation.Unreturnable "实例无法退还". The emulator's
+# switch: POST /_emulator/instances/{id}/returnable {"returnable": false}.
+def prepaid_return_needs_the_refund_rules():
+    i = run(**PREPAID)
+    emulator_post("instances/%s/returnable" % i, {"returnable": False})
+    expect_error("FailedOperation.Unreturnable", CLIENT.TerminateInstances,
+                 request(models.TerminateInstancesRequest, InstanceIds=[i]))
+    check(status(i) == "RUNNING", "left as it was: %s" % status(i))
+    emulator_post("instances/%s/returnable" % i, {"returnable": True})
+    terminate([i])
+    states_until(i, "SHUTDOWN")
+    terminate([i])
+
+
 RULES = [terminate_postpaid_destroys_directly, terminate_prepaid_recycles_then_destroys,
          terminate_mixed_charge_types_refused, temporary_credentials_need_their_token,
          security_groups_at_most_five, tag_charset, modify_one_attribute_per_request,
          resize_one_instance_per_call, instance_ids_at_most_100, client_token_at_most_64,
-         force_flags_not_with_stop_type, resize_needs_a_cloud_system_disk]
+         force_flags_not_with_stop_type, resize_needs_a_cloud_system_disk, resize_ends_running,
+         private_ips_at_most_20, keep_image_login_only_for_custom_images,
+         reinstall_os_switch_needs_a_cloud_system_disk, insufficient_balance_refuses_purchases,
+         prepaid_return_needs_the_refund_rules]
 
 
 def main():

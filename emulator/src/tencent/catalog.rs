@@ -1,4 +1,5 @@
-//! Static Tencent catalog: regions, zones, public images and instance types.
+//! Static Tencent catalog: regions, zones, images (public ones and one custom image) and
+//! instance types.
 
 pub struct Zone {
     pub zone: &'static str,
@@ -21,11 +22,18 @@ pub struct Image {
     pub architecture: &'static str,
     pub size_gb: u64,
     pub created: &'static str,
+    /// `PUBLIC_IMAGE`, `PRIVATE_IMAGE` (custom), `SHARED_IMAGE` (tencentcloud-sdk-python-cvm
+    /// 3.1.178 `Image.ImageType`).
+    pub image_type: &'static str,
 }
 
 impl Image {
     pub fn is_windows(&self) -> bool {
         self.platform == "Windows"
+    }
+    /// Custom, shared or imported (not public or marketplace).
+    pub fn is_users_own(&self) -> bool {
+        matches!(self.image_type, "PRIVATE_IMAGE" | "SHARED_IMAGE")
     }
 }
 
@@ -151,6 +159,7 @@ pub static IMAGES: &[Image] = &[
         platform: "TencentOS",
         architecture: "x86_64",
         size_gb: 20,
+        image_type: "PUBLIC_IMAGE",
         created: "2022-03-01T08:00:00Z",
     },
     Image {
@@ -160,6 +169,7 @@ pub static IMAGES: &[Image] = &[
         platform: "TencentOS",
         architecture: "arm",
         size_gb: 50,
+        image_type: "PUBLIC_IMAGE",
         created: "2022-03-01T08:00:00Z",
     },
     Image {
@@ -169,6 +179,7 @@ pub static IMAGES: &[Image] = &[
         platform: "CentOS",
         architecture: "x86_64",
         size_gb: 20,
+        image_type: "PUBLIC_IMAGE",
         created: "2020-12-01T08:00:00Z",
     },
     Image {
@@ -178,6 +189,7 @@ pub static IMAGES: &[Image] = &[
         platform: "CentOS",
         architecture: "x86_64",
         size_gb: 50,
+        image_type: "PUBLIC_IMAGE",
         created: "2018-01-01T08:00:00Z",
     },
     Image {
@@ -187,6 +199,7 @@ pub static IMAGES: &[Image] = &[
         platform: "CentOS",
         architecture: "i386",
         size_gb: 20,
+        image_type: "PUBLIC_IMAGE",
         created: "2016-01-01T00:00:00Z",
     },
     Image {
@@ -196,6 +209,7 @@ pub static IMAGES: &[Image] = &[
         platform: "Ubuntu",
         architecture: "x86_64",
         size_gb: 20,
+        image_type: "PUBLIC_IMAGE",
         created: "2020-05-01T08:00:00Z",
     },
     Image {
@@ -205,6 +219,7 @@ pub static IMAGES: &[Image] = &[
         platform: "Ubuntu",
         architecture: "x86_64",
         size_gb: 20,
+        image_type: "PUBLIC_IMAGE",
         created: "2022-05-01T08:00:00Z",
     },
     Image {
@@ -214,6 +229,7 @@ pub static IMAGES: &[Image] = &[
         platform: "Debian",
         architecture: "x86_64",
         size_gb: 20,
+        image_type: "PUBLIC_IMAGE",
         created: "2023-07-01T08:00:00Z",
     },
     Image {
@@ -223,6 +239,7 @@ pub static IMAGES: &[Image] = &[
         platform: "Rocky Linux",
         architecture: "x86_64",
         size_gb: 20,
+        image_type: "PUBLIC_IMAGE",
         created: "2023-07-01T08:00:00Z",
     },
     Image {
@@ -232,7 +249,20 @@ pub static IMAGES: &[Image] = &[
         platform: "Windows",
         architecture: "x86_64",
         size_gb: 50,
+        image_type: "PUBLIC_IMAGE",
         created: "2022-01-01T08:00:00Z",
+    },
+    // A custom image of every account (`PRIVATE_IMAGE`): the one kind KeepImageLogin
+    // accepts (with shared and imported ones).
+    Image {
+        id: "img-cust0001",
+        name: "web-golden (custom image)",
+        os_name: "TencentOS Server 3.1 (TK4)",
+        platform: "TencentOS",
+        architecture: "x86_64",
+        size_gb: 20,
+        image_type: "PRIVATE_IMAGE",
+        created: "2024-06-01T08:00:00Z",
     },
 ];
 

@@ -31,6 +31,27 @@ use crate::store::{Instance, VmState};
 pub const ISOLATED_SOURCE: &str = "tencent_isolated_source";
 /// `extra` key: the instance is in rescue mode.
 pub const RESCUE: &str = "tencent_rescue_mode";
+/// `extra` key: a prepaid instance that does not meet the refund rules
+/// (https://cloud.tencent.com/document/product/213/9711, linked from the TerminateInstances
+/// doc comment): its return is refused with `FailedOperation.Unreturnable` ("实例无法退还",
+/// tencentcloud-sdk-python-cvm 3.1.178 `errorcodes.py`; in the TerminateInstances error
+/// list of tencentcloud-sdk-go `cvm/v20170312/client.go`). Set with
+/// `POST /_emulator/instances/{id}/returnable {"returnable": false}`.
+pub const UNRETURNABLE: &str = "tencent_unreturnable";
+
+/// Mark whether a (prepaid) instance may be returned.
+pub fn set_returnable(inst: &mut Instance, returnable: bool) {
+    if returnable {
+        inst.extra.remove(UNRETURNABLE);
+    } else {
+        inst.extra.insert(UNRETURNABLE.into(), Value::Bool(true));
+    }
+}
+
+/// The instance was marked as not meeting the refund rules.
+pub fn unreturnable(i: &Instance) -> bool {
+    i.extra.get(UNRETURNABLE).and_then(Value::as_bool) == Some(true)
+}
 
 /// What the cloud does to an instance (control API body `{"held": ...}`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

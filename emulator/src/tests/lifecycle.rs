@@ -60,9 +60,20 @@ async fn lifecycle_with_timed_transitions() {
         .await["Error"]
             .is_null()
     );
-    assert!(h.call("StartInstances", json!({"InstanceIds": [id]})).await["Error"].is_null());
-    assert_eq!(h.state(&id).await, "STARTING");
+    // The type changes while it stays STOPPED, then it starts by itself ("完成实例配置调整后，
+    // 实例将自动显示为运行中", API/15744): no StartInstances, which is refused meanwhile.
+    assert_eq!(h.state(&id).await, "STOPPED");
+    assert_eq!(
+        code(&h.call("StartInstances", json!({"InstanceIds": [id]})).await),
+        "OperationDenied.InstanceOperationInProgress"
+    );
+    h.wait_for(&id, "STARTING").await;
     h.wait_for(&id, "RUNNING").await;
+    let d = h
+        .call("DescribeInstances", json!({"InstanceIds": [id]}))
+        .await;
+    assert_eq!(d["InstanceSet"][0]["LatestOperation"], "ResetInstancesType");
+    assert_eq!(d["InstanceSet"][0]["LatestOperationState"], "SUCCESS");
     assert_eq!(
         code(
             &h.call(

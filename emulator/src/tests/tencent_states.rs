@@ -313,6 +313,59 @@ async fn resize_needs_a_cloud_system_disk() {
     assert!(ok(&h.call("ResetInstancesType", resize(&default)).await));
 }
 
+/// "完成实例配置调整后，实例将自动显示为运行中，无需手动进行开机" (ResetInstancesType doc
+/// comment, tencentcloud-sdk-go `cvm/v20170312/client.go` = API/15744): the type changes
+/// while the instance is STOPPED, then it starts by itself (F-5). A running one
+/// (`ForceStop`) is stopped first. A start meanwhile is refused with
+/// `OperationDenied.InstanceOperationInProgress` (in the StartInstances error list).
+#[tokio::test]
+async fn resize_ends_running() {
+    let h = Harness::new(200, false);
+    let stopped = h.run_one(json!({})).await;
+    let running = h.run_one(json!({})).await;
+    h.wait_for(&stopped, "RUNNING").await;
+    h.wait_for(&running, "RUNNING").await;
+    assert!(ok(&h
+        .call("StopInstances", json!({"InstanceIds": [stopped]}))
+        .await));
+    h.wait_for(&stopped, "STOPPED").await;
+    let resize = |id: &str, force: bool| json!({"InstanceIds": [id], "InstanceType": "S5.LARGE8", "ForceStop": force});
+    assert!(ok(&h
+        .call("ResetInstancesType", resize(&stopped, false))
+        .await));
+    assert_eq!(
+        code(
+            &h.call("StartInstances", json!({"InstanceIds": [stopped]}))
+                .await
+        ),
+        "OperationDenied.InstanceOperationInProgress"
+    );
+    assert_eq!(
+        h.describe_one(&stopped).await["LatestOperationState"],
+        "OPERATING"
+    );
+    assert_eq!(
+        h.states_until(&stopped, "RUNNING").await,
+        ["STOPPED", "STARTING", "RUNNING"]
+    );
+    let d = h.describe_one(&stopped).await;
+    assert_eq!(d["InstanceType"], "S5.LARGE8");
+    assert_eq!(d["LatestOperation"], "ResetInstancesType");
+    assert_eq!(d["LatestOperationState"], "SUCCESS");
+
+    assert!(ok(&h
+        .call("ResetInstancesType", resize(&running, true))
+        .await));
+    assert_eq!(
+        h.states_until(&running, "RUNNING").await,
+        ["STOPPING", "STOPPED", "STARTING", "RUNNING"]
+    );
+    assert_eq!(
+        h.describe_one(&running).await["LatestOperationState"],
+        "SUCCESS"
+    );
+}
+
 /// ModifyInstancesAttribute refuses transitional states (Pending, Starting, Stopping,
 /// Rebooting, ...: its error list in tencentcloud-sdk-go `cvm/v20170312/client.go`), F-17.
 #[tokio::test]
@@ -369,4 +422,203 @@ async fn data_disk_size_rules() {
             run(json!({"DiskType": "CLOUD_SSD", "DiskSize": 100}))
         )
         .await));
+}
+
+/// "InstanceCount参数必须与私有网络IP的个数一致且不能大于20" (tencentcloud-sdk-python-cvm
+/// `RunInstancesRequest.VirtualPrivateCloud`): at most 20 fixed private IPs
+/// (`InvalidParameterValue.LimitExceeded`, no dedicated code documented).
+#[tokio::test]
+async fn private_ips_at_most_20() {
+    let h = Harness::new(0, false);
+    let vpc = |n: usize| {
+        json!({
+            "Placement": {"Zone": "ap-guangzhou-3"}, "ImageId": "img-l8og963d",
+            "InstanceCount": n, "DryRun": true,
+            "VirtualPrivateCloud": {"VpcId": "vpc-0000000a", "SubnetId": "subnet-0000000a",
+                "PrivateIpAddresses": (0..n).map(|k| format!("10.0.0.{}", k + 10)).collect::<Vec<_>>()},
+        })
+    };
+    assert_eq!(
+        code(&h.call("RunInstances", vpc(21)).await),
+        "InvalidParameterValue.LimitExceeded"
+    );
+    assert_eq!(
+        code(&h.call("RunInstances", vpc(20)).await),
+        "DryRunOperation"
+    );
+}
+
+/// KeepImageLogin "只有使用自定义镜像、共享镜像或外部导入镜像创建实例时才能指定该参数为true"
+/// (tencentcloud-sdk-python-cvm `LoginSettings.KeepImageLogin`): refused for a public image
+/// (`InvalidParameterValue.InvalidImageId`, the closest documented code), accepted for the
+/// catalog's custom image, on RunInstances and ResetInstance alike.
+#[tokio::test]
+async fn keep_image_login_only_for_custom_images() {
+    let h = Harness::new(0, false);
+    let keep = |image: &str| {
+        json!({"Placement": {"Zone": "ap-guangzhou-3"}, "ImageId": image, "DryRun": true,
+               "LoginSettings": {"KeepImageLogin": "true"}})
+    };
+    assert_eq!(
+        code(&h.call("RunInstances", keep("img-l8og963d")).await),
+        "InvalidParameterValue.InvalidImageId"
+    );
+    assert_eq!(
+        code(&h.call("RunInstances", keep("img-cust0001")).await),
+        "DryRunOperation"
+    );
+    let id = h.run_one(json!({})).await;
+    h.wait_for(&id, "RUNNING").await;
+    let reset = |image: &str| json!({"InstanceId": id, "ImageId": image, "LoginSettings": {"KeepImageLogin": "true"}});
+    assert_eq!(
+        code(&h.call("ResetInstance", reset("img-22trbn9x")).await),
+        "InvalidParameterValue.InvalidImageId"
+    );
+    assert!(ok(&h.call("ResetInstance", reset("img-cust0001")).await));
+}
+
+/// ResetInstance: "目前只支持系统盘类型是CLOUD_BASIC、CLOUD_PREMIUM、CLOUD_SSD、CLOUD_BSSD类型的
+/// 实例使用该接口实现操作系统切换" (tencentcloud-sdk-go ResetInstance doc comment): a Linux ↔
+/// Windows switch on a local system disk is refused
+/// (`InvalidParameterValue.InvalidImageIdForRetsetInstance`, the closest documented code);
+/// a reinstall within the same OS family, or on a cloud disk, is not.
+#[tokio::test]
+async fn reinstall_os_switch_needs_a_cloud_system_disk() {
+    let h = Harness::new(0, false);
+    let local = h
+        .run_one(json!({"SystemDisk": {"DiskType": "LOCAL_BASIC", "DiskSize": 50}}))
+        .await;
+    let cloud = h.run_one(json!({})).await;
+    h.wait_for(&local, "RUNNING").await;
+    h.wait_for(&cloud, "RUNNING").await;
+    let windows = |id: &str| {
+        json!({"InstanceId": id, "ImageId": "img-9id7emv7",
+               "LoginSettings": {"Password": "Emul@tor2024!x"}})
+    };
+    assert_eq!(
+        code(&h.call("ResetInstance", windows(&local)).await),
+        "InvalidParameterValue.InvalidImageIdForRetsetInstance"
+    );
+    assert!(ok(&h
+        .call(
+            "ResetInstance",
+            json!({"InstanceId": local, "ImageId": "img-22trbn9x"})
+        )
+        .await));
+    assert!(ok(&h.call("ResetInstance", windows(&cloud)).await));
+}
+
+/// Purchases need balance (RunInstances and ResetInstancesType doc comments,
+/// tencentcloud-sdk-go `cvm/v20170312/client.go`): with the emulator's switch
+/// `tencent_balance_insufficient`, RunInstances (prepaid and pay-as-you-go: one hour is
+/// frozen) and the type change of a prepaid instance are refused with
+/// `InvalidAccount.InsufficientBalance`; a pay-as-you-go type change is not charged.
+#[tokio::test]
+async fn insufficient_balance_refuses_purchases() {
+    let h = Harness::new(0, false);
+    let prepaid = h.run_one(serde_json::from_str(PREPAID).unwrap()).await;
+    let postpaid = h.run_one(json!({})).await;
+    for id in [&prepaid, &postpaid] {
+        h.wait_for(id, "RUNNING").await;
+        assert!(ok(&h
+            .call("StopInstances", json!({"InstanceIds": [id]}))
+            .await));
+        h.wait_for(id, "STOPPED").await;
+    }
+    let (status, _) = h
+        .control(
+            "POST",
+            "/_emulator/config",
+            Some(json!({"tencent_balance_insufficient": true})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let run = |extra: &str| {
+        let mut b: Value = serde_json::from_str(extra).unwrap();
+        b["Placement"] = json!({"Zone": "ap-guangzhou-3"});
+        b["ImageId"] = json!("img-l8og963d");
+        b
+    };
+    for extra in [PREPAID, "{}"] {
+        assert_eq!(
+            code(&h.call("RunInstances", run(extra)).await),
+            "InvalidAccount.InsufficientBalance"
+        );
+    }
+    let resize = |id: &str| json!({"InstanceIds": [id], "InstanceType": "S5.LARGE8"});
+    assert_eq!(
+        code(&h.call("ResetInstancesType", resize(&prepaid)).await),
+        "InvalidAccount.InsufficientBalance"
+    );
+    assert!(ok(&h.call("ResetInstancesType", resize(&postpaid)).await));
+    h.control(
+        "POST",
+        "/_emulator/config",
+        Some(json!({"tencent_balance_insufficient": false})),
+    )
+    .await;
+    assert!(ok(&h.call("RunInstances", run(PREPAID)).await));
+    assert!(ok(&h.call("ResetInstancesType", resize(&prepaid)).await));
+}
+
+/// Tag characters (https://cloud.tencent.com/document/product/651/13354, "字符"):
+/// "支持中英文字符" (Chinese and English letters), digits, inner spaces and the listed
+/// specials; letters of other scripts are refused (`FailedOperation.IllegalTagKey` /
+/// `IllegalTagValue`).
+#[tokio::test]
+async fn tag_characters_are_chinese_and_english() {
+    let h = Harness::new(0, false);
+    let tagged = |k: &str, v: &str| {
+        json!({"Placement": {"Zone": "ap-guangzhou-3"}, "ImageId": "img-l8og963d", "DryRun": true,
+               "TagSpecification": [{"ResourceType": "instance", "Tags": [{"Key": k, "Value": v}]}]})
+    };
+    assert_eq!(
+        code(
+            &h.call(
+                "RunInstances",
+                tagged("环境 名:a/b@c", "生产【1】(x)[y],z;><+-=._")
+            )
+            .await
+        ),
+        "DryRunOperation"
+    );
+    for other in ["ñandú", "Привет", "サーバー", "서버"] {
+        assert_eq!(
+            code(&h.call("RunInstances", tagged("team", other)).await),
+            "FailedOperation.IllegalTagValue",
+            "{other}"
+        );
+        assert_eq!(
+            code(&h.call("RunInstances", tagged(other, "x")).await),
+            "FailedOperation.IllegalTagKey",
+            "{other}"
+        );
+    }
+}
+
+/// A prepaid instance is returned only if it meets the refund rules (TerminateInstances doc
+/// comment, tencentcloud-sdk-go `cvm/v20170312/client.go`; product/213/9711): one marked
+/// unreturnable is refused with `FailedOperation.Unreturnable` and left as it was; once
+/// returnable it goes to the recycle bin as usual.
+#[tokio::test]
+async fn prepaid_return_needs_the_refund_rules() {
+    let h = Harness::new(100, false);
+    let id = h.run_one(serde_json::from_str(PREPAID).unwrap()).await;
+    h.wait_for(&id, "RUNNING").await;
+    let path = format!("/_emulator/instances/{id}/returnable");
+    let mark = |returnable: bool| h.control("POST", &path, Some(json!({"returnable": returnable})));
+    assert_eq!(mark(false).await.0, 200);
+    assert_eq!(
+        code(
+            &h.call("TerminateInstances", json!({"InstanceIds": [id]}))
+                .await
+        ),
+        "FailedOperation.Unreturnable"
+    );
+    assert_eq!(h.state(&id).await, "RUNNING");
+    assert_eq!(mark(true).await.0, 200);
+    assert!(ok(&h
+        .call("TerminateInstances", json!({"InstanceIds": [id]}))
+        .await));
+    h.wait_for(&id, "SHUTDOWN").await;
 }

@@ -145,7 +145,7 @@ pub fn classify(code: &str) -> ErrorKind {
     if category.starts_with("Invalid") {
         return InvalidRequest;
     }
-    // VpcAddrNotInSubNet, VpcIpsUsed and anything not yet documented.
+    // VpcAddrNotInSubNet, VpcIpIsUsed and anything not yet documented.
     InvalidRequest
 }
 
@@ -276,7 +276,7 @@ mod tests {
         ),
         ("ResourceNotFound.InvalidPlacementSet", InvalidRequest),
         ("VpcAddrNotInSubNet", InvalidRequest),
-        ("VpcIpsUsed", InvalidRequest),
+        ("VpcIpIsUsed", InvalidRequest),
         // Codes of newer API revisions named in the brief / seen on the live API.
         ("RequestLimitExceeded.UinLimitExceeded", Throttled),
         (

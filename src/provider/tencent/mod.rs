@@ -65,6 +65,8 @@ pub struct TencentClient {
     policy: super::endpoint::EndpointPolicy,
     /// Failed asynchronous operations already reported (`operations.rs`).
     reported: operations::Reported,
+    /// Type changes under way (`operations.rs`): the cloud starts the instance itself.
+    resizing: operations::Resizing,
 }
 
 impl fmt::Debug for TencentClient {
@@ -122,6 +124,7 @@ impl TencentClient {
             observer: config.observer,
             policy: config.policy,
             reported: Default::default(),
+            resizing: Default::default(),
         })
     }
 
@@ -390,6 +393,8 @@ impl CloudProvider for TencentClient {
             .collect();
         // SHUTDOWN comes back after a top-up or renewal, or not: say which.
         self.add_isolation(region, &mut out).await?;
+        // STOPPED during a type change means "about to start by itself".
+        self.add_resize(region, &mut out).await;
         Ok(out)
     }
 
@@ -492,6 +497,8 @@ impl CloudProvider for TencentClient {
             instance_type,
         };
         let _: wire::NoContent = self.call("ResetInstancesType", Some(region), &req).await?;
+        // The cloud starts the instance when the change is done (`operations.rs`).
+        self.resizing.start(region, id);
         Ok(())
     }
 

@@ -15,12 +15,13 @@
 //! operation is that action and it FAILED, it reports the cloud's message once (a terminal
 //! error: the controller waits before trying again) instead of repeating it blindly.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use super::wire::{self, DescribeRequest};
 use super::{PAGE_SIZE, TencentClient};
-use crate::provider::{ErrorKind, InstanceStatus, ProviderError, Result};
+use crate::provider::{ErrorKind, InstanceState, InstanceStatus, ProviderError, Result};
 use crate::text::clip;
 
 /// Request ids of failed operations already reported (one report each).
@@ -36,6 +37,52 @@ impl Reported {
         }
         seen.insert(request_id.to_owned())
     }
+}
+
+/// Instances this client changed the type of (`region/id` → when), watched until the
+/// change is over.
+///
+/// "完成实例配置调整后，实例将自动显示为运行中，无需手动进行开机" (once the type change is
+/// done the instance shows RUNNING by itself, no start needed): tencentcloud-sdk-go
+/// `cvm/v20170312/client.go` ResetInstancesType doc comment (= API/15744). Until then it
+/// stays STOPPED with `LatestOperationState` OPERATING, and a StartInstances is refused
+/// (`OperationDenied.InstanceOperationInProgress`). DescribeInstancesStatus shows only
+/// STOPPED, so for a watched STOPPED instance the status poll asks DescribeInstances
+/// and reports a type change under way as `Starting` (transitional: the controller waits
+/// for the cloud's own start instead of sending one, then applies the desired power
+/// state: a stop if the spec says Stopped).
+#[derive(Clone, Debug, Default)]
+pub struct Resizing(Arc<Mutex<HashMap<String, Instant>>>);
+
+/// How long a type change is watched at most (then the instance is taken as it shows).
+const RESIZE_WATCH: Duration = Duration::from_secs(30 * 60);
+
+impl Resizing {
+    fn key(region: &str, id: &str) -> String {
+        format!("{region}/{id}")
+    }
+    pub(super) fn start(&self, region: &str, id: &str) {
+        let mut m = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        m.retain(|_, at| at.elapsed() < RESIZE_WATCH);
+        m.insert(Self::key(region, id), Instant::now());
+    }
+    fn watched(&self, region: &str, id: &str) -> bool {
+        let m = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        m.get(&Self::key(region, id))
+            .is_some_and(|at| at.elapsed() < RESIZE_WATCH)
+    }
+    fn done(&self, region: &str, id: &str) {
+        let mut m = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        m.remove(&Self::key(region, id));
+    }
+}
+
+/// True when `i`'s latest operation is a type change still under way.
+pub fn resize_operating(i: &wire::Instance) -> bool {
+    i.latest_operation.as_deref() == Some("ResetInstancesType")
+        && i.latest_operation_state
+            .as_deref()
+            .is_some_and(|s| s.eq_ignore_ascii_case("OPERATING"))
 }
 
 /// The error for a failed latest operation, or None.
@@ -101,6 +148,46 @@ impl TencentClient {
                 }
             }
             None => Ok(()),
+        }
+    }
+
+    /// A watched type change ([`Resizing`]): a STOPPED instance whose ResetInstancesType is
+    /// still OPERATING is about to start by itself; report it `Starting`. The watch ends
+    /// when the instance is no longer STOPPED or the operation has ended (SUCCESS or
+    /// FAILED; a failure is reported by the next resize, `check_latest_operation`). A
+    /// failed look leaves the states as they are (the cloud refuses a start meanwhile).
+    pub(super) async fn add_resize(&self, region: &str, statuses: &mut [InstanceStatus]) {
+        let mut ids = Vec::new();
+        for s in statuses.iter() {
+            if !self.resizing.watched(region, &s.id) {
+                continue;
+            }
+            if s.state == InstanceState::Stopped {
+                ids.push(s.id.clone());
+            } else {
+                self.resizing.done(region, &s.id);
+            }
+        }
+        if ids.is_empty() {
+            return;
+        }
+        let found = match self.describe_wire(region, &ids).await {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::debug!(error = %e, "type change check failed; states left as shown");
+                return;
+            }
+        };
+        for i in found {
+            if resize_operating(&i) {
+                if let Some(s) = statuses.iter_mut().find(|s| s.id == i.instance_id) {
+                    s.state = InstanceState::Starting;
+                    s.provider_state =
+                        format!("{} (ResetInstancesType OPERATING)", s.provider_state);
+                }
+            } else if i.latest_operation.as_deref() == Some("ResetInstancesType") {
+                self.resizing.done(region, &i.instance_id);
+            }
         }
     }
 

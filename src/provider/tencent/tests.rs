@@ -462,3 +462,57 @@ async fn failed_latest_operation_and_isolation_cause() {
         "only the SHUTDOWN one"
     );
 }
+
+/// A type change ends with the instance RUNNING by itself (ResetInstancesType doc comment,
+/// tencentcloud-sdk-go `cvm/v20170312/client.go` = API/15744): while its operation is
+/// OPERATING, the STOPPED instance it resized is reported `Starting` (so the controller
+/// sends no StartInstances); other STOPPED instances cost no extra call; once the
+/// operation has ended the watch ends.
+#[tokio::test]
+async fn a_type_change_under_way_is_reported_starting() {
+    let op_state = Arc::new(Mutex::new("OPERATING"));
+    let st = op_state.clone();
+    let srv = Server::start(Duration::ZERO, move |_, rec| match rec.action() {
+        "DescribeInstances" => ok(json!({"TotalCount": 1, "InstanceSet": [{
+            "InstanceId": "ins-1", "InstanceState": "STOPPED",
+            "LatestOperation": "ResetInstancesType",
+            "LatestOperationState": *st.lock().unwrap(),
+            "LatestOperationRequestId": "req-resize-1"}]})),
+        "DescribeInstancesStatus" => ok(json!({"TotalCount": 2, "InstanceStatusSet": [
+            {"InstanceId": "ins-1", "InstanceState": "STOPPED"},
+            {"InstanceId": "ins-2", "InstanceState": "STOPPED"}]})),
+        _ => ok(json!({})),
+    })
+    .await;
+    let c = client(&srv.url, RetryPolicy::none());
+    let r = "ap-guangzhou";
+    let both = ["ins-1".to_string(), "ins-2".to_string()];
+    // Not resized by this client: STOPPED as shown, one call.
+    let s = c.describe_status(r, &both).await.unwrap();
+    assert_eq!(s[0].state, InstanceState::Stopped);
+    assert_eq!(srv.calls().len(), 1);
+
+    c.resize(r, "ins-1", "S5.LARGE8").await.unwrap();
+    let s = c.describe_status(r, &both).await.unwrap();
+    assert_eq!(s[0].state, InstanceState::Starting);
+    assert_eq!(
+        s[0].provider_state,
+        "STOPPED (ResetInstancesType OPERATING)"
+    );
+    assert_eq!(s[1].state, InstanceState::Stopped, "only the resized one");
+    let calls = srv.calls();
+    assert_eq!(calls.last().unwrap().action(), "DescribeInstances");
+    assert_eq!(calls.last().unwrap().body["InstanceIds"], json!(["ins-1"]));
+
+    // Done (here: failed; the instance stays STOPPED): reported as it is, watch over.
+    *op_state.lock().unwrap() = "FAILED";
+    let s = c.describe_status(r, &both).await.unwrap();
+    assert_eq!(s[0].state, InstanceState::Stopped);
+    let n = srv.calls().len();
+    c.describe_status(r, &both).await.unwrap();
+    assert_eq!(
+        srv.calls().len(),
+        n + 1,
+        "no DescribeInstances after the watch"
+    );
+}

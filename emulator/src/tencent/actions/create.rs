@@ -8,6 +8,9 @@ pub(super) struct DataDiskSpec {
     delete_with_instance: bool,
 }
 
+/// Most `VirtualPrivateCloud.PrivateIpAddresses` of one RunInstances.
+const MAX_PRIVATE_IPS: usize = 20;
+
 pub(super) fn run_instances(ctx: &Ctx) -> ApiResult<Fields> {
     let p = &ctx.params;
     p.check_known(RUN_KNOWN)?;
@@ -249,6 +252,19 @@ pub(super) fn run_instances(ctx: &Ctx) -> ApiResult<Fields> {
                 ));
             }
         }
+        // "InstanceCount参数必须与私有网络IP的个数一致且不能大于20" (tencentcloud-sdk-python-cvm
+        // 3.1.178 `RunInstancesRequest.VirtualPrivateCloud`). No dedicated code is documented:
+        // `InvalidParameterValue.LimitExceeded` ("参数值数量超过限制", RunInstances error list
+        // of tencentcloud-sdk-go `cvm/v20170312/client.go`).
+        if fixed_ips.len() > MAX_PRIVATE_IPS {
+            return Err(ApiError::new(
+                "InvalidParameterValue.LimitExceeded",
+                format!(
+                    "VirtualPrivateCloud.PrivateIpAddresses has {} addresses; at most {MAX_PRIVATE_IPS} are allowed.",
+                    fixed_ips.len()
+                ),
+            ));
+        }
         if !fixed_ips.is_empty() && fixed_ips.len() != count {
             return Err(ApiError::new(
                 "InvalidParameterValue.AmountNotEqual",
@@ -300,7 +316,7 @@ pub(super) fn run_instances(ctx: &Ctx) -> ApiResult<Fields> {
     }
 
     // Login, security groups, misc
-    let key_ids = login_settings(p, windows)?;
+    let key_ids = login_settings(p, image)?;
     let sgs = security_group_ids(p, "SecurityGroupIds")?.unwrap_or_default();
     let client_token = p.string("ClientToken")?;
     if let Some(t) = &client_token {
@@ -418,6 +434,15 @@ pub(super) fn run_instances(ctx: &Ctx) -> ApiResult<Fields> {
         }
         return Ok(fields(json!({ "InstanceIdSet": ids })));
     }
+    // "预付费实例的购买会预先扣除本次实例购买所需金额，按小时后付费实例购买会预先冻结本次实例购买
+    // 一小时内所需金额，在调用本接口前请确保账户余额充足" (prepaid: the amount is deducted;
+    // pay-as-you-go: one hour is frozen; the balance must cover it): RunInstances doc comment
+    // of tencentcloud-sdk-go `cvm/v20170312/client.go`; `InvalidAccount.InsufficientBalance`
+    // "账户余额不足" is in its error list. Switched with `POST /_emulator/config
+    // {"tencent_balance_insufficient": true}`.
+    if settings.tencent_balance_insufficient {
+        return Err(insufficient_balance());
+    }
     if let Some(quota) = settings.instance_quota {
         let used = store.count_owned(Provider::Tencent, &ctx.account.key_id, ctx.now) as u64;
         if used + count as u64 > quota {
@@ -432,7 +457,8 @@ pub(super) fn run_instances(ctx: &Ctx) -> ApiResult<Fields> {
     for ip in &fixed_ips {
         if store.ip_in_use(ip) {
             return Err(ApiError::new(
-                "VpcIpsUsed",
+                // `VpcIpIsUsed` "私有网络ip已经被使用" (`errorcodes.py`; RunInstances list)
+                "VpcIpIsUsed",
                 format!("The VPC IP `{ip}` is already in use."),
             ));
         }
@@ -534,6 +560,15 @@ pub(super) fn run_instances(ctx: &Ctx) -> ApiResult<Fields> {
         store.token_record(Provider::Tencent, &ctx.account.key_id, t, ids.clone());
     }
     Ok(fields(json!({ "InstanceIdSet": ids })))
+}
+
+/// `InvalidAccount.InsufficientBalance` "账户余额不足" (tencentcloud-sdk-python-cvm 3.1.178
+/// `errorcodes.py`).
+pub(super) fn insufficient_balance() -> ApiError {
+    ApiError::new(
+        "InvalidAccount.InsufficientBalance",
+        "The account balance is insufficient for this purchase.",
+    )
 }
 
 pub(super) fn dry_run_error() -> ApiError {

@@ -212,7 +212,7 @@ pub(super) fn describe_images(ctx: &Ctx) -> ApiResult<Fields> {
                 let any = |v: &str| vals.iter().any(|x| x == v);
                 match n.as_str() {
                     "image-id" => any(im.id),
-                    "image-type" => any("PUBLIC_IMAGE"),
+                    "image-type" => any(im.image_type),
                     "image-state" => any("NORMAL"),
                     "image-name" => vals.iter().any(|v| im.name.contains(v.as_str())),
                     "platform" => any(im.platform),
@@ -229,7 +229,7 @@ pub(super) fn describe_images(ctx: &Ctx) -> ApiResult<Fields> {
             json!({
                 "ImageId": im.id,
                 "OsName": im.os_name,
-                "ImageType": "PUBLIC_IMAGE",
+                "ImageType": im.image_type,
                 "CreatedTime": im.created,
                 "ImageName": im.name,
                 "ImageDescription": im.name,
@@ -238,7 +238,7 @@ pub(super) fn describe_images(ctx: &Ctx) -> ApiResult<Fields> {
                 "ImageState": "NORMAL",
                 "Platform": im.platform,
                 "ImageCreator": "",
-                "ImageSource": "OFFICIAL",
+                "ImageSource": if im.is_users_own() { "CREATE_IMAGE" } else { "OFFICIAL" },
                 "SyncPercent": null,
                 "IsSupportCloudinit": true,
                 "SnapshotSet": null,

@@ -20,6 +20,7 @@ pub(super) fn transition(
     store.sweep(ctx.now);
     require_found(&store, ctx, ids)?;
     require_states(&store, ctx, ids, allowed)?;
+    require_no_operation_in_progress(&store, ctx, ids)?;
     for id in ids {
         if let Some(inst) = store.get_mut(id, ctx.now) {
             let phases = schedule(inst);
@@ -159,6 +160,25 @@ pub(super) fn terminate_instances(ctx: &Ctx) -> ApiResult<Fields> {
                 return Err(ApiError::new(
                     "UnsupportedOperation.InstancesProtected",
                     format!("The instance `{id}` has termination protection enabled."),
+                ));
+            }
+        }
+        // A prepaid instance is returned only "如符合退还规则" (if it meets the refund rules,
+        // https://cloud.tencent.com/document/product/213/9711; TerminateInstances doc
+        // comment, tencentcloud-sdk-go `cvm/v20170312/client.go`): otherwise
+        // `FailedOperation.Unreturnable` "实例无法退还". Destroying it from the recycle bin (a
+        // second call) is no refund.
+        for id in &ids {
+            if let Some(i) = owned(&store, ctx, id)
+                && is_prepaid(&i.charge_type)
+                && i.state_at(ctx.now) != VmState::Terminated
+                && held::unreturnable(i)
+            {
+                return Err(ApiError::new(
+                    "FailedOperation.Unreturnable",
+                    format!(
+                        "The instance `{id}` does not meet the refund rules and cannot be returned."
+                    ),
                 ));
             }
         }

@@ -188,6 +188,30 @@ fn require_states(store: &Store, ctx: &Ctx, ids: &[String], allowed: &[VmState])
     Ok(())
 }
 
+/// No instance may have an operation still under way: "实例正在执行其他操作，请稍后再试"
+/// (`OperationDenied.InstanceOperationInProgress`, tencentcloud-sdk-python-cvm 3.1.178
+/// `errorcodes.py`; in the error lists of StartInstances, StopInstances, RebootInstances,
+/// TerminateInstances, ResetInstance and ResetInstancesType in tencentcloud-sdk-go
+/// `cvm/v20170312/client.go`). The state checks come first (a transitional state has its
+/// own code); what is left is a type change, which keeps the instance STOPPED while its
+/// `LatestOperationState` is OPERATING.
+fn require_no_operation_in_progress(store: &Store, ctx: &Ctx, ids: &[String]) -> ApiResult<()> {
+    for id in ids {
+        if let Some(op) = owned(store, ctx, id).and_then(|i| i.last_operation.as_ref())
+            && op.state_at(ctx.now) == crate::store::OpState::Operating
+        {
+            return Err(ApiError::new(
+                "OperationDenied.InstanceOperationInProgress",
+                format!(
+                    "The instance `{id}` is still running its {} operation; try again later.",
+                    op.action
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn paging(p: &Params) -> ApiResult<(usize, usize)> {
     let offset = p.int("Offset")?.unwrap_or(0);
     if offset < 0 {

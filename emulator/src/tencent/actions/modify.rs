@@ -140,11 +140,30 @@ pub(super) fn reset_instance(ctx: &Ctx) -> ApiResult<Fields> {
     let image_id = image_param.unwrap_or_else(|| current.image_id.clone());
     let image = image_checked(&image_id)?;
     let (_, size) = system_disk(p, Some(&current.system_disk))?;
-    let key_ids = login_settings(p, image.is_windows())?;
+    // "目前只支持系统盘类型是CLOUD_BASIC、CLOUD_PREMIUM、CLOUD_SSD、CLOUD_BSSD类型的实例使用该接口
+    // 实现操作系统切换" (only those system disks can switch the operating system: Linux ↔
+    // Windows), ResetInstance doc comment of tencentcloud-sdk-go `cvm/v20170312/client.go`
+    // (intl /document/api/213/33242). No dedicated code is documented; the closest in the
+    // ResetInstance error list: `InvalidParameterValue.InvalidImageIdForRetsetInstance`
+    // "镜像无法用于重装当前实例" (the image cannot reinstall this instance).
+    let switches_os =
+        catalog::image(&current.image_id).is_some_and(|old| old.is_windows() != image.is_windows());
+    if switches_os && !RESIZABLE_SYSTEM_DISKS.contains(&current.system_disk.disk_type.as_str()) {
+        return Err(ApiError::new(
+            "InvalidParameterValue.InvalidImageIdForRetsetInstance",
+            format!(
+                "The instance `{id}` has a {} system disk; switching between Linux and Windows needs a {} system disk.",
+                current.system_disk.disk_type,
+                RESIZABLE_SYSTEM_DISKS.join(", ")
+            ),
+        ));
+    }
+    let key_ids = login_settings(p, image)?;
     if let Some(h) = &host_name {
         check_host_name(h, image.is_windows())?;
     }
     require_states(&store, ctx, &ids, &[VmState::Running, VmState::Stopped])?;
+    require_no_operation_in_progress(&store, ctx, &ids)?;
     if let Some(i) = store.get_mut(&id, ctx.now) {
         i.image_id = image_id;
         i.system_disk.size_gb = size;
@@ -185,6 +204,19 @@ pub(super) fn reset_instances_type(ctx: &Ctx) -> ApiResult<Fields> {
         &[VmState::Stopped]
     };
     require_states(&store, ctx, &ids, allowed)?;
+    require_no_operation_in_progress(&store, ctx, &ids)?;
+    // "对于包年包月实例，使用该接口会涉及扣费，请确保账户余额充足" (a prepaid instance is
+    // charged for the change; the balance must cover it): ResetInstancesType doc comment
+    // of tencentcloud-sdk-go `cvm/v20170312/client.go`; `InvalidAccount.InsufficientBalance`
+    // is in its error list.
+    if delays(ctx).tencent_balance_insufficient
+        && ids
+            .iter()
+            .filter_map(|id| owned(&store, ctx, id))
+            .any(|i| i.charge_type == "PREPAID")
+    {
+        return Err(insufficient_balance());
+    }
     for id in &ids {
         if let Some(i) = owned(&store, ctx, id)
             && !RESIZABLE_SYSTEM_DISKS.contains(&i.system_disk.disk_type.as_str())
@@ -199,23 +231,28 @@ pub(super) fn reset_instances_type(ctx: &Ctx) -> ApiResult<Fields> {
             ));
         }
     }
+    // "完成实例配置调整后，实例将自动显示为运行中，无需手动进行开机" (once the type change is
+    // done the instance shows RUNNING by itself, no start needed): tencentcloud-sdk-go
+    // `cvm/v20170312/client.go` ResetInstancesType doc comment (= API/15744 "接口描述").
+    // A running instance (ForceStop) is stopped first; the type changes while it is
+    // STOPPED, then it starts; the operation is done when it is RUNNING.
     for id in &ids {
         if let Some(i) = store.get_mut(id, ctx.now) {
+            let mut phases = Vec::new();
             if i.state_at(ctx.now) == VmState::Running {
-                i.set_schedule(
-                    ctx.now,
-                    &[
-                        (VmState::Stopping, Some(d.stopping)),
-                        (VmState::Stopped, None),
-                    ],
-                );
-            } else {
-                i.updated_ms = ctx.now;
+                phases.push((VmState::Stopping, Some(d.stopping)));
             }
+            phases.extend([
+                (VmState::Stopped, Some(d.resize)),
+                (VmState::Starting, Some(d.starting)),
+                (VmState::Running, None),
+            ]);
+            i.set_schedule(ctx.now, &phases);
+            i.stop_charging = false;
             i.instance_type = itype.name.to_string();
             i.cpu = itype.cpu;
             i.memory_gb = itype.memory_gb;
-            let done = i.settles_at().max(ctx.now) + d.resize as i64;
+            let done = i.settles_at();
             i.record_operation("ResetInstancesType", ctx.request_id, ctx.now, done);
         }
     }

@@ -141,8 +141,9 @@ pub(super) fn check_password(pw: &str, windows: bool) -> ApiResult<()> {
     }
 }
 
-/// LoginSettings: returns the key ids to remember.
-pub(super) fn login_settings(p: &Params, windows: bool) -> ApiResult<Vec<String>> {
+/// LoginSettings for `image`: returns the key ids to remember.
+pub(super) fn login_settings(p: &Params, image: &catalog::Image) -> ApiResult<Vec<String>> {
+    let windows = image.is_windows();
     let Some(ls) = p.object("LoginSettings")? else {
         return Ok(vec![]);
     };
@@ -159,6 +160,20 @@ pub(super) fn login_settings(p: &Params, windows: bool) -> ApiResult<Vec<String>
         return Err(ApiError::new(
             "InvalidParameterCombination",
             "Only one of LoginSettings.Password, LoginSettings.KeyIds and LoginSettings.KeepImageLogin may be given.",
+        ));
+    }
+    // "只有使用自定义镜像、共享镜像或外部导入镜像创建实例时才能指定该参数为true"
+    // (tencentcloud-sdk-python-cvm 3.1.178 `LoginSettings.KeepImageLogin`). No dedicated
+    // code is documented: `InvalidParameterValue.InvalidImageId` "镜像不允许执行该操作" (the
+    // image does not allow this operation; RunInstances and ResetInstance error lists of
+    // tencentcloud-sdk-go `cvm/v20170312/client.go`).
+    if keep && !image.is_users_own() {
+        return Err(ApiError::new(
+            "InvalidParameterValue.InvalidImageId",
+            format!(
+                "LoginSettings.KeepImageLogin needs a custom, shared or imported image; `{}` is a public image.",
+                image.id
+            ),
         ));
     }
     if let Some(pw) = &password {
@@ -266,10 +281,13 @@ pub(super) fn system_disk(p: &Params, current: Option<&Disk>) -> ApiResult<(Stri
 /// `+ - = / @ ( ) 【 】 :` (Chinese input, full-width forms). Anything else is
 /// `FailedOperation.IllegalTagKey` / `IllegalTagValue` ("标签键存在不合法字符",
 /// tencentcloud-sdk-python-cvm `errorcodes.py`).
+/// "支持中英文字符": Chinese (CJK ideographs) and English letters only, not the letters of
+/// other scripts.
 pub(super) fn tag_chars_ok(s: &str) -> bool {
     const SPECIAL: &str = "+-=._:/@()[],;><＋－＝／＠（）【】：";
+    let chinese = |c: char| matches!(c, '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}' | '\u{F900}'..='\u{FAFF}');
     !s.starts_with(' ')
         && !s.ends_with(' ')
         && s.chars()
-            .all(|c| c.is_alphabetic() || c.is_ascii_digit() || c == ' ' || SPECIAL.contains(c))
+            .all(|c| c.is_ascii_alphanumeric() || chinese(c) || c == ' ' || SPECIAL.contains(c))
 }
