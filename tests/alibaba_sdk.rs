@@ -117,6 +117,10 @@ async fn official_python_sdk_prepaid_and_single_instance_actions() {
         "{calls}"
     );
     assert_eq!(a["ModifyInstanceChargeType"]["ok"], 1, "{calls}");
+    assert_eq!(
+        a["RunInstances"]["error_codes"]["InvalidSpotPrepaid"], 1,
+        "{calls}"
+    );
     for action in [
         "StartInstance",
         "StopInstance",
@@ -154,6 +158,16 @@ async fn official_python_sdk_security_groups_and_tags() {
         "{calls}"
     );
     assert_eq!(a["UntagResources"]["ok"], 2, "{calls}");
+    let run = &a["RunInstances"]["error_codes"];
+    assert_eq!(run["InvalidVSwitchId.Necessary"], 2, "{calls}");
+    assert_eq!(run["InvalidVSwitchId.NotFound"], 1, "{calls}");
+    assert_eq!(run["InvalidParameter.Mismatch"], 1, "{calls}");
+    assert_eq!(run["InvalidHostName.Malformed"], 2, "{calls}");
+    assert_eq!(run["InvalidPassword.Malformed"], 2, "{calls}");
+    assert_eq!(
+        a["DescribeInstances"]["error_codes"]["InvalidTagCount"], 1,
+        "{calls}"
+    );
     assert!(emu.instances_of("alibaba").await.is_empty());
 }
 

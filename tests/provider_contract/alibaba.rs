@@ -76,6 +76,22 @@ pub static CLOUD: Contract = Contract {
             sent: true,
             secret: Some("weak"),
         },
+        Rejected {
+            what: "no vSwitch (refused before sending: VPC instances need one)",
+            change: |r| r.network.subnet_id = None,
+            code: Text::Is("InvalidVSwitchId.Necessary"),
+            message: Text::Contains("spec.network.subnetId"),
+            sent: false,
+            secret: None,
+        },
+        Rejected {
+            what: "a vSwitch of another zone (the emulator's vsw-bp1demo0000000000000 is in cn-hangzhou-h)",
+            change: |r| r.network.subnet_id = Some("vsw-bp1demo0000000000000".into()),
+            code: Text::Is("InvalidParameter.Mismatch"),
+            message: Text::StartsWith("Specified virtual switch is not in the specified zone"),
+            sent: true,
+            secret: None,
+        },
     ],
     not_found: (Op::Terminate, "InvalidInstanceId.NotFound"),
     // DescribeInstanceStatus pages through any number of ids

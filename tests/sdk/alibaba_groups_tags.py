@@ -19,6 +19,13 @@ Rules checked (sources in docs/provider-contract.md, Alibaba §4, §5, §7 and �
   InvalidInstanceName.Malformed; the default name is the InstanceId.
 * PasswordInherit with Password (RunInstances.md, ReplaceSystemDisk.md):
   InvalidPasswordParam.Mismatch.
+* VSwitchId (RunInstancesRequest.v_switch_id, .zone_id; RunInstances.md): required
+  (InvalidVSwitchId.Necessary), known (InvalidVSwitchId.NotFound), in the ZoneId given
+  (InvalidParameter.Mismatch); without ZoneId the instance lands in the vSwitch's zone.
+* Windows (RunInstancesRequest.host_name, .password; RunInstances.md): host names of 2-15
+  characters without "." (InvalidHostName.Malformed), passwords not starting with "/"; the
+  password special characters are the documented ones (no '"').
+* DescribeInstances Tag.N: N <= 20 (DescribeInstancesRequestTag.key; InvalidTagCount).
 """
 import json
 import os
@@ -34,6 +41,12 @@ ENDPOINT = os.environ["ECS_ENDPOINT"]
 REGION = os.environ.get("ECS_REGION", "cn-hangzhou")
 WAIT = float(os.environ.get("ECS_WAIT_SECONDS", "60"))
 FIRST_SG = "sg-sdk000000000000001"
+# The emulator's vSwitches (emulator/src/alibaba/catalog.rs): ...01 in cn-hangzhou-h,
+# ...02 in cn-hangzhou-i.
+VSWITCH = "vsw-sdk000000000000001"
+VSWITCH_I = "vsw-sdk000000000000002"
+LINUX = "aliyun_3_x64_20G_alibase_20240819.vhd"
+WINDOWS = "win2022_21H2_x64_dtc_en-us_40G_alibase_20240918.vhd"
 
 
 def client():
@@ -87,6 +100,7 @@ def run(c, amount):
         image_id="aliyun_3_x64_20G_alibase_20240819.vhd",
         instance_type="ecs.g7.large",
         security_group_id=FIRST_SG,
+        v_switch_id=VSWITCH,
         amount=amount,
     ))
     ids = list(r.body.instance_id_sets.instance_id_set)
@@ -183,7 +197,8 @@ def parameter_rules(c, iid):
     for bad in ["1web", "web 1", "https://x", "a"]:
         expect_error(lambda: c.run_instances(ecs.RunInstancesRequest(
             region_id=REGION, image_id="aliyun_3_x64_20G_alibase_20240819.vhd", instance_type="ecs.g7.large",
-            security_group_id=FIRST_SG, instance_name=bad)), "InvalidInstanceName.Malformed", 400)
+            security_group_id=FIRST_SG, v_switch_id=VSWITCH, instance_name=bad)),
+            "InvalidInstanceName.Malformed", 400)
         expect_error(lambda: c.modify_instance_attribute(ecs.ModifyInstanceAttributeRequest(
             instance_id=iid, instance_name=bad)), "InvalidInstanceName.Malformed", 400)
     assert describe(c, iid).instance_name == iid, describe(c, iid).instance_name
@@ -193,13 +208,64 @@ def parameter_rules(c, iid):
     step("PasswordInherit with Password: InvalidPasswordParam.Mismatch")
     expect_error(lambda: c.run_instances(ecs.RunInstancesRequest(
         region_id=REGION, image_id="aliyun_3_x64_20G_alibase_20240819.vhd", instance_type="ecs.g7.large",
-        security_group_id=FIRST_SG, password="Passw0rd!x", password_inherit=True)),
+        security_group_id=FIRST_SG, v_switch_id=VSWITCH, password="Passw0rd!x", password_inherit=True)),
         "InvalidPasswordParam.Mismatch", 400)
     c.stop_instances(ecs.StopInstancesRequest(region_id=REGION, instance_id=[iid], stopped_mode="KeepCharging"))
     wait_for(c, iid, "Stopped")
     expect_error(lambda: c.replace_system_disk(ecs.ReplaceSystemDiskRequest(
         instance_id=iid, image_id="ubuntu_22_04_x64_20G_alibase_20240926.vhd",
         password="Passw0rd!x", password_inherit=True)), "InvalidPasswordParam.Mismatch", 400)
+
+
+def run_request(**kw):
+    # RunInstances is rate limited (10 per second in the emulator, Throttling.User beyond):
+    # these refusals come in a burst, so pace them.
+    time.sleep(0.15)
+    args = dict(region_id=REGION, image_id=LINUX, instance_type="ecs.g7.large",
+                security_group_id=FIRST_SG, v_switch_id=VSWITCH)
+    args.update(kw)
+    return ecs.RunInstancesRequest(**args)
+
+
+def network_and_login_rules(c):
+    step("VSwitchId: required, known, in the ZoneId given")
+    expect_error(lambda: c.run_instances(run_request(v_switch_id=None)), "InvalidVSwitchId.Necessary", 400)
+    expect_error(lambda: c.run_instances(run_request(v_switch_id=None, dry_run=True)),
+                 "InvalidVSwitchId.Necessary", 400)
+    expect_error(lambda: c.run_instances(run_request(v_switch_id="vsw-sdknosuch00000000")),
+                 "InvalidVSwitchId.NotFound", 404)
+    expect_error(lambda: c.run_instances(run_request(v_switch_id=VSWITCH_I, zone_id="cn-hangzhou-h")),
+                 "InvalidParameter.Mismatch", 400)
+    expect_error(lambda: c.run_instances(run_request(v_switch_id=VSWITCH_I, zone_id="cn-hangzhou-i",
+                                                     dry_run=True)), "DryRunOperation")
+    iid = c.run_instances(run_request(v_switch_id=VSWITCH_I)).body.instance_id_sets.instance_id_set[0]
+    wait_for(c, iid, "Running")
+    d = describe(c, iid)
+    assert d.zone_id == "cn-hangzhou-i", d.zone_id
+    assert d.vpc_attributes.v_switch_id == VSWITCH_I, d.vpc_attributes.v_switch_id
+    assert d.vpc_attributes.vpc_id.startswith("vpc-"), d.vpc_attributes.vpc_id
+    c.delete_instances(ecs.DeleteInstancesRequest(region_id=REGION, instance_id=[iid], force=True))
+    wait_for(c, iid, "<absent>")
+
+    step("Windows host names and passwords; the documented special characters")
+    expect_error(lambda: c.run_instances(run_request(image_id=WINDOWS, host_name="web.example")),
+                 "InvalidHostName.Malformed", 400)
+    expect_error(lambda: c.run_instances(run_request(image_id=WINDOWS, host_name="abcdefghijklmnop")),
+                 "InvalidHostName.Malformed", 400)
+    expect_error(lambda: c.run_instances(run_request(image_id=LINUX, host_name="web.example", dry_run=True)),
+                 "DryRunOperation")
+    expect_error(lambda: c.run_instances(run_request(image_id=WINDOWS, password="/Passw0rd1")),
+                 "InvalidPassword.Malformed", 400)
+    expect_error(lambda: c.run_instances(run_request(image_id=LINUX, password="/Passw0rd1", dry_run=True)),
+                 "DryRunOperation")
+    expect_error(lambda: c.run_instances(run_request(password='Passw0rd"1')), "InvalidPassword.Malformed", 400)
+    expect_error(lambda: c.run_instances(run_request(password="Passw0rd'1", dry_run=True)), "DryRunOperation")
+
+    step("DescribeInstances: at most 20 tags")
+    tags = [ecs.DescribeInstancesRequestTag(key=f"k{n}") for n in range(21)]
+    expect_error(lambda: c.describe_instances(ecs.DescribeInstancesRequest(region_id=REGION, tag=tags)),
+                 "InvalidTagCount", 400)
+    c.describe_instances(ecs.DescribeInstancesRequest(region_id=REGION, tag=tags[:20]))
 
 
 def main():
@@ -209,6 +275,7 @@ def main():
     security_groups(c, ids[0])
     tags(c, ids)
     parameter_rules(c, ids[1])
+    network_and_login_rules(c)
     c.delete_instances(ecs.DeleteInstancesRequest(region_id=REGION, instance_id=ids, force=True))
     for iid in ids:
         wait_for(c, iid, "<absent>")

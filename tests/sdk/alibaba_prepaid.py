@@ -13,6 +13,8 @@ Rules checked (sources in docs/provider-contract.md, Alibaba §4-§6):
   then DeleteInstances releases it; more than 20 ids: InstancesIdQuotaExceed.
 * StartInstance / StopInstance / RebootInstance / DeleteInstance (single forms, no RegionId
   in their models; a passing dry run is DryRunOperation).
+* SpotStrategy only for PostPaid (RunInstancesRequest.spot_strategy; RunInstances.md):
+  a spot PrePaid request is InvalidSpotPrepaid.
 """
 import json
 import os
@@ -81,6 +83,7 @@ def run(c, charge, itype="ecs.g7.large"):
         image_id="aliyun_3_x64_20G_alibase_20240819.vhd",
         instance_type=itype,
         security_group_id="sg-sdk000000000000001",
+        v_switch_id="vsw-sdk000000000000001",
         instance_charge_type=charge,
         amount=1,
     )
@@ -96,6 +99,15 @@ def run(c, charge, itype="ecs.g7.large"):
 
 def main():
     c = client()
+
+    step("RunInstances PrePaid with a SpotStrategy: InvalidSpotPrepaid")
+    spot = ecs.RunInstancesRequest(
+        region_id=REGION, image_id="aliyun_3_x64_20G_alibase_20240819.vhd", instance_type="ecs.g7.large",
+        security_group_id="sg-sdk000000000000001", v_switch_id="vsw-sdk000000000000001",
+        instance_charge_type="PrePaid", period=1, period_unit="Month", spot_strategy="SpotAsPriceGo")
+    expect_error(lambda: c.run_instances(spot), "InvalidSpotPrepaid", 400)
+    spot.instance_charge_type, spot.period, spot.period_unit, spot.dry_run = "PostPaid", None, None, True
+    expect_error(lambda: c.run_instances(spot), "DryRunOperation")
 
     step("RunInstances PrePaid (1 month, AutoRenew)")
     pre = run(c, "PrePaid")

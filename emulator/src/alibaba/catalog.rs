@@ -112,6 +112,116 @@ pub fn image(id: &str) -> Option<&'static ImageInfo> {
     IMAGES.iter().find(|i| i.id == id)
 }
 
+/// A vSwitch of the demo account. vSwitches belong to the VPC API (`DescribeVSwitches`),
+/// which the emulator does not serve; RunInstances needs to know a vSwitch's region, zone
+/// and VPC to apply the documented rules ("If you specify the VSwitchId parameter, the
+/// ZoneId parameter must be set to the zone where the vSwitch resides", SDK
+/// `RunInstancesRequest.v_switch_id`). The ids used by the examples and the tests are
+/// seeded, plus one per zone in every region.
+pub struct VSwitchInfo {
+    pub id: &'static str,
+    pub zone: &'static str,
+    pub vpc_id: &'static str,
+}
+
+const fn vsw(id: &'static str, zone: &'static str, vpc_id: &'static str) -> VSwitchInfo {
+    VSwitchInfo { id, zone, vpc_id }
+}
+
+const VPC_HZ: &str = "vpc-bp1demo000000000000000";
+
+pub const VSWITCHES: &[VSwitchInfo] = &[
+    // cn-hangzhou: examples/alibaba.yaml, tests/support/fixtures.rs, tests/provider_contract,
+    // tests/sdk/alibaba_*.py, the emulator unit tests.
+    vsw("vsw-bp1demo0000000000000", "cn-hangzhou-h", VPC_HZ),
+    vsw("vsw-bp1demo0000000000001", "cn-hangzhou-h", VPC_HZ),
+    vsw("vsw-bp1demo0000000000002", "cn-hangzhou-i", VPC_HZ),
+    vsw("vsw-bp1demo0000000000003", "cn-hangzhou-j", VPC_HZ),
+    vsw("vsw-bp1demo0000000000004", "cn-hangzhou-k", VPC_HZ),
+    vsw("vsw-it0000000000000001", "cn-hangzhou-i", VPC_HZ),
+    vsw("vsw-it0000000000000002", "cn-hangzhou-k", VPC_HZ),
+    vsw("vsw-sdk000000000000001", "cn-hangzhou-h", VPC_HZ),
+    vsw("vsw-sdk000000000000002", "cn-hangzhou-i", VPC_HZ),
+    // One per zone in the other regions.
+    vsw(
+        "vsw-uf6demo0000000000000",
+        "cn-shanghai-e",
+        "vpc-uf6demo000000000000000",
+    ),
+    vsw(
+        "vsw-uf6demo0000000000001",
+        "cn-shanghai-f",
+        "vpc-uf6demo000000000000000",
+    ),
+    vsw(
+        "vsw-uf6demo0000000000002",
+        "cn-shanghai-g",
+        "vpc-uf6demo000000000000000",
+    ),
+    vsw(
+        "vsw-2zedemo0000000000000",
+        "cn-beijing-g",
+        "vpc-2zedemo000000000000000",
+    ),
+    vsw(
+        "vsw-2zedemo0000000000001",
+        "cn-beijing-h",
+        "vpc-2zedemo000000000000000",
+    ),
+    vsw(
+        "vsw-2zedemo0000000000002",
+        "cn-beijing-i",
+        "vpc-2zedemo000000000000000",
+    ),
+    vsw(
+        "vsw-wz9demo0000000000000",
+        "cn-shenzhen-c",
+        "vpc-wz9demo000000000000000",
+    ),
+    vsw(
+        "vsw-wz9demo0000000000001",
+        "cn-shenzhen-d",
+        "vpc-wz9demo000000000000000",
+    ),
+    vsw(
+        "vsw-wz9demo0000000000002",
+        "cn-shenzhen-e",
+        "vpc-wz9demo000000000000000",
+    ),
+    vsw(
+        "vsw-t4ndemo0000000000000",
+        "ap-southeast-1a",
+        "vpc-t4ndemo000000000000000",
+    ),
+    vsw(
+        "vsw-t4ndemo0000000000001",
+        "ap-southeast-1b",
+        "vpc-t4ndemo000000000000000",
+    ),
+    vsw(
+        "vsw-t4ndemo0000000000002",
+        "ap-southeast-1c",
+        "vpc-t4ndemo000000000000000",
+    ),
+    vsw(
+        "vsw-rj9demo0000000000000",
+        "us-west-1a",
+        "vpc-rj9demo000000000000000",
+    ),
+    vsw(
+        "vsw-rj9demo0000000000001",
+        "us-west-1b",
+        "vpc-rj9demo000000000000000",
+    ),
+];
+
+/// The vSwitch `id` of `region` (a vSwitch of another region does not exist there).
+pub fn vswitch(region: &RegionInfo, id: &str) -> Option<&'static VSwitchInfo> {
+    VSWITCHES
+        .iter()
+        .find(|v| v.id == id && region.zones.contains(&v.zone))
+}
+
 pub struct TypeInfo {
     pub id: &'static str,
     pub family: &'static str,
@@ -243,5 +353,30 @@ pub fn rate_limit(action: &str) -> f64 {
         | "ModifyInstanceAttribute" => 20.0,
         "DescribeInstances" | "DescribeInstanceStatus" => 50.0,
         _ => 20.0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_zone_has_a_vswitch_and_every_vswitch_a_zone() {
+        for r in REGIONS {
+            for z in r.zones {
+                assert!(VSWITCHES.iter().any(|v| v.zone == *z), "{z}");
+            }
+        }
+        for v in VSWITCHES {
+            let r = REGIONS.iter().find(|r| r.zones.contains(&v.zone));
+            let r = r.unwrap_or_else(|| panic!("{}: no region has zone {}", v.id, v.zone));
+            assert!(vswitch(r, v.id).is_some());
+            assert_eq!(
+                VSWITCHES.iter().filter(|w| w.id == v.id).count(),
+                1,
+                "{}",
+                v.id
+            );
+        }
     }
 }

@@ -11,6 +11,7 @@ fn run_with(h: &H, extra: &[(&str, &str)]) -> String {
         ("ImageId", "aliyun_3_x64_20G_alibase_20240819.vhd"),
         ("InstanceType", "ecs.g7.large"),
         ("SecurityGroupId", "sg-bp1fg655nh68xyz9i7nd"),
+        ("VSwitchId", "vsw-bp1demo0000000000000"),
     ];
     p.extend_from_slice(extra);
     h.code("RunInstances", &p)
@@ -142,7 +143,8 @@ fn run_instances_other_parameter_rules() {
             &[
                 ("RegionId", "cn-hangzhou"),
                 ("InstanceType", "ecs.g7.large"),
-                ("SecurityGroupId", "sg-bp1fg655nh68xyz9i7nd")
+                ("SecurityGroupId", "sg-bp1fg655nh68xyz9i7nd"),
+                ("VSwitchId", "vsw-bp1demo0000000000000")
             ]
         ),
         "MissingParameter"
@@ -153,7 +155,8 @@ fn run_instances_other_parameter_rules() {
             &[
                 ("ImageId", "aliyun_3_x64_20G_alibase_20240819.vhd"),
                 ("InstanceType", "ecs.g7.large"),
-                ("SecurityGroupId", "sg-bp1fg655nh68xyz9i7nd")
+                ("SecurityGroupId", "sg-bp1fg655nh68xyz9i7nd"),
+                ("VSwitchId", "vsw-bp1demo0000000000000")
             ]
         )
         .starts_with("Missing")
@@ -185,7 +188,8 @@ fn run_instances_other_parameter_rules() {
                 ("ZoneId", "cn-hangzhou-k"),
                 ("ImageId", "aliyun_3_x64_20G_alibase_20240819.vhd"),
                 ("InstanceType", "ecs.t6-c1m1.large"),
-                ("SecurityGroupId", "sg-bp1fg655nh68xyz9i7nd")
+                ("SecurityGroupId", "sg-bp1fg655nh68xyz9i7nd"),
+                ("VSwitchId", "vsw-bp1demo0000000000004")
             ]
         ),
         "InvalidResourceType.NotSupported"

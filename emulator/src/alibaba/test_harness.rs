@@ -62,6 +62,7 @@ impl H {
             ("ImageId", "aliyun_3_x64_20G_alibase_20240819.vhd"),
             ("InstanceType", itype),
             ("SecurityGroupId", "sg-bp1fg655nh68xyz9i7nd"),
+            ("VSwitchId", "vsw-bp1demo0000000000000"),
             ("InstanceChargeType", charge),
         ];
         if charge == "PrePaid" {

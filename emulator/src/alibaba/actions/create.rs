@@ -2,8 +2,15 @@
 
 use super::*;
 
-pub(super) fn check_password(p: &str) -> AliResult<()> {
-    const SPECIAL: &str = "()`~!@#$%^&*-_+=|{}[]:;'<>,.?/\\\"";
+/// Password: 8–30 characters, at least three of upper case, lower case, digits and the
+/// special characters ``( ) ` ~ ! @ # $ % ^ & * - _ + = | { } [ ] : ; ' < > , . ? /``; "Passwords
+/// of Windows instances cannot start with a forward slash (/)". Sources: AlibabaCloudDocs/ecs
+/// `Instances/RunInstances.md`, `Instances/ModifyInstanceAttribute.md`,
+/// `Disk/ReplaceSystemDisk.md` (Password rows; `InvalidPassword.Malformed`, 400). The SDK
+/// comment (`RunInstancesRequest.password`) shows `\\"` where the docs show `'`; the docs
+/// decide, so `\` and `"` are refused.
+pub(super) fn check_password(p: &str, windows: bool) -> AliResult<()> {
+    const SPECIAL: &str = "()`~!@#$%^&*-_+=|{}[]:;'<>,.?/";
     let len_ok = (8..=30).contains(&p.chars().count());
     let classes = [
         p.chars().any(|c| c.is_ascii_uppercase()),
@@ -17,7 +24,7 @@ pub(super) fn check_password(p: &str) -> AliResult<()> {
     let charset_ok = p
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || SPECIAL.contains(c));
-    if !len_ok || classes < 3 || !charset_ok {
+    if !len_ok || classes < 3 || !charset_ok || (windows && p.starts_with('/')) {
         return Err(AliError::new(
             400,
             "InvalidPassword.Malformed",
@@ -69,14 +76,27 @@ pub(super) fn password_inherit_mismatch() -> AliError {
     )
 }
 
-pub(super) fn check_host_name(n: &str) -> AliResult<()> {
-    let ok = (2..=64).contains(&n.len())
-        && n.chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+/// HostName: never starts or ends with `.` or `-`, no `..` or `--`. Windows: 2–15
+/// characters, letters, digits and `-`, no `.`, not only digits. Others: 2–64 characters,
+/// `.`-separated segments of letters, digits and `-`. Sources: SDK
+/// `RunInstancesRequest.host_name`, AlibabaCloudDocs/ecs `Instances/RunInstances.md` and
+/// `Instances/ModifyInstanceAttribute.md` (HostName rows; `InvalidHostName.Malformed`, 400).
+pub(super) fn check_host_name(n: &str, windows: bool) -> AliResult<()> {
+    let common = n
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
         && !n.starts_with(['.', '-'])
         && !n.ends_with(['.', '-'])
         && !n.contains("..")
         && !n.contains("--");
+    let ok = if windows {
+        common
+            && (2..=15).contains(&n.len())
+            && !n.contains('.')
+            && !n.chars().all(|c| c.is_ascii_digit())
+    } else {
+        common && (2..=64).contains(&n.len())
+    };
     if !ok {
         return Err(AliError::new(
             400,
@@ -153,6 +173,31 @@ pub(super) fn run_instances(ctx: &Ctx) -> AliResult<Fields> {
             format!("The specified InstanceType `{type_id}` does not exist or beyond the permitted range."),
         )
     })?;
+    // VSwitchId: "If you create a VPC-type ECS instance, you must specify a vSwitch ID"
+    // (SDK `RunInstancesRequest.v_switch_id`); every security group the emulator knows is
+    // of the VPC type (the classic network is not modelled). Missing: `InvalidVSwitchId.Necessary`
+    // (400, "The VSwitchId is necessary"); unknown in this region: `InvalidVSwitchId.NotFound`
+    // (404, "Specified virtual switch does not exist."); both in the RunInstances error table
+    // (AlibabaCloudDocs/ecs `Instances/RunInstances.md`).
+    let vswitch_id = ctx.opt("VSwitchId").ok_or_else(|| {
+        AliError::new(
+            400,
+            "InvalidVSwitchId.Necessary",
+            "The VSwitchId is necessary",
+        )
+    })?;
+    let vswitch = catalog::vswitch(region, &vswitch_id).ok_or_else(|| {
+        AliError::new(
+            404,
+            "InvalidVSwitchId.NotFound",
+            format!("Specified virtual switch does not exist: `{vswitch_id}`."),
+        )
+    })?;
+    // "If you specify the VSwitchId parameter, the ZoneId parameter must be set to the zone
+    // where the vSwitch resides. You can also leave the ZoneId parameter unspecified, and the
+    // system automatically selects the zone where the specified vSwitch resides" (SDK
+    // `RunInstancesRequest.zone_id`); a mismatch is `InvalidParameter.Mismatch` (400,
+    // "Specified virtual switch is not in the specified zone.", RunInstances.md error table).
     let zone = match ctx.opt("ZoneId") {
         Some(z) => {
             if !region.zones.contains(&z.as_str()) {
@@ -162,9 +207,19 @@ pub(super) fn run_instances(ctx: &Ctx) -> AliResult<Fields> {
                     format!("The specified ZoneId `{z}` does not exist."),
                 ));
             }
+            if z != vswitch.zone {
+                return Err(AliError::new(
+                    400,
+                    "InvalidParameter.Mismatch",
+                    format!(
+                        "Specified virtual switch is not in the specified zone: `{vswitch_id}` is in `{}`, not `{z}`.",
+                        vswitch.zone
+                    ),
+                ));
+            }
             z
         }
-        None => region.zones[0].to_string(),
+        None => vswitch.zone.to_string(),
     };
     if !catalog::types_in_zone(region, &zone)
         .iter()
@@ -195,8 +250,9 @@ pub(super) fn run_instances(ctx: &Ctx) -> AliResult<Fields> {
         check_instance_name(n, true)?;
     }
     let host_name = ctx.opt("HostName");
+    let windows = image.os_type == "windows";
     if let Some(h) = &host_name {
-        check_host_name(h)?;
+        check_host_name(h, windows)?;
     }
     let description = ctx.opt("Description");
     if description
@@ -227,16 +283,6 @@ pub(super) fn run_instances(ctx: &Ctx) -> AliResult<Fields> {
     for sg in &sgs {
         check_sg(sg)?;
     }
-    let vswitch = ctx.opt("VSwitchId");
-    if let Some(v) = &vswitch
-        && !v.starts_with("vsw-")
-    {
-        return Err(AliError::new(
-            404,
-            "InvalidVSwitchId.NotFound",
-            format!("The specified VSwitchId `{v}` does not exist."),
-        ));
-    }
     let bandwidth = ctx.int_in("InternetMaxBandwidthOut", 0, 0, 100)? as u64;
     let internet_charge = ctx
         .opt("InternetChargeType")
@@ -252,7 +298,7 @@ pub(super) fn run_instances(ctx: &Ctx) -> AliResult<Fields> {
     // Login.
     let password = ctx.opt("Password");
     if let Some(p) = &password {
-        check_password(p)?;
+        check_password(p, windows)?;
     }
     let inherit = ctx.boolean("PasswordInherit")?.unwrap_or(false);
     if inherit && password.is_some() {
@@ -396,11 +442,15 @@ pub(super) fn run_instances(ctx: &Ctx) -> AliResult<Fields> {
             "The specified SpotStrategy is not valid.",
         ));
     }
+    // SpotStrategy "is valid only when the InstanceChargeType parameter is set to PostPaid"
+    // (SDK `RunInstancesRequest.spot_strategy`); a spot PrePaid instance is
+    // `InvalidSpotPrepaid` (400, "The specified Spot type is not support PrePay Instance.",
+    // AlibabaCloudDocs/ecs `Instances/RunInstances.md` error table).
     if spot != "NoSpot" && charge != "PostPaid" {
         return Err(AliError::new(
             400,
-            "InvalidSpotStrategy",
-            "SpotStrategy applies only to PostPaid instances.",
+            "InvalidSpotPrepaid",
+            "The specified Spot type is not support PrePay Instance.",
         ));
     }
 
@@ -475,9 +525,6 @@ pub(super) fn run_instances(ctx: &Ctx) -> AliResult<Fields> {
 
     let d = &settings.transition_delays_ms;
     let unique_suffix = ctx.boolean("UniqueSuffix")?.unwrap_or(false);
-    let vpc_id = vswitch
-        .as_ref()
-        .map(|_| format!("vpc-{}", random_alnum(20)));
     let mut ids = Vec::with_capacity(amount);
     for n in 0..amount {
         let id = store.unique_id("i-", 20);
@@ -540,8 +587,8 @@ pub(super) fn run_instances(ctx: &Ctx) -> AliResult<Fields> {
             client_token: client_token.clone(),
             bandwidth_out: bandwidth,
             internet_charge_type: Some(internet_charge.clone()),
-            vpc_id: vpc_id.clone(),
-            subnet_id: vswitch.clone(),
+            vpc_id: Some(vswitch.vpc_id.to_string()),
+            subnet_id: Some(vswitch_id.clone()),
             key_ids: key_pair.iter().cloned().collect(),
             host_name: host_name.clone(),
             user_data: user_data.clone(),

@@ -94,6 +94,16 @@ pub(super) fn describe_instances(ctx: &Ctx) -> AliResult<Fields> {
         None => None,
     };
     let tags = ctx.tags()?;
+    // Tag.N: "Valid values of N: 1 to 20" (SDK `DescribeInstancesRequestTag.key`); more is
+    // `InvalidTagCount` (400, "The specified tags are beyond the permitted range.",
+    // AlibabaCloudDocs/ecs `Instances/DescribeInstances.md` error table).
+    if tags.len() > 20 {
+        return Err(AliError::new(
+            400,
+            "InvalidTagCount",
+            "The specified tags are beyond the permitted range.",
+        ));
+    }
     let name = ctx.opt("InstanceName");
     let status = ctx.opt("Status");
     if let Some(s) = &status

@@ -524,10 +524,44 @@ mod tests {
 
     #[test]
     fn password_rules() {
-        assert!(check_password("Passw0rd!").is_ok());
-        assert!(check_password("password").is_err());
-        assert!(check_password("Sh0rt!").is_err());
-        assert!(check_password("NoDigitsHere!").is_ok());
+        let linux = |p: &str| check_password(p, false).is_ok();
+        assert!(linux("Passw0rd!"));
+        assert!(!linux("password"));
+        assert!(!linux("Sh0rt!"));
+        assert!(linux("NoDigitsHere!"));
+        // Every special character the docs list counts as one ...
+        for c in "()`~!@#$%^&*-_+=|{}[]:;'<>,.?/".chars() {
+            assert!(linux(&format!("abcdefg1{c}")), "{c}");
+        }
+        // ... and nothing else is accepted: `\` and `"` are not in the documented set.
+        assert!(!linux("Passw0rd\\x"));
+        assert!(!linux("Passw0rd\"x"));
+        assert!(!linux("Passw0rd x"));
+        // Windows: must not start with `/` (Linux may).
+        assert!(linux("/Passw0rd"));
+        assert!(check_password("/Passw0rd", true).is_err());
+        assert!(check_password("Passw0rd/", true).is_ok());
+    }
+
+    #[test]
+    fn host_name_rules() {
+        let ok = |h: &str, windows: bool| check_host_name(h, windows).is_ok();
+        // Linux: 2-64, segments separated by dots.
+        assert!(ok("web-1.example", false));
+        assert!(ok(&"a".repeat(64), false));
+        assert!(!ok(&"a".repeat(65), false));
+        assert!(ok("12345", false));
+        // Windows: 2-15, no dot, not only digits, no leading/trailing/double hyphen.
+        assert!(ok("web-01", true));
+        assert!(ok(&"a".repeat(15), true));
+        assert!(!ok(&"a".repeat(16), true));
+        assert!(!ok("web.example", true));
+        assert!(!ok("12345", true));
+        assert!(!ok("-web", true));
+        assert!(!ok("web-", true));
+        assert!(!ok("we--b", true));
+        assert!(!ok("w", true));
+        assert!(!ok("web_1", true));
     }
 
     #[test]

@@ -9,13 +9,7 @@ pub(super) fn modify_instance_attribute(ctx: &Ctx) -> AliResult<Fields> {
         check_instance_name(n, false)?;
     }
     let host = ctx.opt("HostName");
-    if let Some(h) = &host {
-        check_host_name(h)?;
-    }
     let password = ctx.opt("Password");
-    if let Some(p) = &password {
-        check_password(p)?;
-    }
     let sgs = ctx.list("SecurityGroupIds");
     // Unique ids, at most the per-instance quota (`membership.rs` has the sources).
     super::super::membership::check_replacement(&sgs)?;
@@ -41,6 +35,18 @@ pub(super) fn modify_instance_attribute(ctx: &Ctx) -> AliResult<Fields> {
         .is_some_and(|i| i.provider == Provider::Alibaba && i.account == ctx.account.key_id);
     if !exists {
         return Err(not_found(&id));
+    }
+    // HostName and Password follow the rules of the instance's OS (Windows: host names of
+    // 2-15 characters, passwords not starting with `/`; `create.rs` has the sources).
+    let windows = store
+        .get(&id, ctx.now)
+        .and_then(|i| catalog::image(&i.image_id))
+        .is_some_and(|img| img.os_type == "windows");
+    if let Some(h) = &host {
+        check_host_name(h, windows)?;
+    }
+    if let Some(p) = &password {
+        check_password(p, windows)?;
     }
     // Password: "The instance cannot be in the Starting (`Starting`) state" (SDK
     // `ModifyInstanceAttributeRequest.password`); `IncorrectInstanceStatus` (403) in the
@@ -97,8 +103,9 @@ pub(super) fn replace_system_disk(ctx: &Ctx) -> AliResult<Fields> {
         )
     })?;
     let password = ctx.opt("Password");
+    // The new image decides whether the Windows password rule applies.
     if let Some(p) = &password {
-        check_password(p)?;
+        check_password(p, image.os_type == "windows")?;
     }
     if ctx.boolean("PasswordInherit")?.unwrap_or(false) && password.is_some() {
         return Err(password_inherit_mismatch());

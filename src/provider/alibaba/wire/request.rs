@@ -136,8 +136,18 @@ pub fn run_params(req: &RunRequest) -> Result<Params> {
         }
         put(&mut p, &format!("DataDisk.{n}.Size"), d.size_gb.to_string());
     }
-    if let Some(s) = &req.network.subnet_id {
-        put(&mut p, "VSwitchId", s.clone());
+    // "If you create a VPC-type ECS instance, you must specify a vSwitch ID" (SDK
+    // `RunInstancesRequest.v_switch_id`); new instances are VPC instances, and the cloud
+    // answers `InvalidVSwitchId.Necessary` (AlibabaCloudDocs/ecs `Instances/RunInstances.md`).
+    // Refused before sending: a create without one can never succeed.
+    match &req.network.subnet_id {
+        Some(s) if !s.is_empty() => put(&mut p, "VSwitchId", s.clone()),
+        _ => {
+            return Err(invalid(
+                "InvalidVSwitchId.Necessary",
+                "Alibaba ECS creates instances in a VPC and needs the vSwitch: set spec.network.subnetId to the VSwitch id (vsw-...)",
+            ));
+        }
     }
     put_list(&mut p, "SecurityGroupIds", &req.network.security_group_ids);
     if let Some(bw) = req.network.public_bandwidth_mbps.filter(|b| *b > 0) {
@@ -306,6 +316,20 @@ mod tests {
             "InvalidPasswordParam.Mismatch"
         );
         assert!(p.is_empty());
+    }
+
+    /// A VPC instance needs a vSwitch (SDK `RunInstancesRequest.v_switch_id`): without
+    /// `subnetId` the create is refused before anything is sent, with the cloud's code.
+    #[test]
+    fn a_create_without_a_vswitch_is_refused() {
+        for subnet in [None, Some(String::new())] {
+            let mut r = req();
+            r.network.subnet_id = subnet;
+            let e = run_params(&r).unwrap_err();
+            assert_eq!(e.kind, ErrorKind::InvalidRequest);
+            assert_eq!(e.code, "InvalidVSwitchId.Necessary");
+            assert!(e.message.contains("spec.network.subnetId"), "{}", e.message);
+        }
     }
 
     #[test]
