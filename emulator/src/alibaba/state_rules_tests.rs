@@ -167,7 +167,7 @@ fn run_instances_other_parameter_rules() {
     );
     assert_eq!(
         run_with(&h, &[("InternetMaxBandwidthOut", "101")]),
-        "InvalidParameter"
+        "InvalidInternetMaxBandwidthOut.Malformed"
     );
     assert_eq!(run_with(&h, &[("InternetMaxBandwidthOut", "100")]), "ok");
     let mut disks: Vec<(String, String)> = Vec::new();

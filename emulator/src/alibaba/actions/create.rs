@@ -283,7 +283,20 @@ pub(super) fn run_instances(ctx: &Ctx) -> AliResult<Fields> {
     for sg in &sgs {
         check_sg(sg)?;
     }
-    let bandwidth = ctx.int_in("InternetMaxBandwidthOut", 0, 0, 100)? as u64;
+    // 0–100 Mbit/s; RunInstances error table: `InvalidInternetMaxBandwidthOut.Malformed`
+    // (AlibabaCloudDocs/ecs `Instances/RunInstances.md`)
+    let bandwidth = ctx
+        .int_in("InternetMaxBandwidthOut", 0, 0, 100)
+        .map_err(|e| {
+            AliError::new(
+                400,
+                "InvalidInternetMaxBandwidthOut.Malformed",
+                format!(
+                    "The specified parameter internetMaxBandwidthOut is not valid. ({})",
+                    e.message
+                ),
+            )
+        })? as u64;
     let internet_charge = ctx
         .opt("InternetChargeType")
         .unwrap_or_else(|| "PayByTraffic".into());

@@ -98,6 +98,9 @@ pub fn put_login(p: &mut Params, login: &Login) -> Result<()> {
     Ok(())
 }
 
+/// Largest `InternetMaxBandwidthOut` RunInstances takes, in Mbit/s.
+const MAX_BANDWIDTH_OUT_MBPS: u32 = 100;
+
 /// RunInstances parameters of a cloud-neutral [`RunRequest`].
 pub fn run_params(req: &RunRequest) -> Result<Params> {
     let mut p = Params::new();
@@ -151,6 +154,17 @@ pub fn run_params(req: &RunRequest) -> Result<Params> {
     }
     put_list(&mut p, "SecurityGroupIds", &req.network.security_group_ids);
     if let Some(bw) = req.network.public_bandwidth_mbps.filter(|b| *b > 0) {
+        // 0–100 Mbit/s (SDK `RunInstancesRequest.internet_max_bandwidth_out`; RunInstances
+        // error table `InvalidInternetMaxBandwidthOut.Malformed`, AlibabaCloudDocs/ecs
+        // `Instances/RunInstances.md`); the CRD allows up to 1000 for the other clouds.
+        if bw > MAX_BANDWIDTH_OUT_MBPS {
+            return Err(invalid(
+                "InvalidInternetMaxBandwidthOut.Malformed",
+                format!(
+                    "Alibaba ECS takes at most {MAX_BANDWIDTH_OUT_MBPS} Mbit/s of public bandwidth: set spec.network.publicIpBandwidthMbps to 0..{MAX_BANDWIDTH_OUT_MBPS} (got {bw})"
+                ),
+            ));
+        }
         put(&mut p, "InternetMaxBandwidthOut", bw.to_string());
     }
     put_login(&mut p, &req.login)?;
@@ -330,6 +344,24 @@ mod tests {
             assert_eq!(e.code, "InvalidVSwitchId.Necessary");
             assert!(e.message.contains("spec.network.subnetId"), "{}", e.message);
         }
+    }
+
+    /// InternetMaxBandwidthOut is 0–100 (SDK model, RunInstances error table): 101 is
+    /// refused before sending with the cloud's code, 100 is sent.
+    #[test]
+    fn public_bandwidth_is_at_most_100() {
+        let mut r = req();
+        r.network.public_bandwidth_mbps = Some(101);
+        let e = run_params(&r).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidRequest);
+        assert_eq!(e.code, "InvalidInternetMaxBandwidthOut.Malformed");
+        assert!(e.message.contains("publicIpBandwidthMbps"), "{}", e.message);
+        r.network.public_bandwidth_mbps = Some(100);
+        let p = run_params(&r).unwrap();
+        assert_eq!(
+            p.get("InternetMaxBandwidthOut").map(String::as_str),
+            Some("100")
+        );
     }
 
     #[test]
