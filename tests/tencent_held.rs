@@ -8,7 +8,10 @@
 //! refusal codes in tencentcloud-sdk-go `cvm/v20170312/client.go`). Neither is gone: the
 //! controller reports it (`state` Suspended, `Ready=False` reason `Suspended`) and neither
 //! replaces, restarts nor terminates it, even when the spec asks for another power state;
-//! when the cloud releases it, the controller picks up where it was.
+//! when the cloud releases it, the controller picks up where it was. A live migration by
+//! the platform (`ENTER_SERVICE_LIVE_MIGRATE` → `SERVICE_LIVE_MIGRATE` →
+//! `EXIT_SERVICE_LIVE_MIGRATE`, each refusing the owner's actions) is a short transition
+//! (`Pending`): the controller waits for it to end, then does what the spec asks.
 
 mod support;
 
@@ -153,5 +156,54 @@ async fn tencent_arrears_and_rescue_mode_are_reported_and_left_alone() {
         is_ready(&s) && s["state"] == "Stopped" && s["instanceId"] == id.as_str()
     })
     .await;
+    assert_eq!(ctl.owned_by(&uid).await.len(), 1, "never replaced");
+
+    // Live migration: running again, then the platform migrates it and the spec asks for a
+    // stop meanwhile. A stop sent before the controller has seen the migration is refused
+    // (wrong state); once it reports the phase (Pending) it sends nothing until the
+    // migration is over, then stops the instance with one call.
+    patch_spec(&client, &ns, "held", json!({"powerState": "Running"})).await;
+    wait_until(T, "Running before the migration", || async {
+        let s = instance_status(&client, &ns, "held").await;
+        is_ready(&s) && s["state"] == "Running"
+    })
+    .await;
+    hold(
+        &ctl,
+        &id,
+        json!({"held": "enter_live_migrate", "phase_ms": 600000}),
+    )
+    .await;
+    patch_spec(&client, &ns, "held", json!({"powerState": "Stopped"})).await;
+    wait_until(T, "the migration reported", || async {
+        let s = instance_status(&client, &ns, "held").await;
+        s["state"] == "Pending" && s["providerState"] == "ENTER_SERVICE_LIVE_MIGRATE"
+    })
+    .await;
+    let before = action_counts(&ctl).await;
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    assert_eq!(
+        action_counts(&ctl).await,
+        before,
+        "no action while the migration is reported ({ACTIONS:?})"
+    );
+    // The platform moves on; the last phase ends by itself after 2 s.
+    hold(
+        &ctl,
+        &id,
+        json!({"held": "exit_live_migrate", "phase_ms": 2000}),
+    )
+    .await;
+    wait_until(T, "Stopped after the live migration", || async {
+        let s = instance_status(&client, &ns, "held").await;
+        is_ready(&s) && s["state"] == "Stopped"
+    })
+    .await;
+    let after = action_counts(&ctl).await;
+    for (i, a) in ACTIONS.iter().enumerate() {
+        let sent = after[i] - before[i];
+        let want = u64::from(*a == "StopInstances");
+        assert_eq!(sent, want, "{a} sent {sent} times, want {want}");
+    }
     assert_eq!(ctl.owned_by(&uid).await.len(), 1, "never replaced");
 }

@@ -16,6 +16,13 @@
 //! `FailedOperation.Unreturnable` ("实例无法退还", in its error list). The object keeps its
 //! finalizer and says so (`Synced=False` with the code); `deletionPolicy: Orphan` lets it
 //! go and leaves the VM.
+//!
+//! A prepaid instance when the account's return quota is used up: `LimitExceeded.UserReturnQuota`
+//! ("退还失败，退还配额已达上限", tencentcloud-sdk-go `cvm/v20170312/errors.go`, in the
+//! TerminateInstances error list). Classified as quota: the object keeps its finalizer and
+//! says so, the return is not sent in a loop (re-checked every 5 minutes), and a change of
+//! the object sends it again at once: once the quota allows it, the instance is returned
+//! and the object goes.
 
 mod support;
 
@@ -131,4 +138,71 @@ async fn tencent_unreturnable_prepaid_instance_keeps_its_object() {
     })
     .await;
     assert!(ctl.instance(&id).await.is_some(), "orphaned, not returned");
+}
+
+#[tokio::test]
+async fn tencent_return_quota_holds_the_deletion_until_it_allows_it() {
+    let (client, ns) = crd_namespace("tencent-return-quota").await;
+    let emu = Emulator::start(&["--transition-delay-ms", "300"]).await;
+    let ctl = Control::new(emu.url());
+    let _controller = ControllerProcess::start(&ns, &[]).await;
+    apply_credential(&client, &ns, "cred", &TENCENT, emu.url(), TENCENT.secret).await;
+    let prepaid = json!({"chargeType": "Prepaid"});
+    apply_instance(&client, &ns, &instance("quota", "cred", &TENCENT, prepaid)).await;
+    let id: String = wait_for(T, "prepaid instance Running", || async {
+        let s = instance_status(&client, &ns, "quota").await;
+        (is_ready(&s) && s["state"] == "Running")
+            .then(|| s["instanceId"].as_str().map(str::to_string))
+            .flatten()
+    })
+    .await;
+    ctl.set_config(json!({"tencent_return_quota": 0})).await;
+
+    let api = Api::<CloudInstance>::namespaced(client.clone(), &ns);
+    api.delete("quota", &Default::default())
+        .await
+        .expect("delete");
+    let synced = wait_for(T, "refusal reported on the object", || async {
+        let s = instance_status(&client, &ns, "quota").await;
+        condition(&s, "Synced")
+            .filter(|c| {
+                c["status"] == "False" && message(c).contains("LimitExceeded.UserReturnQuota")
+            })
+            .cloned()
+    })
+    .await;
+    assert!(
+        api.get_opt("quota").await.unwrap().is_some(),
+        "the finalizer holds: {synced}"
+    );
+    let still = ctl.instance(&id).await.expect("instance kept");
+    assert_eq!(still["state"], "running", "not returned: {still}");
+
+    // Not sent in a loop.
+    let sent = ctl.call_count("tencent", "TerminateInstances").await;
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    assert_eq!(
+        ctl.call_count("tencent", "TerminateInstances").await,
+        sent,
+        "no TerminateInstances loop against a used-up quota"
+    );
+    // The quota allows a return again (a new year) and the user touches the object: the
+    // return is sent again, the object goes.
+    ctl.set_config(json!({"tencent_return_quota": null})).await;
+    api.patch(
+        "quota",
+        &kube::api::PatchParams::default(),
+        &kube::api::Patch::Merge(json!({"metadata": {"labels": {"nudge": "1"}}})),
+    )
+    .await
+    .expect("label the object");
+    wait_until(T, "object gone after the return", || async {
+        api.get_opt("quota").await.unwrap().is_none()
+    })
+    .await;
+    let gone = ctl.instance(&id).await;
+    assert!(
+        gone.as_ref().is_none_or(|i| i["state"] != "running"),
+        "returned: {gone:?}"
+    );
 }

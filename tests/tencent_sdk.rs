@@ -149,6 +149,9 @@ async fn official_python_sdk_checks_the_documented_rules() {
         "reinstall_os_switch_needs_a_cloud_system_disk",
         "insufficient_balance_refuses_purchases",
         "prepaid_return_needs_the_refund_rules",
+        "live_migration_refuses_actions_and_ends_by_itself",
+        "prepaid_returns_are_limited_by_the_return_quota",
+        "promotional_instances_cannot_change_type",
     ] {
         assert!(
             stdout.contains(&format!("OK: {rule}\n")),

@@ -287,6 +287,11 @@ pub struct Settings {
     /// `InvalidAccount.InsufficientBalance` (`tencent/actions/create.rs`).
     #[serde(default)]
     pub tencent_balance_insufficient: bool,
+    /// Self-service returns of Tencent prepaid instances left for the account (the refund
+    /// rules limit them per year); `None` is unlimited. At 0 a return is refused with
+    /// `LimitExceeded.UserReturnQuota` (`tencent/actions/lifecycle.rs`).
+    #[serde(default)]
+    pub tencent_return_quota: Option<u64>,
 }
 
 impl Default for Settings {
@@ -299,6 +304,7 @@ impl Default for Settings {
             instance_quota: None,
             max_clock_skew_secs: 300,
             tencent_balance_insufficient: false,
+            tencent_return_quota: None,
         }
     }
 }

@@ -26,6 +26,7 @@ pub fn routes() -> Router<Shared> {
         .route("/instances/{id}/guest", post(set_guest))
         .route("/instances/{id}/held", post(set_held))
         .route("/instances/{id}/returnable", post(set_returnable))
+        .route("/instances/{id}/promotional", post(set_promotional))
         .route("/instances/{id}/status-listing", post(set_status_listing))
         .route("/instances/{id}/provider-status", post(set_provider_status))
         .route("/calls", get(get_calls))
@@ -208,22 +209,33 @@ async fn set_instance_state(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct HeldBody {
-    /// `arrears`, `expired`, `rescue`, or null to release the instance.
+    /// `arrears`, `expired`, `rescue`, `enter_live_migrate` / `live_migrate` /
+    /// `exit_live_migrate` (a live migration starting at that phase, ending by itself), or
+    /// null to release the instance.
     held: Option<String>,
     /// The state a released instance comes back in: `running` (default) or `stopped`.
     #[serde(default)]
     state: Option<String>,
+    /// How long each live-migration phase lasts, in ms (default 5000).
+    #[serde(default)]
+    phase_ms: Option<u64>,
 }
 
-/// The cloud holds an instance by itself (isolation for arrears or expiry, rescue mode) or
-/// releases it (paid, renewed, rescue mode exited). Modelled for Tencent (`tencent/held.rs`).
+/// The cloud holds an instance by itself (isolation for arrears or expiry, rescue mode, live
+/// migration) or releases it (paid, renewed, rescue mode exited). Modelled for Tencent
+/// (`tencent/held.rs`).
 async fn set_held(
     State(app): State<Shared>,
     Path(id): Path<String>,
     Json(body): Json<HeldBody>,
 ) -> Response {
     let hold = match body.held.as_deref().map(crate::tencent::held::Hold::parse) {
-        Some(None) => return bad_request("held must be arrears, expired, rescue or null"),
+        Some(None) => {
+            return bad_request(
+                "held must be arrears, expired, rescue, enter_live_migrate, live_migrate, \
+                 exit_live_migrate or null",
+            );
+        }
         Some(Some(h)) => Some(h),
         None => None,
     };
@@ -238,7 +250,9 @@ async fn set_held(
     }
     let mut refused = None;
     let r = update_instance(&app, &id, |inst, now| {
-        refused = crate::tencent::held::apply(inst, hold, after, now).err();
+        refused =
+            crate::tencent::held::apply(inst, hold, after, now, body.phase_ms.unwrap_or(5000))
+                .err();
     });
     match refused {
         Some(e) => bad_request(e),
@@ -264,6 +278,27 @@ async fn set_returnable(
     }
     update_instance(&app, &id, |inst, _| {
         crate::tencent::held::set_returnable(inst, body.returnable)
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PromotionalBody {
+    promotional: bool,
+}
+
+/// Whether a Tencent instance was bought at a promotional price (`tencent/held.rs`).
+async fn set_promotional(
+    State(app): State<Shared>,
+    Path(id): Path<String>,
+    Json(body): Json<PromotionalBody>,
+) -> Response {
+    let provider = app.store().get(&id, now_ms()).map(|i| i.provider);
+    if provider.is_some_and(|p| p != Provider::Tencent) {
+        return bad_request("promotional prices are modelled for Tencent instances only");
+    }
+    update_instance(&app, &id, |inst, _| {
+        crate::tencent::held::set_promotional(inst, body.promotional)
     })
 }
 
@@ -441,6 +476,9 @@ struct ConfigPatch {
     max_clock_skew_secs: Option<i64>,
     #[serde(default)]
     tencent_balance_insufficient: Option<bool>,
+    /// Self-service returns of prepaid instances left; `null` for unlimited.
+    #[serde(default, deserialize_with = "double_option")]
+    tencent_return_quota: Option<Option<u64>>,
 }
 
 async fn set_config(State(app): State<Shared>, Json(patch): Json<ConfigPatch>) -> Response {
@@ -484,6 +522,9 @@ async fn set_config(State(app): State<Shared>, Json(patch): Json<ConfigPatch>) -
         }
         if let Some(v) = patch.tencent_balance_insufficient {
             s.tencent_balance_insufficient = v;
+        }
+        if let Some(v) = patch.tencent_return_quota {
+            s.tencent_return_quota = v;
         }
     });
     Json(serde_json::to_value(s).unwrap_or_default()).into_response()

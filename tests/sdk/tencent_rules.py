@@ -351,6 +351,72 @@ def prepaid_return_needs_the_refund_rules():
     terminate([i])
 
 
+# models.Instance.InstanceState ENTER_SERVICE_LIVE_MIGRATE / SERVICE_LIVE_MIGRATE /
+# EXIT_SERVICE_LIVE_MIGRATE (在线服务迁移, driven by the platform, ends by itself). GO: each phase's
+# UnsupportedOperation.InstanceState*ServiceLiveMigrate is in the StartInstances, StopInstances,
+# RebootInstances, ModifyInstancesAttribute, ResetInstance and ResetInstancesType lists;
+# TerminateInstances lists only the ENTER and EXIT codes. The emulator's switch:
+# POST /_emulator/instances/{id}/held {"held": "live_migrate", "phase_ms": N}.
+def live_migration_refuses_actions_and_ends_by_itself():
+    i = run()
+    for held, suffix in (("enter_live_migrate", "EnterServiceLiveMigrate"),
+                         ("live_migrate", "ServiceLiveMigrate"),
+                         ("exit_live_migrate", "ExitServiceLiveMigrate")):
+        emulator_post("instances/%s/held" % i, {"held": held, "phase_ms": 600000})
+        code = "UnsupportedOperation.InstanceState" + suffix
+        expect_error(code, CLIENT.StopInstances, request(models.StopInstancesRequest, InstanceIds=[i]))
+        expect_error(code, CLIENT.RebootInstances, request(models.RebootInstancesRequest, InstanceIds=[i]))
+        expect_error(code, CLIENT.ResetInstancesType,
+                     request(models.ResetInstancesTypeRequest, InstanceIds=[i], InstanceType="S5.LARGE8",
+                             ForceStop=True))
+        if held != "live_migrate":
+            expect_error(code, CLIENT.TerminateInstances, request(models.TerminateInstancesRequest, InstanceIds=[i]))
+    emulator_post("instances/%s/held" % i, {"held": "enter_live_migrate", "phase_ms": 300})
+    seen = states_until(i, "RUNNING")
+    check(seen[0] == "ENTER_SERVICE_LIVE_MIGRATE" and "SERVICE_LIVE_MIGRATE" in seen, "phases: %s" % seen)
+    emulator_post("instances/%s/held" % i, {"held": "live_migrate", "phase_ms": 600000})
+    terminate([i])
+    states_until(i, None)
+
+
+# GO errors.go LimitExceeded.UserReturnQuota "退还失败，退还配额已达上限" (in the TerminateInstances
+# list); self-service returns are limited (product/213/9711). The emulator's setting:
+# POST /_emulator/config {"tencent_return_quota": N} (returns left; null for unlimited).
+def prepaid_returns_are_limited_by_the_return_quota():
+    a = run(**PREPAID)
+    b = run(**PREPAID)
+    emulator_config({"tencent_return_quota": 1})
+    try:
+        expect_error("LimitExceeded.UserReturnQuota", CLIENT.TerminateInstances,
+                     request(models.TerminateInstancesRequest, InstanceIds=[a, b]))
+        terminate([a])
+        states_until(a, "SHUTDOWN")
+        expect_error("LimitExceeded.UserReturnQuota", CLIENT.TerminateInstances,
+                     request(models.TerminateInstancesRequest, InstanceIds=[b]))
+        check(status(b) == "RUNNING", "left as it was: %s" % status(b))
+        terminate([a])
+    finally:
+        emulator_config({"tencent_return_quota": None})
+    terminate([b])
+    states_until(b, "SHUTDOWN")
+    terminate([b])
+
+
+# GO errors.go FailedOperation.PromotionalPerioRestriction "促销期内购买的实例不允许调整配置或计费模式"
+# (in the ResetInstancesType list). The emulator's switch:
+# POST /_emulator/instances/{id}/promotional {"promotional": true}.
+def promotional_instances_cannot_change_type():
+    i = run()
+    emulator_post("instances/%s/promotional" % i, {"promotional": True})
+    resize = request(models.ResetInstancesTypeRequest, InstanceIds=[i], InstanceType="S5.LARGE8", ForceStop=True)
+    expect_error("FailedOperation.PromotionalPerioRestriction", CLIENT.ResetInstancesType, resize)
+    check(status(i) == "RUNNING", "left as it was: %s" % status(i))
+    emulator_post("instances/%s/promotional" % i, {"promotional": False})
+    CLIENT.ResetInstancesType(resize)
+    states_until(i, "RUNNING")
+    terminate([i])
+
+
 RULES = [terminate_postpaid_destroys_directly, terminate_prepaid_recycles_then_destroys,
          terminate_mixed_charge_types_refused, temporary_credentials_need_their_token,
          security_groups_at_most_five, tag_charset, modify_one_attribute_per_request,
@@ -358,7 +424,8 @@ RULES = [terminate_postpaid_destroys_directly, terminate_prepaid_recycles_then_d
          force_flags_not_with_stop_type, resize_needs_a_cloud_system_disk, resize_ends_running,
          private_ips_at_most_20, keep_image_login_only_for_custom_images,
          reinstall_os_switch_needs_a_cloud_system_disk, insufficient_balance_refuses_purchases,
-         prepaid_return_needs_the_refund_rules]
+         prepaid_return_needs_the_refund_rules, live_migration_refuses_actions_and_ends_by_itself,
+         prepaid_returns_are_limited_by_the_return_quota, promotional_instances_cannot_change_type]
 
 
 def main():

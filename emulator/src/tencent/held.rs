@@ -1,6 +1,7 @@
 //! States the cloud puts a CVM instance in by itself, outside its owner's API calls:
-//! isolation for arrears or expiry (`SHUTDOWN` with `IsolatedSource` `ARREAR`/`EXPIRE`) and
-//! rescue mode (`RESCUE_MODE`). The control API (`POST /_emulator/instances/{id}/held`)
+//! isolation for arrears or expiry (`SHUTDOWN` with `IsolatedSource` `ARREAR`/`EXPIRE`),
+//! rescue mode (`RESCUE_MODE`) and the platform's live migration
+//! (`ENTER_SERVICE_LIVE_MIGRATE` → `SERVICE_LIVE_MIGRATE` → `EXIT_SERVICE_LIVE_MIGRATE`). The control API (`POST /_emulator/instances/{id}/held`)
 //! drives an instance into them and back, so tests can check what a client does with an
 //! instance that exists but accepts no action.
 //!
@@ -15,6 +16,15 @@
 //!   `UnsupportedOperation.InstanceStateShutdown`; in rescue mode with
 //!   `UnsupportedOperation.InstanceStateRescueMode`, which is not among TerminateInstances'
 //!   refusals (tencentcloud-sdk-go `cvm/v20170312/client.go`, each action's error list).
+//! - Live migration (在线服务迁移, `InstanceState` values `ENTER_SERVICE_LIVE_MIGRATE`,
+//!   `SERVICE_LIVE_MIGRATE`, `EXIT_SERVICE_LIVE_MIGRATE`, same model) is driven by the
+//!   platform and ends by itself; the guest keeps running. Each phase refuses
+//!   Start/Stop/Reboot/ModifyInstancesAttribute/ResetInstance/ResetInstancesType with its own
+//!   code (`UnsupportedOperation.InstanceStateEnterServiceLiveMigrate`,
+//!   `...InstanceStateServiceLiveMigrate`, `...InstanceStateExitServiceLiveMigrate`: all
+//!   three in each of those actions' error lists in tencentcloud-sdk-go
+//!   `cvm/v20170312/client.go` @ 144f6c8d). TerminateInstances lists only the ENTER and EXIT
+//!   codes, so it is refused in those phases and allowed in `SERVICE_LIVE_MIGRATE`.
 //!
 //! The store keeps the neutral state underneath: an isolated instance is
 //! [`VmState::Terminated`] with no end (the cloud keeps it until it is paid for, renewed or
@@ -39,6 +49,50 @@ pub const RESCUE: &str = "tencent_rescue_mode";
 /// `POST /_emulator/instances/{id}/returnable {"returnable": false}`.
 pub const UNRETURNABLE: &str = "tencent_unreturnable";
 
+/// `extra` key: the instance is being live-migrated by the platform: `{"from": first phase
+/// (0 ENTER, 1 SERVICE, 2 EXIT), "since": ms, "phase_ms": ms}`; each phase lasts `phase_ms`.
+pub const LIVE_MIGRATE: &str = "tencent_live_migrate";
+/// `extra` key: bought at a promotional price: "促销期内购买的实例不允许调整配置或计费模式"
+/// (`FailedOperation.PromotionalPerioRestriction`, tencentcloud-sdk-go
+/// `cvm/v20170312/errors.go`; in the ResetInstancesType error list of `client.go`). Set with
+/// `POST /_emulator/instances/{id}/promotional {"promotional": true}`.
+pub const PROMOTIONAL: &str = "tencent_promotional";
+
+/// The `InstanceState` names of the live-migration phases, in order.
+pub const LIVE_MIGRATE_PHASES: [&str; 3] = [
+    "ENTER_SERVICE_LIVE_MIGRATE",
+    "SERVICE_LIVE_MIGRATE",
+    "EXIT_SERVICE_LIVE_MIGRATE",
+];
+
+/// Mark whether an instance was bought at a promotional price.
+pub fn set_promotional(inst: &mut Instance, promotional: bool) {
+    if promotional {
+        inst.extra.insert(PROMOTIONAL.into(), Value::Bool(true));
+    } else {
+        inst.extra.remove(PROMOTIONAL);
+    }
+}
+
+/// The instance was bought at a promotional price.
+pub fn promotional(i: &Instance) -> bool {
+    i.extra.get(PROMOTIONAL).and_then(Value::as_bool) == Some(true)
+}
+
+/// The live-migration phase the instance is in (an index into [`LIVE_MIGRATE_PHASES`]), if
+/// any: only while its neutral state is still Running.
+pub fn live_migrate_phase(i: &Instance, now: i64) -> Option<usize> {
+    let m = i.extra.get(LIVE_MIGRATE)?;
+    if i.state_at(now) != VmState::Running {
+        return None;
+    }
+    let from = m.get("from")?.as_u64()? as usize;
+    let since = m.get("since")?.as_i64()?;
+    let phase_ms = m.get("phase_ms")?.as_i64()?.max(1);
+    let phase = from + (now.saturating_sub(since).max(0) / phase_ms) as usize;
+    (phase < LIVE_MIGRATE_PHASES.len()).then_some(phase)
+}
+
 /// Mark whether a (prepaid) instance may be returned.
 pub fn set_returnable(inst: &mut Instance, returnable: bool) {
     if returnable {
@@ -62,6 +116,9 @@ pub enum Hold {
     Expired,
     /// Rescue mode: `RESCUE_MODE`.
     Rescue,
+    /// Live migration by the platform, starting at the given phase (an index into
+    /// [`LIVE_MIGRATE_PHASES`]); it ends by itself.
+    LiveMigrate(usize),
 }
 
 impl Hold {
@@ -70,18 +127,22 @@ impl Hold {
             "arrears" => Hold::Arrears,
             "expired" => Hold::Expired,
             "rescue" => Hold::Rescue,
+            "enter_live_migrate" => Hold::LiveMigrate(0),
+            "live_migrate" => Hold::LiveMigrate(1),
+            "exit_live_migrate" => Hold::LiveMigrate(2),
             _ => return None,
         })
     }
 }
 
 /// Put `inst` in `hold` (None: release it into `after`, `Running` or `Stopped`: paid,
-/// renewed, rescue mode exited).
+/// renewed, rescue mode exited). A live migration's phases last `phase_ms` each.
 pub fn apply(
     inst: &mut Instance,
     hold: Option<Hold>,
     after: VmState,
     now: i64,
+    phase_ms: u64,
 ) -> Result<(), String> {
     if hold.is_none() && !matches!(after, VmState::Running | VmState::Stopped) {
         return Err(format!(
@@ -89,8 +150,15 @@ pub fn apply(
             after.as_str()
         ));
     }
+    if matches!(hold, Some(Hold::LiveMigrate(_))) && inst.state_at(now) != VmState::Running {
+        return Err(format!(
+            "only a running instance is live-migrated, this one is {}",
+            inst.state_at(now).as_str()
+        ));
+    }
     inst.extra.remove(ISOLATED_SOURCE);
     inst.extra.remove(RESCUE);
+    inst.extra.remove(LIVE_MIGRATE);
     match hold {
         Some(Hold::Arrears) | Some(Hold::Expired) => {
             let source = if hold == Some(Hold::Arrears) {
@@ -105,6 +173,12 @@ pub fn apply(
         Some(Hold::Rescue) => {
             inst.extra.insert(RESCUE.into(), Value::Bool(true));
             inst.set_schedule(now, &[(VmState::Running, None)]);
+        }
+        Some(Hold::LiveMigrate(from)) => {
+            inst.extra.insert(
+                LIVE_MIGRATE.into(),
+                serde_json::json!({"from": from, "since": now, "phase_ms": phase_ms.max(1)}),
+            );
         }
         None => inst.set_schedule(now, &[(after, None)]),
     }
@@ -121,6 +195,8 @@ pub fn in_rescue(i: &Instance, now: i64) -> bool {
 pub fn instance_state(i: &Instance, now: i64) -> &'static str {
     if in_rescue(i, now) {
         "RESCUE_MODE"
+    } else if let Some(phase) = live_migrate_phase(i, now) {
+        LIVE_MIGRATE_PHASES[phase]
     } else {
         render::state_name(i.state_at(now))
     }
@@ -146,17 +222,30 @@ pub fn restrict_state(i: &Instance, now: i64) -> &'static str {
     }
 }
 
-/// The refusal of an action not allowed in rescue mode. TerminateInstances (the only
-/// action that accepts SHUTDOWN, hence `allowed` containing Terminated) is allowed.
-pub fn refuse_rescue(i: &Instance, now: i64, allowed: &[VmState]) -> Result<(), ApiError> {
-    if in_rescue(i, now) && !allowed.contains(&VmState::Terminated) {
-        return Err(ApiError::new(
-            "UnsupportedOperation.InstanceStateRescueMode",
+/// The refusal of an action not allowed in rescue mode or in a live-migration phase.
+/// TerminateInstances (the only action that accepts SHUTDOWN, hence `allowed` containing
+/// Terminated) is allowed in rescue mode and in `SERVICE_LIVE_MIGRATE` (see the module
+/// comment for the sources).
+pub fn refuse_held(i: &Instance, now: i64, allowed: &[VmState]) -> Result<(), ApiError> {
+    let terminate = allowed.contains(&VmState::Terminated);
+    let refused = if in_rescue(i, now) && !terminate {
+        Some(("RESCUE_MODE", "RescueMode"))
+    } else {
+        match live_migrate_phase(i, now) {
+            Some(0) => Some((LIVE_MIGRATE_PHASES[0], "EnterServiceLiveMigrate")),
+            Some(1) if !terminate => Some((LIVE_MIGRATE_PHASES[1], "ServiceLiveMigrate")),
+            Some(2) => Some((LIVE_MIGRATE_PHASES[2], "ExitServiceLiveMigrate")),
+            _ => None,
+        }
+    };
+    match refused {
+        Some((state, code)) => Err(ApiError::new(
+            format!("UnsupportedOperation.InstanceState{code}"),
             format!(
-                "The instance `{}` is in state `RESCUE_MODE`, which does not support this operation.",
+                "The instance `{}` is in state `{state}`, which does not support this operation.",
                 i.id
             ),
-        ));
+        )),
+        None => Ok(()),
     }
-    Ok(())
 }

@@ -1,5 +1,6 @@
 //! Tencent CVM states the documentation describes: TerminateInstances per charge type,
-//! instances the cloud holds (arrears / expiry isolation, rescue mode) and LAUNCH_FAILED.
+//! instances the cloud holds (arrears / expiry isolation, rescue mode, live migration),
+//! LAUNCH_FAILED, the return quota and promotional-period instances.
 //! Sources are cited in `tencent/actions/lifecycle.rs` and `tencent/held.rs`.
 
 use super::*;
@@ -621,4 +622,183 @@ async fn prepaid_return_needs_the_refund_rules() {
         .call("TerminateInstances", json!({"InstanceIds": [id]}))
         .await));
     h.wait_for(&id, "SHUTDOWN").await;
+}
+
+/// Live migration (在线服务迁移) is the platform's: it ends by itself, through
+/// ENTER_SERVICE_LIVE_MIGRATE, SERVICE_LIVE_MIGRATE and EXIT_SERVICE_LIVE_MIGRATE, back to
+/// RUNNING (tencentcloud-sdk-python-cvm 3.1.178 `models.Instance.InstanceState`).
+#[tokio::test]
+async fn live_migration_passes_its_phases_and_ends_by_itself() {
+    let h = Harness::new(0, false);
+    let id = h.run_one(json!({})).await;
+    h.wait_for(&id, "RUNNING").await;
+    let (st, v) = h
+        .hold(&id, json!({"held": "enter_live_migrate", "phase_ms": 500}))
+        .await;
+    assert_eq!(st, 200, "{v}");
+    let seen = h.states_until(&id, "RUNNING").await;
+    assert_eq!(
+        seen,
+        [
+            "ENTER_SERVICE_LIVE_MIGRATE",
+            "SERVICE_LIVE_MIGRATE",
+            "EXIT_SERVICE_LIVE_MIGRATE",
+            "RUNNING"
+        ],
+        "{seen:?}"
+    );
+    assert!(ok(&h
+        .call("StopInstances", json!({"InstanceIds": [id]}))
+        .await));
+    // Only a running instance is live-migrated.
+    h.wait_for(&id, "STOPPED").await;
+    assert_eq!(h.hold(&id, json!({"held": "live_migrate"})).await.0, 400);
+}
+
+/// Each phase refuses the owner's actions with its own code; TerminateInstances lists only
+/// the ENTER and EXIT codes (tencentcloud-sdk-go `cvm/v20170312/client.go`, each action's
+/// error list), so it goes through in SERVICE_LIVE_MIGRATE.
+#[tokio::test]
+async fn live_migration_phases_refuse_actions() {
+    let h = Harness::new(0, false);
+    let id = h.run_one(json!({})).await;
+    h.wait_for(&id, "RUNNING").await;
+    for (held, state, suffix) in [
+        (
+            "enter_live_migrate",
+            "ENTER_SERVICE_LIVE_MIGRATE",
+            "EnterServiceLiveMigrate",
+        ),
+        ("live_migrate", "SERVICE_LIVE_MIGRATE", "ServiceLiveMigrate"),
+        (
+            "exit_live_migrate",
+            "EXIT_SERVICE_LIVE_MIGRATE",
+            "ExitServiceLiveMigrate",
+        ),
+    ] {
+        let (st, v) = h.hold(&id, json!({"held": held, "phase_ms": 600000})).await;
+        assert_eq!(st, 200, "{v}");
+        assert_eq!(h.state(&id).await, state);
+        let listed = h
+            .call(
+                "DescribeInstances",
+                json!({"Filters": [{"Name": "instance-state", "Values": [state]}]}),
+            )
+            .await;
+        assert_eq!(listed["TotalCount"], 1, "{listed}");
+        let expected = format!("UnsupportedOperation.InstanceState{suffix}");
+        for (action, body) in [
+            ("StartInstances", json!({"InstanceIds": [id]})),
+            ("StopInstances", json!({"InstanceIds": [id]})),
+            ("RebootInstances", json!({"InstanceIds": [id]})),
+            (
+                "ModifyInstancesAttribute",
+                json!({"InstanceIds": [id], "InstanceName": "x"}),
+            ),
+            ("ResetInstance", json!({"InstanceId": id})),
+            (
+                "ResetInstancesType",
+                json!({"InstanceIds": [id], "InstanceType": "S5.LARGE8", "ForceStop": true}),
+            ),
+        ] {
+            assert_eq!(code(&h.call(action, body).await), expected, "{action}");
+        }
+        if held != "live_migrate" {
+            assert_eq!(
+                code(
+                    &h.call("TerminateInstances", json!({"InstanceIds": [id]}))
+                        .await
+                ),
+                expected
+            );
+        }
+        assert_eq!(h.state(&id).await, state);
+    }
+    h.hold(&id, json!({"held": "live_migrate", "phase_ms": 600000}))
+        .await;
+    assert!(ok(&h
+        .call("TerminateInstances", json!({"InstanceIds": [id]}))
+        .await));
+    h.wait_for(&id, "ABSENT").await;
+}
+
+/// "退还失败，退还配额已达上限" (`LimitExceeded.UserReturnQuota`, in the TerminateInstances
+/// error list of tencentcloud-sdk-go `cvm/v20170312/client.go`): self-service returns of
+/// prepaid instances are limited (product/213/9711). A pay-as-you-go instance, or a prepaid
+/// one already in the recycle bin, uses no return.
+#[tokio::test]
+async fn prepaid_returns_are_limited_by_the_return_quota() {
+    let h = Harness::new(100, false);
+    h.control(
+        "POST",
+        "/_emulator/config",
+        Some(json!({"tencent_return_quota": 1, "transition_delays_ms": {"shutdown": 60000}})),
+    )
+    .await;
+    let a = h.run_one(serde_json::from_str(PREPAID).unwrap()).await;
+    let b = h.run_one(serde_json::from_str(PREPAID).unwrap()).await;
+    let postpaid = h.run_one(json!({})).await;
+    for id in [&a, &b, &postpaid] {
+        h.wait_for(id, "RUNNING").await;
+    }
+    // Two returns with one left: refused as a whole.
+    assert_eq!(
+        code(
+            &h.call("TerminateInstances", json!({"InstanceIds": [a, b]}))
+                .await
+        ),
+        "LimitExceeded.UserReturnQuota"
+    );
+    assert!(ok(&h
+        .call("TerminateInstances", json!({"InstanceIds": [a]}))
+        .await));
+    h.wait_for(&a, "SHUTDOWN").await;
+    let (_, cfg) = h.control("GET", "/_emulator/config", None).await;
+    assert_eq!(cfg["tencent_return_quota"], 0, "{cfg}");
+    assert_eq!(
+        code(
+            &h.call("TerminateInstances", json!({"InstanceIds": [b]}))
+                .await
+        ),
+        "LimitExceeded.UserReturnQuota"
+    );
+    assert_eq!(h.state(&b).await, "RUNNING");
+    // Destroying from the recycle bin, and a pay-as-you-go instance, need no return.
+    assert!(ok(&h
+        .call("TerminateInstances", json!({"InstanceIds": [a]}))
+        .await));
+    assert!(ok(&h
+        .call("TerminateInstances", json!({"InstanceIds": [postpaid]}))
+        .await));
+    h.wait_for(&a, "ABSENT").await;
+    h.control(
+        "POST",
+        "/_emulator/config",
+        Some(json!({"tencent_return_quota": null})),
+    )
+    .await;
+    assert!(ok(&h
+        .call("TerminateInstances", json!({"InstanceIds": [b]}))
+        .await));
+}
+
+/// "促销期内购买的实例不允许调整配置或计费模式" (`FailedOperation.PromotionalPerioRestriction`,
+/// in the ResetInstancesType error list of tencentcloud-sdk-go `cvm/v20170312/client.go`).
+#[tokio::test]
+async fn promotional_instances_cannot_change_type() {
+    let h = Harness::new(0, false);
+    let id = h.run_one(json!({})).await;
+    h.wait_for(&id, "RUNNING").await;
+    let path = format!("/_emulator/instances/{id}/promotional");
+    let mark =
+        |promotional: bool| h.control("POST", &path, Some(json!({"promotional": promotional})));
+    assert_eq!(mark(true).await.0, 200);
+    let resize = json!({"InstanceIds": [id], "InstanceType": "S5.LARGE8", "ForceStop": true});
+    assert_eq!(
+        code(&h.call("ResetInstancesType", resize.clone()).await),
+        "FailedOperation.PromotionalPerioRestriction"
+    );
+    assert_eq!(h.state(&id).await, "RUNNING");
+    assert_eq!(mark(false).await.0, 200);
+    assert!(ok(&h.call("ResetInstancesType", resize).await));
 }

@@ -319,9 +319,30 @@ mod tests {
             ),
             ("UnsupportedOperation.InstanceStateBanning", InvalidRequest),
             ("UnsupportedOperation.InstanceStateFreezing", InvalidRequest),
-            // Ordinary wrong states stay WrongState.
+            // Ordinary wrong states stay WrongState, the platform's live migration too (it
+            // ends by itself; errors.go "不支持状态为 `ENTER_SERVICE_LIVE_MIGRATE`.的实例").
             ("UnsupportedOperation.InstanceStateRunning", WrongState),
             ("UnsupportedOperation.InstanceStateStopped", WrongState),
+            (
+                "UnsupportedOperation.InstanceStateEnterServiceLiveMigrate",
+                WrongState,
+            ),
+            (
+                "UnsupportedOperation.InstanceStateServiceLiveMigrate",
+                WrongState,
+            ),
+            (
+                "UnsupportedOperation.InstanceStateExitServiceLiveMigrate",
+                WrongState,
+            ),
+            // errors.go "退还失败，退还配额已达上限": the account's return quota, not the
+            // request (a later return, or `deletionPolicy: Orphan`, gets past it).
+            ("LimitExceeded.UserReturnQuota", Quota),
+            // errors.go "促销期内购买的实例不允许调整配置或计费模式": no retry changes it.
+            (
+                "FailedOperation.PromotionalPerioRestriction",
+                InvalidRequest,
+            ),
             // Not sold in the zone, sold out: capacity, not transient.
             ("ResourceUnavailable.InstanceType", Quota),
             ("ResourcesSoldOut.SpecifiedInstanceType", Quota),

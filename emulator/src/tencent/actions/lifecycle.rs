@@ -153,6 +153,7 @@ pub(super) fn terminate_instances(ctx: &Ctx) -> ApiResult<Fields> {
     let ids = instance_ids(p, "InstanceIds", true, 100)?;
     p.boolean("ReleaseAddress")?;
     p.boolean("ReleasePrepaidDataDisks")?;
+    let returns;
     {
         let store = ctx.app.store();
         for id in &ids {
@@ -181,6 +182,26 @@ pub(super) fn terminate_instances(ctx: &Ctx) -> ApiResult<Fields> {
                     ),
                 ));
             }
+        }
+        // "退还失败，退还配额已达上限" (`LimitExceeded.UserReturnQuota`, tencentcloud-sdk-go
+        // `cvm/v20170312/errors.go`; in the TerminateInstances error list of `client.go`):
+        // self-service returns of prepaid instances are limited per account and year
+        // (https://cloud.tencent.com/document/product/213/9711). Modelled by the emulator
+        // setting `tencent_return_quota` (returns left).
+        returns = ids
+            .iter()
+            .filter_map(|id| owned(&store, ctx, id))
+            .filter(|i| is_prepaid(&i.charge_type) && i.state_at(ctx.now) != VmState::Terminated)
+            .count() as u64;
+        if let Some(left) = delays(ctx).tencent_return_quota
+            && returns > left
+        {
+            return Err(ApiError::new(
+                "LimitExceeded.UserReturnQuota",
+                format!(
+                    "The return quota is used up: {returns} prepaid instance(s) to return, {left} return(s) left."
+                ),
+            ));
         }
         let charge_types: HashSet<&str> = ids
             .iter()
@@ -225,9 +246,17 @@ pub(super) fn terminate_instances(ctx: &Ctx) -> ApiResult<Fields> {
         &|i| {
             i.extra.remove(held::ISOLATED_SOURCE);
             i.extra.remove(held::RESCUE);
+            i.extra.remove(held::LIVE_MIGRATE);
         },
     )
     .inspect(|_f| {
+        if returns > 0 {
+            ctx.app.update_settings(|s| {
+                if let Some(left) = s.tencent_return_quota.as_mut() {
+                    *left = left.saturating_sub(returns);
+                }
+            });
+        }
         // The operation is complete once the instance is shut down or destroyed, not when
         // a recycled one vanishes.
         let mut store = ctx.app.store();

@@ -178,7 +178,7 @@ fn require_found(store: &Store, ctx: &Ctx, ids: &[String]) -> ApiResult<()> {
 fn require_states(store: &Store, ctx: &Ctx, ids: &[String], allowed: &[VmState]) -> ApiResult<()> {
     for id in ids {
         if let Some(i) = owned(store, ctx, id) {
-            held::refuse_rescue(i, ctx.now, allowed)?;
+            held::refuse_held(i, ctx.now, allowed)?;
             let s = i.state_at(ctx.now);
             if !allowed.contains(&s) {
                 return Err(render::wrong_state(s, id));

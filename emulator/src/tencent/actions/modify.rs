@@ -217,6 +217,23 @@ pub(super) fn reset_instances_type(ctx: &Ctx) -> ApiResult<Fields> {
     {
         return Err(insufficient_balance());
     }
+    // "促销期内购买的实例不允许调整配置或计费模式" (an instance bought in a promotional period
+    // cannot change its configuration or charge type): `FailedOperation.PromotionalPerioRestriction`,
+    // tencentcloud-sdk-go `cvm/v20170312/errors.go`, in the ResetInstancesType error list
+    // of `client.go`. Marked with `POST /_emulator/instances/{id}/promotional`.
+    if let Some(i) = ids
+        .iter()
+        .filter_map(|id| owned(&store, ctx, id))
+        .find(|i| held::promotional(i))
+    {
+        return Err(ApiError::new(
+            "FailedOperation.PromotionalPerioRestriction",
+            format!(
+                "The instance `{}` was bought in a promotional period and cannot change its configuration.",
+                i.id
+            ),
+        ));
+    }
     for id in &ids {
         if let Some(i) = owned(&store, ctx, id)
             && !RESIZABLE_SYSTEM_DISKS.contains(&i.system_disk.disk_type.as_str())
