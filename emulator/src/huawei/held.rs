@@ -1,9 +1,11 @@
 //! Server statuses the ECS status table documents but no emulated API action reaches:
 //! `SHELVED`, `SHELVED_OFFLOADED`, `PAUSED`, `SUSPENDED`, `ERROR`, `MIGRATING` (live
-//! migration), `VERIFY_RESIZE`, `REVERT_RESIZE` and `SOFT_DELETED` (API
+//! migration), `VERIFY_RESIZE`, `REVERT_RESIZE`, `SOFT_DELETED` and `UNKNOWN` (API
 //! https://support.huaweicloud.com/api-ecs/ecs_08_0002.html; the `status` values of SDK
 //! huaweicloudsdkecs/v2/model/list_servers_details_request.py and server_detail.py; the
-//! status table does not describe SOFT_DELETED, only server_detail.py lists it). The
+//! status table does not describe SOFT_DELETED, only server_detail.py lists it; UNKNOWN is
+//! "any combination not in the table", and a list filter value in
+//! list_servers_details_request.py). The
 //! control API (`POST /_emulator/instances/{id}/provider-status`) puts a server into one,
 //! and takes it out again (`null`), as the cloud or its operator would (unshelve, unpause,
 //! resume, recovery).
@@ -31,6 +33,7 @@ pub const STATUSES: &[&str] = &[
     "VERIFY_RESIZE",
     "REVERT_RESIZE",
     "SOFT_DELETED",
+    "UNKNOWN",
 ];
 
 /// The held status of `i`, if any.
@@ -62,8 +65,9 @@ pub fn set(i: &mut Instance, status: Option<&str>) -> Result<(), String> {
 /// server (vm and task states of the status table: MIGRATING active/migrating,
 /// VERIFY_RESIZE resized/null, REVERT_RESIZE resized/resize_reverting; SOFT_DELETED's
 /// vm_state is not in the table: `soft-delete` is OpenStack Nova's name for it. Nova power
-/// states 1 running, 3 paused, 4 shutdown, 7 suspended). `deleting`: a deletion is under
-/// way (only ERROR documents it).
+/// states 1 running, 3 paused, 4 shutdown, 7 suspended; UNKNOWN, a combination the table
+/// does not list, is vm_state `active` with power state 0 "no state"). `deleting`: a
+/// deletion is under way (only ERROR documents it).
 pub fn status(
     held: &'static str,
     deleting: bool,
@@ -83,6 +87,7 @@ pub fn status(
             1,
         ),
         "SOFT_DELETED" => ("SOFT_DELETED", task, "soft-delete", 4),
+        "UNKNOWN" => ("UNKNOWN", task, "active", 0),
         _ => ("ERROR", task, "error", 0),
     }
 }

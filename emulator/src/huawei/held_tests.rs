@@ -87,6 +87,7 @@ fn held_statuses_render_refuse_actions_and_release() {
         ("VERIFY_RESIZE", "resized"),
         ("REVERT_RESIZE", "resized"),
         ("SOFT_DELETED", "soft-delete"),
+        ("UNKNOWN", "active"),
     ] {
         hold(&app, &id, Some(status));
         let s = show(&app, &id);
