@@ -350,7 +350,11 @@ pub(super) fn run_instances(ctx: &Ctx) -> AliResult<Fields> {
         &sys_cat,
         "InvalidSystemDiskCategory.ValueNotSupported",
     )?;
-    let sys_size = ctx.int_in("SystemDisk.Size", image.size_gb.max(20) as i64, 20, 2048)? as u64;
+    // "Default value: max{40, the size of the image specified by the ImageId parameter}" (SDK
+    // `RunInstancesRequestSystemDisk.size`; AlibabaCloudDocs/ecs `Instances/RunInstances.md`,
+    // SystemDisk.Size row: "The default value is 40 or the size of the image, depending on
+    // whichever is greater"). Given sizes: 20–2048 ("Other disk categories: 20 to 2048").
+    let sys_size = ctx.int_in("SystemDisk.Size", default_system_disk_gb(image), 20, 2048)? as u64;
     if sys_size < image.size_gb {
         return Err(AliError::new(
             400,
@@ -634,6 +638,14 @@ pub(super) fn run_instances(ctx: &Ctx) -> AliResult<Fields> {
         "OrderId": format!("{}", 200_000_000_000_000u64 + (ctx.now as u64 % 100_000_000_000_000)),
         "TradePrice": 0.0,
     })))
+}
+
+/// The system disk size when `SystemDisk.Size` is not given, in RunInstances and
+/// ReplaceSystemDisk: max{40, image size} (SDK `RunInstancesRequestSystemDisk.size`,
+/// `ReplaceSystemDiskRequestSystemDisk.size`: "Default value: Max{40, image size specified by
+/// the ImageId parameter}").
+pub(super) fn default_system_disk_gb(image: &catalog::ImageInfo) -> i64 {
+    image.size_gb.max(40) as i64
 }
 
 pub(super) fn random_hex2() -> String {

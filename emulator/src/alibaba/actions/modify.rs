@@ -144,9 +144,9 @@ pub(super) fn replace_system_disk(ctx: &Ctx) -> AliResult<Fields> {
     };
     i.image_id = image_id;
     i.system_disk.id = Some(disk_id.clone());
-    if let Some(s) = size {
-        i.system_disk.size_gb = s as u64;
-    }
+    // No SystemDisk.Size: the new system disk has the documented default max{40, image}
+    // (SDK `ReplaceSystemDiskRequestSystemDisk.size`), not the old disk's size.
+    i.system_disk.size_gb = size.unwrap_or(default_system_disk_gb(image)) as u64;
     if let Some(k) = key_pair {
         i.key_ids = vec![k];
     }
