@@ -70,3 +70,67 @@ fn system_disk_defaults_to_max_of_40_and_the_image() {
     );
     assert_eq!(system_disk_gb(&h, &id), 40);
 }
+
+fn host_name(h: &H, id: &str) -> String {
+    h.field(id, |i| json!(i.host_name))
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// "You can use the ${instance_id} placeholder to write the instance ID into the HostName
+/// parameter. For example, if HostName is set to k8s-${instance_id} and the created ECS
+/// instance ID is i-123abc****, the hostname of the instance is k8s-i-123abc****" (SDK
+/// `RunInstancesRequest.host_name`, for "other operating systems such as Linux"). The
+/// length rule (2–64) applies to the rendered name; Windows names keep their charset.
+#[test]
+fn host_name_instance_id_placeholder() {
+    let h = H::new();
+    let id = run(&h, &[("HostName", "k8s-${instance_id}")]).unwrap();
+    assert_eq!(host_name(&h, &id), format!("k8s-{id}"));
+    let id = run(&h, &[("HostName", "${instance_id}.node.local")]).unwrap();
+    assert_eq!(host_name(&h, &id), format!("{id}.node.local"));
+    // Every instance of one call gets its own id.
+    let out = h
+        .call(
+            "RunInstances",
+            &[
+                ("RegionId", "cn-hangzhou"),
+                ("ImageId", LINUX),
+                ("InstanceType", "ecs.g7.large"),
+                ("SecurityGroupId", "sg-bp1fg655nh68xyz9i7nd"),
+                ("VSwitchId", "vsw-bp1demo0000000000000"),
+                ("HostName", "n-${instance_id}"),
+                ("Amount", "2"),
+            ],
+        )
+        .unwrap();
+    for id in out["InstanceIdSets"]["InstanceIdSet"].as_array().unwrap() {
+        let id = id.as_str().unwrap();
+        assert_eq!(host_name(&h, id), format!("n-{id}"));
+    }
+    // 41 + "-" + a 22-character id = 64 characters: the limit; one more is refused.
+    let at_limit = format!("{}-${{instance_id}}", "a".repeat(41));
+    assert!(run(&h, &[("HostName", &at_limit)]).is_ok());
+    let over = format!("{}-${{instance_id}}", "a".repeat(42));
+    assert_eq!(
+        run(&h, &[("HostName", &over)]),
+        Err("InvalidHostName.Malformed".into())
+    );
+    // Other `${...}` text and a placeholder on a Windows image stay malformed.
+    for (image, name) in [(LINUX, "k8s-${id}"), (WINDOWS, "w-${instance_id}")] {
+        assert_eq!(
+            run(&h, &[("ImageId", image), ("HostName", name)]),
+            Err("InvalidHostName.Malformed".into()),
+            "{name}"
+        );
+    }
+    // ModifyInstanceAttribute documents no placeholder (`ModifyInstanceAttributeRequest.host_name`).
+    assert_eq!(
+        h.code(
+            "ModifyInstanceAttribute",
+            &[("InstanceId", &id), ("HostName", "k8s-${instance_id}")]
+        ),
+        "InvalidHostName.Malformed"
+    );
+}

@@ -107,6 +107,10 @@ pub(super) fn check_host_name(n: &str, windows: bool) -> AliResult<()> {
     Ok(())
 }
 
+/// The HostName placeholder RunInstances replaces with each instance's id (SDK
+/// `RunInstancesRequest.host_name`).
+const INSTANCE_ID_PLACEHOLDER: &str = "${instance_id}";
+
 pub(super) use super::super::membership::check_sg;
 
 pub(super) fn check_tags(tags: &[(String, Option<String>)]) -> AliResult<()> {
@@ -252,7 +256,19 @@ pub(super) fn run_instances(ctx: &Ctx) -> AliResult<Fields> {
     let host_name = ctx.opt("HostName");
     let windows = image.os_type == "windows";
     if let Some(h) = &host_name {
-        check_host_name(h, windows)?;
+        // "You can use the ${instance_id} placeholder to write the instance ID into the
+        // HostName parameter. For example, if HostName is set to k8s-${instance_id} and the
+        // created ECS instance ID is i-123abc****, the hostname of the instance is
+        // k8s-i-123abc****" (SDK `RunInstancesRequest.host_name`, under "For other operating
+        // systems such as Linux"; not in the 2021 docs). The rules apply to the rendered name,
+        // so the placeholder is checked as an id of the emulator's form (`i-` + 20
+        // characters); on Windows it stays literal and `$ { }` are refused.
+        let rendered = if windows {
+            h.clone()
+        } else {
+            h.replace(INSTANCE_ID_PLACEHOLDER, "i-00000000000000000000")
+        };
+        check_host_name(&rendered, windows)?;
     }
     let description = ctx.opt("Description");
     if description
@@ -607,7 +623,9 @@ pub(super) fn run_instances(ctx: &Ctx) -> AliResult<Fields> {
             vpc_id: Some(vswitch.vpc_id.to_string()),
             subnet_id: Some(vswitch_id.clone()),
             key_ids: key_pair.iter().cloned().collect(),
-            host_name: host_name.clone(),
+            host_name: host_name
+                .as_ref()
+                .map(|h| h.replace(INSTANCE_ID_PLACEHOLDER, &id)),
             user_data: user_data.clone(),
             protected: ctx.boolean("DeletionProtection")?.unwrap_or(false),
             extra,
