@@ -173,7 +173,8 @@ async fn official_python_sdk_security_groups_and_tags() {
 
 /// RunInstances rules closed for issue 14 (docs/provider-contract.md, Alibaba §5), driven by
 /// the official SDK: `tests/sdk/alibaba_create_rules.py` (the `${instance_id}` HostName
-/// placeholder).
+/// placeholder; `InvalidPayMethod` for a subscription with the emulator's
+/// `alibaba_no_payment_method` switch).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn official_python_sdk_create_rules() {
     let (emu, calls) = run_ecs_script(
@@ -187,6 +188,7 @@ async fn official_python_sdk_create_rules() {
         run["error_codes"]["InvalidHostName.Malformed"], 1,
         "{calls}"
     );
+    assert_eq!(run["error_codes"]["InvalidPayMethod"], 2, "{calls}");
     assert!(emu.instances_of("alibaba").await.is_empty());
 }
 

@@ -287,6 +287,10 @@ pub struct Settings {
     /// `InvalidAccount.InsufficientBalance` (`tencent/actions/create.rs`).
     #[serde(default)]
     pub tencent_balance_insufficient: bool,
+    /// The Alibaba account has no payment method that can pay a subscription: a PrePaid
+    /// RunInstances is refused with `InvalidPayMethod` (`alibaba/actions/create.rs`).
+    #[serde(default)]
+    pub alibaba_no_payment_method: bool,
 }
 
 impl Default for Settings {
@@ -299,6 +303,7 @@ impl Default for Settings {
             instance_quota: None,
             max_clock_skew_secs: 300,
             tencent_balance_insufficient: false,
+            alibaba_no_payment_method: false,
         }
     }
 }

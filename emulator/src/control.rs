@@ -441,6 +441,8 @@ struct ConfigPatch {
     max_clock_skew_secs: Option<i64>,
     #[serde(default)]
     tencent_balance_insufficient: Option<bool>,
+    #[serde(default)]
+    alibaba_no_payment_method: Option<bool>,
 }
 
 async fn set_config(State(app): State<Shared>, Json(patch): Json<ConfigPatch>) -> Response {
@@ -484,6 +486,9 @@ async fn set_config(State(app): State<Shared>, Json(patch): Json<ConfigPatch>) -
         }
         if let Some(v) = patch.tencent_balance_insufficient {
             s.tencent_balance_insufficient = v;
+        }
+        if let Some(v) = patch.alibaba_no_payment_method {
+            s.alibaba_no_payment_method = v;
         }
     });
     Json(serde_json::to_value(s).unwrap_or_default()).into_response()

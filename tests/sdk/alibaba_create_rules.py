@@ -4,6 +4,11 @@ Alibaba §5):
 
 * HostName ${instance_id} (RunInstancesRequest.host_name, "For other operating systems such as
   Linux"): the placeholder is replaced by the instance's id; on Windows it is malformed.
+* InvalidPayMethod (RunInstances.md, InstanceChargeType: "If you set this parameter to PrePaid,
+  make sure that you have sufficient credit in your account. Otherwise, the InvalidPayMethod
+  error is returned"; error table 403): with the emulator's switch
+  POST /_emulator/config {"alibaba_no_payment_method": true}, PrePaid creates (dry runs too)
+  are refused, pay-as-you-go ones are not; switched back, the subscription is created.
 """
 import json
 import os
@@ -106,9 +111,28 @@ def host_name_placeholder(c):
                  "InvalidHostName.Malformed", 400)
 
 
+def payment_method(c):
+    step("PrePaid without a payment method: InvalidPayMethod (403)")
+    prepaid = dict(instance_charge_type="PrePaid", period=1, period_unit="Month")
+    emulator_config({"alibaba_no_payment_method": True})
+    try:
+        e = expect_error(lambda: c.run_instances(run_request(**prepaid)), "InvalidPayMethod", 403)
+        assert "pay method" in e.message, e.message
+        expect_error(lambda: c.run_instances(run_request(dry_run=True, **prepaid)), "InvalidPayMethod", 403)
+        delete(c, run(c, instance_charge_type="PostPaid"))
+    finally:
+        emulator_config({"alibaba_no_payment_method": False})
+    ids = run(c, **prepaid)
+    assert describe(c, ids[0]).instance_charge_type == "PrePaid"
+    c.modify_instance_charge_type(ecs.ModifyInstanceChargeTypeRequest(
+        region_id=REGION, instance_ids=json.dumps(ids), instance_charge_type="PostPaid"))
+    delete(c, ids)
+
+
 def main():
     c = client()
     host_name_placeholder(c)
+    payment_method(c)
     print("OK: Alibaba ECS create rules passed")
 
 

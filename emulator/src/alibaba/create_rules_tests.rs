@@ -134,3 +134,57 @@ fn host_name_instance_id_placeholder() {
         "InvalidHostName.Malformed"
     );
 }
+
+fn prepaid(h: &H, extra: &[(&str, &str)]) -> Result<String, String> {
+    let mut p = vec![
+        ("InstanceChargeType", "PrePaid"),
+        ("Period", "1"),
+        ("PeriodUnit", "Month"),
+    ];
+    p.extend_from_slice(extra);
+    run(h, &p)
+}
+
+/// "If you set this parameter to PrePaid, make sure that you have sufficient credit in your
+/// account. Otherwise, the `InvalidPayMethod` error is returned" (AlibabaCloudDocs/ecs
+/// `Instances/RunInstances.md`, InstanceChargeType; error table: 403 `InvalidPayMethod`, "The
+/// specified pay method is not valid."). The emulator's switch `alibaba_no_payment_method`
+/// (`POST /_emulator/config`): subscriptions are refused, dry runs too; pay-as-you-go is not
+/// concerned; switched back, the same request creates.
+#[test]
+fn prepaid_needs_a_payment_method() {
+    let h = H::new();
+    h.app
+        .update_settings(|s| s.alibaba_no_payment_method = true);
+    let e = h
+        .call(
+            "RunInstances",
+            &[
+                ("RegionId", "cn-hangzhou"),
+                ("ImageId", LINUX),
+                ("InstanceType", "ecs.g7.large"),
+                ("SecurityGroupId", "sg-bp1fg655nh68xyz9i7nd"),
+                ("VSwitchId", "vsw-bp1demo0000000000000"),
+                ("InstanceChargeType", "PrePaid"),
+                ("Period", "1"),
+            ],
+        )
+        .unwrap_err();
+    assert_eq!(
+        (e.status, e.code.as_str(), e.message.as_str()),
+        (
+            403,
+            "InvalidPayMethod",
+            "The specified pay method is not valid."
+        )
+    );
+    assert_eq!(
+        prepaid(&h, &[("DryRun", "true")]),
+        Err("InvalidPayMethod".into())
+    );
+    assert!(run(&h, &[]).is_ok(), "pay-as-you-go is not concerned");
+    assert!(run(&h, &[("InstanceChargeType", "PostPaid")]).is_ok());
+    h.app
+        .update_settings(|s| s.alibaba_no_payment_method = false);
+    assert!(prepaid(&h, &[]).is_ok());
+}

@@ -540,6 +540,21 @@ pub(super) fn run_instances(ctx: &Ctx) -> AliResult<Fields> {
             "TradePrice": 0.0,
         })));
     }
+    // "If you set this parameter to PrePaid, make sure that you have sufficient credit in
+    // your account. Otherwise, the `InvalidPayMethod` error is returned" (AlibabaCloudDocs/ecs
+    // `Instances/RunInstances.md`, InstanceChargeType row; error table: 403 `InvalidPayMethod`
+    // "The specified pay method is not valid."; SDK `RunInstancesRequest.instance_charge_type`:
+    // "your account supports balance payment or credit payment. Otherwise, an InvalidPayMethod
+    // error is returned"). Pay-as-you-go is not concerned. Switched with `POST
+    // /_emulator/config {"alibaba_no_payment_method": true}`; dry runs check it too (they
+    // check "service limits").
+    if charge == "PrePaid" && settings.alibaba_no_payment_method {
+        return Err(AliError::new(
+            403,
+            "InvalidPayMethod",
+            "The specified pay method is not valid.",
+        ));
+    }
     if let Some(quota) = settings.instance_quota {
         let used = store.count_owned(Provider::Alibaba, &ctx.account.key_id, ctx.now) as u64;
         if used + amount as u64 > quota {
