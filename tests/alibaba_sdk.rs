@@ -174,7 +174,8 @@ async fn official_python_sdk_security_groups_and_tags() {
 /// RunInstances rules closed for issue 14 (docs/provider-contract.md, Alibaba §5), driven by
 /// the official SDK: `tests/sdk/alibaba_create_rules.py` (the `${instance_id}` HostName
 /// placeholder; `InvalidPayMethod` for a subscription with the emulator's
-/// `alibaba_no_payment_method` switch).
+/// `alibaba_no_payment_method` switch; security groups of the catalog, in the vSwitch's or
+/// the instance's VPC).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn official_python_sdk_create_rules() {
     let (emu, calls) = run_ecs_script(
@@ -189,6 +190,21 @@ async fn official_python_sdk_create_rules() {
         "{calls}"
     );
     assert_eq!(run["error_codes"]["InvalidPayMethod"], 2, "{calls}");
+    assert_eq!(
+        run["error_codes"]["InvalidParameter.Mismatch"], 2,
+        "{calls}"
+    );
+    assert_eq!(
+        run["error_codes"]["InvalidSecurityGroupId.NotFound"], 2,
+        "{calls}"
+    );
+    let a = &calls["alibaba"];
+    for action in ["ModifyInstanceAttribute", "JoinSecurityGroup"] {
+        assert_eq!(
+            a[action]["error_codes"]["InvalidInstanceId.Mismatch"], 1,
+            "{action}: {calls}"
+        );
+    }
     assert!(emu.instances_of("alibaba").await.is_empty());
 }
 

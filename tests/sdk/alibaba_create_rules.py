@@ -9,6 +9,12 @@ Alibaba §5):
   error is returned"; error table 403): with the emulator's switch
   POST /_emulator/config {"alibaba_no_payment_method": true}, PrePaid creates (dry runs too)
   are refused, pay-as-you-go ones are not; switched back, the subscription is created.
+* Security groups (RunInstances.md, VSwitchId: "The vSwitch and security group must belong to
+  the same VPC"; error table InvalidParameter.Mismatch 400, InvalidSecurityGroupId.NotFound):
+  a group of another VPC or unknown in the region is refused; ModifyInstanceAttribute
+  SecurityGroupIds.N (ModifyInstanceAttributeRequest.security_group_ids, "The security groups
+  must belong to the same VPC as the instance") and JoinSecurityGroup (JoinSecurityGroup.md)
+  answer InvalidInstanceId.Mismatch (400) for a group of another VPC.
 """
 import json
 import os
@@ -129,8 +135,42 @@ def payment_method(c):
     delete(c, ids)
 
 
+# A group and a vSwitch of a second cn-hangzhou VPC (emulator/src/alibaba/catalog.rs).
+OTHER_VPC_SG = "sg-bp1other000000000000"
+OTHER_VPC_VSWITCH = "vsw-bp1other000000000000"
+
+
+def security_groups(c):
+    step("RunInstances: security groups exist in the region and share the vSwitch's VPC")
+    expect_error(lambda: c.run_instances(run_request(security_group_id=OTHER_VPC_SG)),
+                 "InvalidParameter.Mismatch", 400)
+    expect_error(lambda: c.run_instances(run_request(security_group_id=None,
+                                                     security_group_ids=[SG, OTHER_VPC_SG])),
+                 "InvalidParameter.Mismatch", 400)
+    expect_error(lambda: c.run_instances(run_request(security_group_id="sg-sdknosuch000000000")),
+                 "InvalidSecurityGroupId.NotFound", 404)
+    # a group of cn-shanghai is not one of cn-hangzhou
+    expect_error(lambda: c.run_instances(run_request(security_group_id="sg-uf6demo0000000000000")),
+                 "InvalidSecurityGroupId.NotFound", 404)
+    other = run(c, security_group_id=OTHER_VPC_SG, v_switch_id=OTHER_VPC_VSWITCH)[0]
+    assert describe(c, other).vpc_attributes.vpc_id == "vpc-bp1other00000000000000"
+    delete(c, [other])
+
+    step("ModifyInstanceAttribute SecurityGroupIds.N / JoinSecurityGroup: the instance's VPC only")
+    iid = run(c)[0]
+    expect_error(lambda: c.modify_instance_attribute(ecs.ModifyInstanceAttributeRequest(
+        instance_id=iid, security_group_ids=[SG, OTHER_VPC_SG])), "InvalidInstanceId.Mismatch", 400)
+    expect_error(lambda: c.join_security_group(ecs.JoinSecurityGroupRequest(
+        instance_id=iid, security_group_id=OTHER_VPC_SG)), "InvalidInstanceId.Mismatch", 400)
+    c.modify_instance_attribute(ecs.ModifyInstanceAttributeRequest(
+        instance_id=iid, security_group_ids=["sg-sdk000000000000002"]))
+    assert list(describe(c, iid).security_group_ids.security_group_id) == ["sg-sdk000000000000002"]
+    delete(c, [iid])
+
+
 def main():
     c = client()
+    security_groups(c)
     host_name_placeholder(c)
     payment_method(c)
     print("OK: Alibaba ECS create rules passed")

@@ -13,9 +13,9 @@ fn run(h: &H, extra: &[(&str, &str)]) -> Result<String, String> {
     let mut p = vec![
         ("RegionId", "cn-hangzhou"),
         ("InstanceType", "ecs.g7.large"),
-        ("VSwitchId", "vsw-bp1demo0000000000000"),
     ];
     for (k, v) in [
+        ("VSwitchId", "vsw-bp1demo0000000000000"),
         ("ImageId", LINUX),
         ("SecurityGroupId", "sg-bp1fg655nh68xyz9i7nd"),
     ] {
@@ -187,4 +187,139 @@ fn prepaid_needs_a_payment_method() {
     h.app
         .update_settings(|s| s.alibaba_no_payment_method = false);
     assert!(prepaid(&h, &[]).is_ok());
+}
+
+const OTHER_VPC_SG: &str = "sg-bp1other000000000000";
+const OTHER_VPC_VSWITCH: &str = "vsw-bp1other000000000000";
+
+fn groups(h: &H, id: &str) -> Vec<String> {
+    serde_json::from_value(h.field(id, |i| json!(i.security_groups))).unwrap()
+}
+
+/// RunInstances.md, VSwitchId: "The vSwitch and security group must belong to the same VPC";
+/// error table: 400 `InvalidParameter.Mismatch` "Specified security group and virtual switch
+/// are not in the same VPC.", `InvalidSecurityGroupId.NotFound` for a group the account does
+/// not have in the region. The groups come from `catalog::SECURITY_GROUPS`.
+#[test]
+fn security_groups_must_exist_and_share_the_vswitch_vpc() {
+    let h = H::new();
+    for (sg, code) in [
+        (
+            "sg-bp1nosuch000000000000",
+            "InvalidSecurityGroupId.NotFound",
+        ),
+        // a group of cn-shanghai does not exist in cn-hangzhou
+        ("sg-uf6demo0000000000000", "InvalidSecurityGroupId.NotFound"),
+        (OTHER_VPC_SG, "InvalidParameter.Mismatch"),
+    ] {
+        assert_eq!(
+            run(&h, &[("SecurityGroupId", sg)]),
+            Err(code.into()),
+            "{sg}"
+        );
+    }
+    let e = h
+        .call(
+            "RunInstances",
+            &[
+                ("RegionId", "cn-hangzhou"),
+                ("ImageId", LINUX),
+                ("InstanceType", "ecs.g7.large"),
+                ("VSwitchId", "vsw-bp1demo0000000000000"),
+                ("SecurityGroupIds.1", "sg-bp1fg655nh68xyz9i7nd"),
+                ("SecurityGroupIds.2", OTHER_VPC_SG),
+            ],
+        )
+        .unwrap_err();
+    assert_eq!(
+        (e.status, e.code.as_str()),
+        (400, "InvalidParameter.Mismatch")
+    );
+    assert!(
+        e.message
+            .starts_with("Specified security group and virtual switch are not in the same VPC")
+    );
+    // The same group with a vSwitch of its VPC is fine; so are several groups of one VPC.
+    let id = run(
+        &h,
+        &[
+            ("SecurityGroupId", OTHER_VPC_SG),
+            ("VSwitchId", OTHER_VPC_VSWITCH),
+        ],
+    )
+    .unwrap();
+    assert_eq!(
+        h.field(&id, |i| json!(i.vpc_id)),
+        json!("vpc-bp1other00000000000000")
+    );
+    assert_eq!(
+        run(&h, &[("VSwitchId", OTHER_VPC_VSWITCH)]),
+        Err("InvalidParameter.Mismatch".into())
+    );
+    let id = run(
+        &h,
+        &[
+            ("SecurityGroupIds.1", "sg-bp1fg655nh68xyz9i7nd"),
+            ("SecurityGroupIds.2", "sg-bp1demo0000000000001"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(groups(&h, &id).len(), 2);
+}
+
+/// ModifyInstanceAttribute SecurityGroupIds.N: "The security groups must belong to the same
+/// VPC as the instance" (SDK `ModifyInstanceAttributeRequest.security_group_ids`);
+/// JoinSecurityGroup.md: "the security group and the instance must be in the same VPC", 400
+/// `InvalidInstanceId.Mismatch` (ModifyInstanceAttribute's table has no code for it: the
+/// emulator answers JoinSecurityGroup's). Unknown groups: `InvalidSecurityGroupId.NotFound`.
+#[test]
+fn security_group_changes_stay_in_the_instance_vpc() {
+    let h = H::new();
+    let id = h.run("PostPaid", "ecs.g7.large");
+    let before = groups(&h, &id);
+    let replace = |sgs: &[&str]| {
+        let mut p = vec![("InstanceId".to_string(), id.clone())];
+        for (n, sg) in sgs.iter().enumerate() {
+            p.push((format!("SecurityGroupIds.{}", n + 1), sg.to_string()));
+        }
+        let p: Vec<(&str, &str)> = p.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        h.code("ModifyInstanceAttribute", &p)
+    };
+    assert_eq!(
+        replace(&["sg-bp1demo0000000000001", OTHER_VPC_SG]),
+        "InvalidInstanceId.Mismatch"
+    );
+    assert_eq!(
+        replace(&["sg-uf6demo0000000000000"]),
+        "InvalidSecurityGroupId.NotFound"
+    );
+    assert_eq!(groups(&h, &id), before);
+    let join = |sg: &str| {
+        h.code(
+            "JoinSecurityGroup",
+            &[("InstanceId", &id), ("SecurityGroupId", sg)],
+        )
+    };
+    assert_eq!(join(OTHER_VPC_SG), "InvalidInstanceId.Mismatch");
+    assert_eq!(
+        join("sg-bp1nosuch000000000000"),
+        "InvalidSecurityGroupId.NotFound"
+    );
+    assert_eq!(
+        h.code(
+            "LeaveSecurityGroup",
+            &[
+                ("InstanceId", &id),
+                ("SecurityGroupId", "sg-bp1nosuch000000000000")
+            ]
+        ),
+        "InvalidSecurityGroupId.NotFound"
+    );
+    assert_eq!(groups(&h, &id), before);
+    assert_eq!(replace(&["sg-bp1demo0000000000001"]), "ok");
+    assert_eq!(join("sg-bp1demo0000000000002"), "ok");
+    assert_eq!(
+        groups(&h, &id),
+        vec!["sg-bp1demo0000000000001", "sg-bp1demo0000000000002"]
+    );
 }

@@ -296,8 +296,24 @@ pub(super) fn run_instances(ctx: &Ctx) -> AliResult<Fields> {
     if sgs.is_empty() {
         return Err(AliError::missing("SecurityGroupId"));
     }
+    // Every group exists in the region (`InvalidSecurityGroupId.NotFound`, 404) and "The
+    // vSwitch and security group must belong to the same VPC" (VSwitchId row of
+    // AlibabaCloudDocs/ecs `Instances/RunInstances.md`; its error table: 400
+    // `InvalidParameter.Mismatch` "Specified security group and virtual switch are not in the
+    // same VPC."; the table also lists 403 `OperationDenied.InconsistentNetwork` for the same
+    // case, the emulator answers the first). The groups come from `catalog::SECURITY_GROUPS`.
     for sg in &sgs {
-        check_sg(sg)?;
+        let group = check_sg(region, sg)?;
+        if group.vpc_id != vswitch.vpc_id {
+            return Err(AliError::new(
+                400,
+                "InvalidParameter.Mismatch",
+                format!(
+                    "Specified security group and virtual switch are not in the same VPC: {sg} is in {}, `{vswitch_id}` in {}.",
+                    group.vpc_id, vswitch.vpc_id
+                ),
+            ));
+        }
     }
     // 0–100 Mbit/s; RunInstances error table: `InvalidInternetMaxBandwidthOut.Malformed`
     // (AlibabaCloudDocs/ecs `Instances/RunInstances.md`)
