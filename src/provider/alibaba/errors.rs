@@ -256,6 +256,12 @@ mod tests {
             (403, "InstanceExpiredOrInArrears", InvalidRequest),
             (400, "ExpiredInstance", InvalidRequest),
             (400, "InstancesIdQuotaExceed", InvalidRequest),
+            // Security groups of another VPC or unknown (RunInstances, JoinSecurityGroup and
+            // ModifyInstanceAttribute): the spec has to change.
+            (400, "InvalidParameter.Mismatch", InvalidRequest),
+            (400, "InvalidInstanceId.Mismatch", InvalidRequest),
+            (403, "OperationDenied.InconsistentNetwork", InvalidRequest),
+            (404, "InvalidSecurityGroupId.NotFound", InvalidRequest),
         ] {
             assert_eq!(classify(status, code), want, "{status} {code}");
         }
