@@ -171,6 +171,43 @@ async fn official_python_sdk_security_groups_and_tags() {
     assert!(emu.instances_of("alibaba").await.is_empty());
 }
 
+/// RunInstances rules closed for issue 14 (docs/provider-contract.md, Alibaba §5), driven by
+/// the official SDK: `tests/sdk/alibaba_create_rules.py` (the `${instance_id}` HostName
+/// placeholder; `InvalidPayMethod` for a subscription with the emulator's
+/// `alibaba_no_payment_method` switch; security groups of the catalog, in the vSwitch's or
+/// the instance's VPC).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn official_python_sdk_create_rules() {
+    let (emu, calls) = run_ecs_script(
+        "alibaba_create_rules.py",
+        &["--transition-delay-ms", "100"],
+        "OK: Alibaba ECS create rules passed",
+    )
+    .await;
+    let run = &calls["alibaba"]["RunInstances"];
+    assert_eq!(
+        run["error_codes"]["InvalidHostName.Malformed"], 1,
+        "{calls}"
+    );
+    assert_eq!(run["error_codes"]["InvalidPayMethod"], 2, "{calls}");
+    assert_eq!(
+        run["error_codes"]["InvalidParameter.Mismatch"], 2,
+        "{calls}"
+    );
+    assert_eq!(
+        run["error_codes"]["InvalidSecurityGroupId.NotFound"], 2,
+        "{calls}"
+    );
+    let a = &calls["alibaba"];
+    for action in ["ModifyInstanceAttribute", "JoinSecurityGroup"] {
+        assert_eq!(
+            a[action]["error_codes"]["InvalidInstanceId.Mismatch"], 1,
+            "{action}: {calls}"
+        );
+    }
+    assert!(emu.instances_of("alibaba").await.is_empty());
+}
+
 /// Run `tests/sdk/<script>` with the official Alibaba SDK against a fresh emulator started
 /// with `emulator_args`; the script must succeed and print `ok_line`. Returns the
 /// emulator (still running) and its call counts.

@@ -10,6 +10,8 @@
 //! - When the cloud refuses that change (the refund quota, `QuotaExceed.RufundVcpu`), the
 //!   object keeps its finalizer and says why and what to do (`Synced=False` with the code, a
 //!   Warning Event); `deletionPolicy: Orphan` lets it go and leaves the instance alone.
+//! - A subscription the account cannot pay (`InvalidPayMethod`) is reported on the object
+//!   (`CreateRetryLater`) and not retried in a loop.
 
 mod support;
 
@@ -219,4 +221,61 @@ async fn prepaid_resize_and_delete() {
         ctl.instance(&kept).await.is_some(),
         "orphaned, not released"
     );
+}
+
+/// A subscription the account cannot pay: "If you set this parameter to PrePaid, make sure
+/// that you have sufficient credit in your account. Otherwise, the `InvalidPayMethod` error is
+/// returned" (AlibabaCloudDocs/ecs `Instances/RunInstances.md`, InstanceChargeType; 403 in the
+/// error table), the emulator's `alibaba_no_payment_method` switch. The client classifies it
+/// as billing (Quota), like Tencent's `InvalidAccount.InsufficientBalance`: the object says so
+/// (`Ready` reason `CreateRetryLater`, `Synced` with the code), the create is not retried in a
+/// loop, and once the account can pay, a spec change sends it again at once.
+#[tokio::test]
+async fn no_payment_method_is_reported_not_retried() {
+    let client = admin_client().await;
+    install_crds(&client).await;
+    let ns = TestNamespace::new(&client, "alibaba-paymethod").await;
+    let ns = ns.name().to_string();
+    let emu = Emulator::start(&["--transition-delay-ms", "300"]).await;
+    let ctl = Control::new(emu.url());
+    let _controller = ControllerProcess::start(&ns, &[]).await;
+    apply_credential(&client, &ns, "cred", &ALIBABA, emu.url(), ALIBABA.secret).await;
+    wait_until(T, "credential Ready", || async {
+        is_ready(&credential_status(&client, &ns, "cred").await)
+    })
+    .await;
+
+    ctl.set_config(json!({"alibaba_no_payment_method": true}))
+        .await;
+    let prepaid = json!({"chargeType": "Prepaid"});
+    apply_instance(&client, &ns, &instance("sub", "cred", &ALIBABA, prepaid)).await;
+    let synced = wait_for(T, "Synced=False with InvalidPayMethod", || async {
+        let s = instance_status(&client, &ns, "sub").await;
+        condition(&s, "Synced")
+            .filter(|c| c["status"] == "False" && c["reason"] == "InvalidPayMethod")
+            .cloned()
+    })
+    .await;
+    let status = instance_status(&client, &ns, "sub").await;
+    let ready = condition(&status, "Ready").expect("Ready").clone();
+    assert_eq!(ready["status"], "False", "{status}");
+    assert_eq!(ready["reason"], "CreateRetryLater", "{status}");
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let calls = ctl.calls().await;
+    assert_eq!(
+        error_count(&calls, "RunInstances", "InvalidPayMethod"),
+        1,
+        "an account without a payment method is asked once, not in a loop: {synced} {calls}"
+    );
+    assert_eq!(ok_count(&calls, "RunInstances"), 0, "{calls}");
+
+    // A payment method added: a spec change sends the create again at once.
+    ctl.set_config(json!({"alibaba_no_payment_method": false}))
+        .await;
+    patch_spec(&client, &ns, "sub", json!({"instanceName": "sub-2"})).await;
+    wait_until(T, "Ready once the account can pay", || async {
+        is_ready(&instance_status(&client, &ns, "sub").await)
+    })
+    .await;
+    assert_eq!(ok_count(&ctl.calls().await, "RunInstances"), 1);
 }

@@ -97,7 +97,7 @@ fn actions(requests: &Value) -> Vec<String> {
 fn other_security_groups(provider: &str) -> Vec<&'static str> {
     match provider {
         "tencent" => vec!["sg-aaaa1111", "sg-bbbb2222"],
-        "alibaba" => vec!["sg-bp1demo00000000000", "sg-bp1demo00000000001"],
+        "alibaba" => vec!["sg-bp1demo0000000000000", "sg-bp1demo0000000000001"],
         _ => vec!["5e6f7081-0000-4000-8000-0000000000aa"],
     }
 }

@@ -292,6 +292,10 @@ pub struct Settings {
     /// `LimitExceeded.UserReturnQuota` (`tencent/actions/lifecycle.rs`).
     #[serde(default)]
     pub tencent_return_quota: Option<u64>,
+    /// The Alibaba account has no payment method that can pay a subscription: a PrePaid
+    /// RunInstances is refused with `InvalidPayMethod` (`alibaba/actions/create.rs`).
+    #[serde(default)]
+    pub alibaba_no_payment_method: bool,
 }
 
 impl Default for Settings {
@@ -305,6 +309,7 @@ impl Default for Settings {
             max_clock_skew_secs: 300,
             tencent_balance_insufficient: false,
             tencent_return_quota: None,
+            alibaba_no_payment_method: false,
         }
     }
 }

@@ -479,6 +479,8 @@ struct ConfigPatch {
     /// Self-service returns of prepaid instances left; `null` for unlimited.
     #[serde(default, deserialize_with = "double_option")]
     tencent_return_quota: Option<Option<u64>>,
+    #[serde(default)]
+    alibaba_no_payment_method: Option<bool>,
 }
 
 async fn set_config(State(app): State<Shared>, Json(patch): Json<ConfigPatch>) -> Response {
@@ -525,6 +527,9 @@ async fn set_config(State(app): State<Shared>, Json(patch): Json<ConfigPatch>) -
         }
         if let Some(v) = patch.tencent_return_quota {
             s.tencent_return_quota = v;
+        }
+        if let Some(v) = patch.alibaba_no_payment_method {
+            s.alibaba_no_payment_method = v;
         }
     });
     Json(serde_json::to_value(s).unwrap_or_default()).into_response()

@@ -303,6 +303,29 @@ async fn prepaid_resize_and_release() {
     assert_eq!(cx.sent("ModifyInstanceChargeType").await.len(), 1);
 }
 
+/// A subscription the account cannot pay (`InvalidPayMethod`, 403, RunInstances.md
+/// InstanceChargeType and error table; the emulator's `alibaba_no_payment_method` switch) is
+/// a billing refusal (Quota: the controller reports it and sends the create again later, like
+/// Tencent's `InvalidAccount.InsufficientBalance`), sent once, not retried; a pay-as-you-go
+/// create is not concerned.
+#[tokio::test]
+async fn a_subscription_without_a_payment_method_is_a_billing_refusal() {
+    let cx = Ctx::start(&CLOUD).await;
+    let cfg = cx
+        .emu
+        .set_config(json!({"alibaba_no_payment_method": true}))
+        .await;
+    assert_eq!(cfg["alibaba_no_payment_method"], true, "{cfg}");
+    let mut req = run_request("nopay");
+    req.charge_type = ChargeType::Prepaid;
+    let e = cx.c.run_instances(&req).await.unwrap_err();
+    assert_eq!(e.code, "InvalidPayMethod", "{e}");
+    assert_eq!(e.kind, ErrorKind::Quota, "{e}");
+    assert_eq!(cx.sent("RunInstances").await.len(), 1);
+    let post = cx.c.run_instances(&run_request("nopay-postpaid")).await;
+    assert!(post.is_ok(), "{post:?}");
+}
+
 /// A refused change of billing keeps the cloud's code and says what to do.
 #[tokio::test]
 async fn prepaid_release_refused_names_the_ways_out() {

@@ -529,7 +529,7 @@ pub const ALIBABA: Cloud = Cloud {
     other_image: "ubuntu_22_04_x64_20G_alibase_20240926.vhd",
     instance_type: "ecs.g7.large",
     bigger_type: "ecs.g7.xlarge",
-    network: r#"{"publicIpBandwidthMbps": 10, "subnetId": "vsw-bp1demo0000000000000", "securityGroupIds": ["sg-bp1demo00000000000"]}"#,
+    network: r#"{"publicIpBandwidthMbps": 10, "subnetId": "vsw-bp1demo0000000000000", "securityGroupIds": ["sg-bp1demo0000000000000"]}"#,
     actions: Actions {
         create: "RunInstances",
         stop: "StopInstances",

@@ -1,5 +1,5 @@
-//! The emulated Alibaba Cloud ECS catalog: regions, zones, images, instance types and
-//! per-action request rate limits.
+//! The emulated Alibaba Cloud ECS catalog: regions, zones, images, vSwitches, security
+//! groups, instance types and per-action request rate limits.
 
 pub struct RegionInfo {
     pub id: &'static str,
@@ -129,6 +129,7 @@ const fn vsw(id: &'static str, zone: &'static str, vpc_id: &'static str) -> VSwi
 }
 
 const VPC_HZ: &str = "vpc-bp1demo000000000000000";
+const VPC_HZ_OTHER: &str = "vpc-bp1other00000000000000";
 
 pub const VSWITCHES: &[VSwitchInfo] = &[
     // cn-hangzhou: examples/alibaba.yaml, tests/support/fixtures.rs, tests/provider_contract,
@@ -142,6 +143,8 @@ pub const VSWITCHES: &[VSwitchInfo] = &[
     vsw("vsw-it0000000000000002", "cn-hangzhou-k", VPC_HZ),
     vsw("vsw-sdk000000000000001", "cn-hangzhou-h", VPC_HZ),
     vsw("vsw-sdk000000000000002", "cn-hangzhou-i", VPC_HZ),
+    // A second VPC in cn-hangzhou: its groups and vSwitch do not mix with the first's.
+    vsw("vsw-bp1other000000000000", "cn-hangzhou-h", VPC_HZ_OTHER),
     // One per zone in the other regions.
     vsw(
         "vsw-uf6demo0000000000000",
@@ -220,6 +223,93 @@ pub fn vswitch(region: &RegionInfo, id: &str) -> Option<&'static VSwitchInfo> {
     VSWITCHES
         .iter()
         .find(|v| v.id == id && region.zones.contains(&v.zone))
+}
+
+/// A security group of the demo account. Security groups belong to their own API
+/// (`CreateSecurityGroup`, `DescribeSecurityGroups`), which the emulator does not serve; the
+/// instance actions need a group's region and VPC to apply the documented rules:
+/// RunInstances "The vSwitch and security group must belong to the same VPC" (AlibabaCloudDocs/ecs
+/// `Instances/RunInstances.md`, VSwitchId row; error table: 400 `InvalidParameter.Mismatch`
+/// "Specified security group and virtual switch are not in the same VPC.", and 404
+/// `InvalidSecurityGroupId.NotFound`); JoinSecurityGroup "The security group and the instance
+/// must belong to the same region … the same VPC" (`Security groups/JoinSecurityGroup.md`;
+/// 400 `InvalidInstanceId.Mismatch`); ModifyInstanceAttribute "The security groups must belong
+/// to the same VPC as the instance" (SDK `ModifyInstanceAttributeRequest.security_group_ids`).
+/// The ids the examples and the tests use are seeded (all in the VPC of their vSwitches), plus
+/// one group in a second cn-hangzhou VPC and one per VPC of the other regions.
+pub struct SecurityGroupInfo {
+    pub id: &'static str,
+    pub region: &'static str,
+    pub vpc_id: &'static str,
+}
+
+const fn sg(id: &'static str, region: &'static str, vpc_id: &'static str) -> SecurityGroupInfo {
+    SecurityGroupInfo { id, region, vpc_id }
+}
+
+pub const SECURITY_GROUPS: &[SecurityGroupInfo] = &[
+    // cn-hangzhou, the VPC of the vSwitches above. The emulator unit tests:
+    sg("sg-bp1fg655nh68xyz9i7nd", "cn-hangzhou", VPC_HZ),
+    // tests/support/fixtures.rs, tests/traffic_contract.rs, examples/alibaba.yaml and the
+    // membership unit tests (`membership.rs`):
+    sg("sg-bp1demo0000000000000", "cn-hangzhou", VPC_HZ),
+    sg("sg-bp1demo0000000000001", "cn-hangzhou", VPC_HZ),
+    sg("sg-bp1demo0000000000002", "cn-hangzhou", VPC_HZ),
+    sg("sg-bp1demo0000000000003", "cn-hangzhou", VPC_HZ),
+    sg("sg-bp1demo0000000000004", "cn-hangzhou", VPC_HZ),
+    sg("sg-bp1demo0000000000005", "cn-hangzhou", VPC_HZ),
+    sg("sg-bp1demo0000000000006", "cn-hangzhou", VPC_HZ),
+    // tests/provider_contract:
+    sg("sg-it0000000000000001", "cn-hangzhou", VPC_HZ),
+    sg("sg-it0000000000000002", "cn-hangzhou", VPC_HZ),
+    sg("sg-it0000000000000003", "cn-hangzhou", VPC_HZ),
+    // tests/sdk/alibaba_*.py:
+    sg("sg-sdk000000000000001", "cn-hangzhou", VPC_HZ),
+    sg("sg-sdk000000000000002", "cn-hangzhou", VPC_HZ),
+    sg("sg-sdk000000000000003", "cn-hangzhou", VPC_HZ),
+    sg("sg-sdk000000000000004", "cn-hangzhou", VPC_HZ),
+    sg("sg-sdk000000000000005", "cn-hangzhou", VPC_HZ),
+    sg("sg-sdk000000000000006", "cn-hangzhou", VPC_HZ),
+    sg("sg-sdk000000000000007", "cn-hangzhou", VPC_HZ),
+    sg("sg-sdk000000000000008", "cn-hangzhou", VPC_HZ),
+    sg("sg-sdk000000000000009", "cn-hangzhou", VPC_HZ),
+    sg("sg-sdk00000000000000a", "cn-hangzhou", VPC_HZ),
+    sg("sg-sdk00000000000000b", "cn-hangzhou", VPC_HZ),
+    // The second cn-hangzhou VPC.
+    sg("sg-bp1other000000000000", "cn-hangzhou", VPC_HZ_OTHER),
+    // One per VPC of the other regions.
+    sg(
+        "sg-uf6demo0000000000000",
+        "cn-shanghai",
+        "vpc-uf6demo000000000000000",
+    ),
+    sg(
+        "sg-2zedemo0000000000000",
+        "cn-beijing",
+        "vpc-2zedemo000000000000000",
+    ),
+    sg(
+        "sg-wz9demo0000000000000",
+        "cn-shenzhen",
+        "vpc-wz9demo000000000000000",
+    ),
+    sg(
+        "sg-t4ndemo0000000000000",
+        "ap-southeast-1",
+        "vpc-t4ndemo000000000000000",
+    ),
+    sg(
+        "sg-rj9demo0000000000000",
+        "us-west-1",
+        "vpc-rj9demo000000000000000",
+    ),
+];
+
+/// The security group `id` of `region` (a group of another region does not exist there).
+pub fn security_group(region: &RegionInfo, id: &str) -> Option<&'static SecurityGroupInfo> {
+    SECURITY_GROUPS
+        .iter()
+        .find(|g| g.id == id && g.region == region.id)
 }
 
 pub struct TypeInfo {
@@ -376,6 +466,38 @@ mod tests {
                 1,
                 "{}",
                 v.id
+            );
+        }
+    }
+
+    /// Every group is unique, in a known region, and in a VPC that has a vSwitch of that
+    /// region (so an instance can be created with it); every VPC has a group.
+    #[test]
+    fn every_security_group_is_in_a_vpc_of_its_region() {
+        for g in SECURITY_GROUPS {
+            let r = region(g.region).unwrap_or_else(|| panic!("{}: region", g.id));
+            assert!(security_group(r, g.id).is_some());
+            assert!(
+                VSWITCHES
+                    .iter()
+                    .any(|v| v.vpc_id == g.vpc_id && r.zones.contains(&v.zone)),
+                "{}: no vSwitch of {} in {}",
+                g.id,
+                g.vpc_id,
+                g.region
+            );
+            assert_eq!(
+                SECURITY_GROUPS.iter().filter(|h| h.id == g.id).count(),
+                1,
+                "{}",
+                g.id
+            );
+        }
+        for v in VSWITCHES {
+            assert!(
+                SECURITY_GROUPS.iter().any(|g| g.vpc_id == v.vpc_id),
+                "{}",
+                v.vpc_id
             );
         }
     }

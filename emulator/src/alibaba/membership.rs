@@ -24,10 +24,11 @@
 
 use serde_json::Map;
 
-use crate::store::VmState;
+use crate::store::{Instance, VmState};
 
 use super::actions::{Ctx, Fields, incorrect_status};
 use super::billing::find;
+use super::catalog::{self, RegionInfo, SecurityGroupInfo};
 use super::render::state_name;
 use super::{AliError, AliResult};
 
@@ -75,18 +76,47 @@ fn limit_exceeded() -> AliError {
     )
 }
 
-/// A security group id this emulator knows: any `sg-` id (it has no security-group store).
-pub fn check_sg(id: &str) -> AliResult<()> {
-    if !id.starts_with("sg-") || id.len() < 5 {
-        return Err(sg_not_found(id));
-    }
-    Ok(())
+/// A security group of `region` in the emulator's catalog (`catalog.rs::SECURITY_GROUPS`;
+/// a group of another region does not exist there): `InvalidSecurityGroupId.NotFound` (404)
+/// otherwise (RunInstances.md, JoinSecurityGroup.md, ModifyInstanceAttribute.md error
+/// tables).
+pub fn check_sg(region: &RegionInfo, id: &str) -> AliResult<&'static SecurityGroupInfo> {
+    catalog::security_group(region, id).ok_or_else(|| sg_not_found(id))
 }
 
-/// `ModifyInstanceAttribute SecurityGroupIds.N`: known ids, unique, at most the quota.
-pub fn check_replacement(sgs: &[String]) -> AliResult<()> {
+/// The groups and the instance are in different VPCs. JoinSecurityGroup.md: "If the
+/// network type is VPC, the security group and the instance must be in the same VPC", 400
+/// `InvalidInstanceId.Mismatch` "Specified instance and security group are not in the same
+/// VPC.". ModifyInstanceAttribute has the same rule ("The security groups must belong to the
+/// same VPC as the instance", SDK `ModifyInstanceAttributeRequest.security_group_ids`) and no
+/// code of its own in its table: it answers JoinSecurityGroup's.
+fn vpc_mismatch(sg: &SecurityGroupInfo, instance_vpc: &str) -> AliError {
+    AliError::new(
+        400,
+        "InvalidInstanceId.Mismatch",
+        format!(
+            "Specified instance and security group are not in the same VPC: {} is in {}, the instance in {instance_vpc}.",
+            sg.id, sg.vpc_id
+        ),
+    )
+}
+
+/// The region and VPC of a stored instance.
+fn instance_network(inst: &Instance) -> AliResult<(&'static RegionInfo, String)> {
+    let region =
+        catalog::region(&inst.region).ok_or_else(|| super::actions::not_found(&inst.id))?;
+    Ok((region, inst.vpc_id.clone().unwrap_or_default()))
+}
+
+/// `ModifyInstanceAttribute SecurityGroupIds.N` of an instance in `region` and `vpc`: known
+/// ids of that region, in the instance's VPC, unique, at most the quota.
+pub fn check_replacement(inst: &Instance, sgs: &[String]) -> AliResult<()> {
+    let (region, vpc) = instance_network(inst)?;
     for (n, sg) in sgs.iter().enumerate() {
-        check_sg(sg)?;
+        let group = check_sg(region, sg)?;
+        if group.vpc_id != vpc {
+            return Err(vpc_mismatch(group, &vpc));
+        }
         if sgs[..n].contains(sg) {
             return Err(AliError::new(
                 400,
@@ -127,13 +157,14 @@ fn target(ctx: &Ctx) -> AliResult<(String, String)> {
         }
         (Some(id), None) => id,
     };
-    check_sg(&sg)?;
     Ok((id, sg))
 }
 
-/// Looks the instance up (in the request's region when it names one) and checks that it
-/// is Running or Stopped.
-fn member_change<F>(ctx: &Ctx, change: F) -> AliResult<Fields>
+/// Looks the instance up (in the request's region when it names one), the group in the
+/// instance's region (`InvalidSecurityGroupId.NotFound`), checks that a joined group is in
+/// the instance's VPC (`InvalidInstanceId.Mismatch`) and that the instance is Running or
+/// Stopped.
+fn member_change<F>(ctx: &Ctx, joining: bool, change: F) -> AliResult<Fields>
 where
     F: FnOnce(&mut Vec<String>, &str, &str) -> AliResult<()>,
 {
@@ -143,6 +174,11 @@ where
     let inst = find(&store, ctx, &id)?;
     if ctx.opt("RegionId").is_some_and(|r| r != inst.region) {
         return Err(super::actions::not_found(&id));
+    }
+    let (region, vpc) = instance_network(inst)?;
+    let group = check_sg(region, &sg)?;
+    if joining && group.vpc_id != vpc {
+        return Err(vpc_mismatch(group, &vpc));
     }
     let state = inst.state_at(ctx.now);
     if !matches!(state, VmState::Running | VmState::Stopped) {
@@ -157,7 +193,7 @@ where
 }
 
 pub fn join_security_group(ctx: &Ctx) -> AliResult<Fields> {
-    member_change(ctx, |groups, id, sg| {
+    member_change(ctx, true, |groups, id, sg| {
         if groups.iter().any(|g| g == sg) {
             return Err(AliError::new(
                 403,
@@ -176,7 +212,7 @@ pub fn join_security_group(ctx: &Ctx) -> AliResult<Fields> {
 }
 
 pub fn leave_security_group(ctx: &Ctx) -> AliResult<Fields> {
-    member_change(ctx, |groups, id, sg| {
+    member_change(ctx, false, |groups, id, sg| {
         if !groups.iter().any(|g| g == sg) {
             return Err(AliError::new(
                 403,
@@ -202,6 +238,17 @@ pub fn leave_security_group(ctx: &Ctx) -> AliResult<Fields> {
 mod tests {
     use super::super::test_harness::H;
     use crate::store::VmState;
+
+    /// Groups of the catalog in the VPC of the harness's vSwitch (`catalog.rs`), besides the
+    /// one the harness creates with.
+    const SG: [&str; 6] = [
+        "sg-bp1demo0000000000001",
+        "sg-bp1demo0000000000002",
+        "sg-bp1demo0000000000003",
+        "sg-bp1demo0000000000004",
+        "sg-bp1demo0000000000005",
+        "sg-bp1demo0000000000006",
+    ];
 
     fn groups(h: &H, id: &str) -> Vec<String> {
         serde_json::from_value(h.field(id, |i| serde_json::json!(i.security_groups))).unwrap()
@@ -229,23 +276,17 @@ mod tests {
         let h = H::new();
         let id = h.run("PostPaid", "ecs.g7.large");
         let first = groups(&h, &id)[0].clone();
-        assert_eq!(join(&h, &id, "sg-second"), "ok");
-        assert_eq!(groups(&h, &id), vec![first.clone(), "sg-second".into()]);
-        assert_eq!(
-            join(&h, &id, "sg-second"),
-            "InvalidInstanceId.AlreadyExists"
-        );
-        for n in 3..=5 {
-            assert_eq!(join(&h, &id, &format!("sg-n{n}")), "ok");
+        assert_eq!(join(&h, &id, SG[0]), "ok");
+        assert_eq!(groups(&h, &id), vec![first.clone(), SG[0].into()]);
+        assert_eq!(join(&h, &id, SG[0]), "InvalidInstanceId.AlreadyExists");
+        for sg in &SG[1..4] {
+            assert_eq!(join(&h, &id, sg), "ok");
         }
-        assert_eq!(
-            join(&h, &id, "sg-sixth"),
-            "InstanceSecurityGroupLimitExceeded"
-        );
+        assert_eq!(join(&h, &id, SG[4]), "InstanceSecurityGroupLimitExceeded");
         assert_eq!(groups(&h, &id).len(), 5);
         assert_eq!(join(&h, &id, "nope"), "InvalidSecurityGroupId.NotFound");
         assert_eq!(
-            join(&h, "i-doesnotexist", "sg-xx1"),
+            join(&h, "i-doesnotexist", SG[5]),
             "InvalidInstanceId.NotFound"
         );
         assert_eq!(
@@ -258,7 +299,7 @@ mod tests {
                 &[
                     ("InstanceId", &id),
                     ("NetworkInterfaceId", "eni-1"),
-                    ("SecurityGroupId", "sg-x")
+                    ("SecurityGroupId", SG[0])
                 ]
             ),
             "InvalidParameter"
@@ -269,7 +310,7 @@ mod tests {
                 "LeaveSecurityGroup",
                 &[
                     ("InstanceId", &id),
-                    ("SecurityGroupId", "sg-n5"),
+                    ("SecurityGroupId", SG[3]),
                     ("RegionId", "cn-beijing")
                 ]
             ),
@@ -289,12 +330,12 @@ mod tests {
         let h = H::new();
         let id = h.run("PostPaid", "ecs.g7.large");
         let first = groups(&h, &id)[0].clone();
-        assert_eq!(leave(&h, &id, "sg-other"), "InstanceNotInSecurityGroup");
+        assert_eq!(leave(&h, &id, SG[0]), "InstanceNotInSecurityGroup");
         assert_eq!(leave(&h, &id, &first), "InstanceLastSecurityGroup");
-        assert_eq!(join(&h, &id, "sg-other"), "ok");
+        assert_eq!(join(&h, &id, SG[0]), "ok");
         assert_eq!(leave(&h, &id, &first), "ok");
-        assert_eq!(groups(&h, &id), vec!["sg-other".to_string()]);
-        assert_eq!(leave(&h, &id, "sg-other"), "InstanceLastSecurityGroup");
+        assert_eq!(groups(&h, &id), vec![SG[0].to_string()]);
+        assert_eq!(leave(&h, &id, SG[0]), "InstanceLastSecurityGroup");
     }
 
     /// Join/Leave need a Running or Stopped instance (`IncorrectInstanceStatus`).
@@ -303,13 +344,13 @@ mod tests {
         let h = H::new();
         let id = h.run("PostPaid", "ecs.g7.large");
         h.stop(&id);
-        assert_eq!(join(&h, &id, "sg-stopped"), "ok");
+        assert_eq!(join(&h, &id, SG[0]), "ok");
         let now = crate::store::now_ms();
         if let Some(i) = h.app.store().get_mut(&id, now) {
             i.set_schedule(now, &[(VmState::Starting, None)]);
         }
-        assert_eq!(join(&h, &id, "sg-late"), "IncorrectInstanceStatus");
-        assert_eq!(leave(&h, &id, "sg-stopped"), "IncorrectInstanceStatus");
+        assert_eq!(join(&h, &id, SG[1]), "IncorrectInstanceStatus");
+        assert_eq!(leave(&h, &id, SG[0]), "IncorrectInstanceStatus");
     }
 
     /// ModifyInstanceAttribute SecurityGroupIds.N replaces the set; ids must be unique and
@@ -326,14 +367,11 @@ mod tests {
             let p: Vec<(&str, &str)> = p.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
             h.code("ModifyInstanceAttribute", &p)
         };
-        assert_eq!(set(&["sg-aa", "sg-bb"]), "ok");
-        assert_eq!(groups(&h, &id), vec!["sg-aa".to_string(), "sg-bb".into()]);
-        assert_eq!(set(&["sg-aa", "sg-aa"]), "InvalidParameter");
-        assert_eq!(
-            set(&["sg-01", "sg-02", "sg-03", "sg-04", "sg-05", "sg-06"]),
-            "InstanceSecurityGroupLimitExceeded"
-        );
-        assert_eq!(set(&["sg-01", "x"]), "InvalidSecurityGroupId.NotFound");
-        assert_eq!(groups(&h, &id), vec!["sg-aa".to_string(), "sg-bb".into()]);
+        assert_eq!(set(&SG[..2]), "ok");
+        assert_eq!(groups(&h, &id), SG[..2].to_vec());
+        assert_eq!(set(&[SG[0], SG[0]]), "InvalidParameter");
+        assert_eq!(set(&SG), "InstanceSecurityGroupLimitExceeded");
+        assert_eq!(set(&[SG[0], "x"]), "InvalidSecurityGroupId.NotFound");
+        assert_eq!(groups(&h, &id), SG[..2].to_vec());
     }
 }

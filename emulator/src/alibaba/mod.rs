@@ -18,6 +18,8 @@ pub mod single;
 pub mod tagging;
 
 #[cfg(test)]
+mod create_rules_tests;
+#[cfg(test)]
 mod prepaid_tests;
 #[cfg(test)]
 mod request_rules_tests;

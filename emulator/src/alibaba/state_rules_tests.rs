@@ -162,7 +162,7 @@ fn run_instances_other_parameter_rules() {
         .starts_with("Missing")
     );
     assert_eq!(
-        run_with(&h, &[("SecurityGroupIds.1", "sg-other01")]),
+        run_with(&h, &[("SecurityGroupIds.1", "sg-bp1demo0000000000001")]),
         "InvalidParameter"
     );
     assert_eq!(

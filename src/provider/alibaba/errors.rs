@@ -63,6 +63,16 @@ pub fn classify(status: u16, code: &str) -> ErrorKind {
         | "Account.Arrearage"
         | "InvalidAccountStatus.NotEnoughBalance"
         | "DiskInArrears"
+        // A subscription the account cannot pay: RunInstances `InvalidPayMethod` (403, "If you
+        // set this parameter to PrePaid, make sure that you have sufficient credit in your
+        // account. Otherwise, the InvalidPayMethod error is returned", InstanceChargeType row),
+        // `PaymentMethodNotFound` (404, "No payment method has been registered on the
+        // account"); D: `RealNameAuthenticationError` (403). The account has to change, not
+        // the spec: like Tencent's `InvalidAccount.InsufficientBalance`, the create is
+        // reported and sent again later (or at once when the spec changes).
+        | "InvalidPayMethod"
+        | "PaymentMethodNotFound"
+        | "RealNameAuthenticationError"
         // ModifyPrepayInstanceSpec `InstanceDowngrade.QuotaExceed` (400, at most three
         // downgrades per subscription instance); ModifyInstanceChargeType
         // `QuotaExceed.RufundVcpu` (400, the monthly refund quota) by the prefix rule below.
@@ -227,6 +237,9 @@ mod tests {
             (400, "Account.Arrearage", Quota),
             (403, "InvalidAccountStatus.NotEnoughBalance", Quota),
             (403, "DiskInArrears", Quota),
+            (403, "InvalidPayMethod", Quota),
+            (404, "PaymentMethodNotFound", Quota),
+            (403, "RealNameAuthenticationError", Quota),
             (403, "Unauthorized.EmptyRegion", Auth),
             (403, "InvalidUser.Unauthorized", Auth),
             (403, "InvalidUser.PassRoleForbidden", Auth),
@@ -243,6 +256,12 @@ mod tests {
             (403, "InstanceExpiredOrInArrears", InvalidRequest),
             (400, "ExpiredInstance", InvalidRequest),
             (400, "InstancesIdQuotaExceed", InvalidRequest),
+            // Security groups of another VPC or unknown (RunInstances, JoinSecurityGroup and
+            // ModifyInstanceAttribute): the spec has to change.
+            (400, "InvalidParameter.Mismatch", InvalidRequest),
+            (400, "InvalidInstanceId.Mismatch", InvalidRequest),
+            (403, "OperationDenied.InconsistentNetwork", InvalidRequest),
+            (404, "InvalidSecurityGroupId.NotFound", InvalidRequest),
         ] {
             assert_eq!(classify(status, code), want, "{status} {code}");
         }

@@ -107,6 +107,10 @@ pub(super) fn check_host_name(n: &str, windows: bool) -> AliResult<()> {
     Ok(())
 }
 
+/// The HostName placeholder RunInstances replaces with each instance's id (SDK
+/// `RunInstancesRequest.host_name`).
+const INSTANCE_ID_PLACEHOLDER: &str = "${instance_id}";
+
 pub(super) use super::super::membership::check_sg;
 
 pub(super) fn check_tags(tags: &[(String, Option<String>)]) -> AliResult<()> {
@@ -252,7 +256,19 @@ pub(super) fn run_instances(ctx: &Ctx) -> AliResult<Fields> {
     let host_name = ctx.opt("HostName");
     let windows = image.os_type == "windows";
     if let Some(h) = &host_name {
-        check_host_name(h, windows)?;
+        // "You can use the ${instance_id} placeholder to write the instance ID into the
+        // HostName parameter. For example, if HostName is set to k8s-${instance_id} and the
+        // created ECS instance ID is i-123abc****, the hostname of the instance is
+        // k8s-i-123abc****" (SDK `RunInstancesRequest.host_name`, under "For other operating
+        // systems such as Linux"; not in the 2021 docs). The rules apply to the rendered name,
+        // so the placeholder is checked as an id of the emulator's form (`i-` + 20
+        // characters); on Windows it stays literal and `$ { }` are refused.
+        let rendered = if windows {
+            h.clone()
+        } else {
+            h.replace(INSTANCE_ID_PLACEHOLDER, "i-00000000000000000000")
+        };
+        check_host_name(&rendered, windows)?;
     }
     let description = ctx.opt("Description");
     if description
@@ -280,8 +296,24 @@ pub(super) fn run_instances(ctx: &Ctx) -> AliResult<Fields> {
     if sgs.is_empty() {
         return Err(AliError::missing("SecurityGroupId"));
     }
+    // Every group exists in the region (`InvalidSecurityGroupId.NotFound`, 404) and "The
+    // vSwitch and security group must belong to the same VPC" (VSwitchId row of
+    // AlibabaCloudDocs/ecs `Instances/RunInstances.md`; its error table: 400
+    // `InvalidParameter.Mismatch` "Specified security group and virtual switch are not in the
+    // same VPC."; the table also lists 403 `OperationDenied.InconsistentNetwork` for the same
+    // case, the emulator answers the first). The groups come from `catalog::SECURITY_GROUPS`.
     for sg in &sgs {
-        check_sg(sg)?;
+        let group = check_sg(region, sg)?;
+        if group.vpc_id != vswitch.vpc_id {
+            return Err(AliError::new(
+                400,
+                "InvalidParameter.Mismatch",
+                format!(
+                    "Specified security group and virtual switch are not in the same VPC: {sg} is in {}, `{vswitch_id}` in {}.",
+                    group.vpc_id, vswitch.vpc_id
+                ),
+            ));
+        }
     }
     // 0–100 Mbit/s; RunInstances error table: `InvalidInternetMaxBandwidthOut.Malformed`
     // (AlibabaCloudDocs/ecs `Instances/RunInstances.md`)
@@ -350,7 +382,11 @@ pub(super) fn run_instances(ctx: &Ctx) -> AliResult<Fields> {
         &sys_cat,
         "InvalidSystemDiskCategory.ValueNotSupported",
     )?;
-    let sys_size = ctx.int_in("SystemDisk.Size", image.size_gb.max(20) as i64, 20, 2048)? as u64;
+    // "Default value: max{40, the size of the image specified by the ImageId parameter}" (SDK
+    // `RunInstancesRequestSystemDisk.size`; AlibabaCloudDocs/ecs `Instances/RunInstances.md`,
+    // SystemDisk.Size row: "The default value is 40 or the size of the image, depending on
+    // whichever is greater"). Given sizes: 20–2048 ("Other disk categories: 20 to 2048").
+    let sys_size = ctx.int_in("SystemDisk.Size", default_system_disk_gb(image), 20, 2048)? as u64;
     if sys_size < image.size_gb {
         return Err(AliError::new(
             400,
@@ -520,6 +556,21 @@ pub(super) fn run_instances(ctx: &Ctx) -> AliResult<Fields> {
             "TradePrice": 0.0,
         })));
     }
+    // "If you set this parameter to PrePaid, make sure that you have sufficient credit in
+    // your account. Otherwise, the `InvalidPayMethod` error is returned" (AlibabaCloudDocs/ecs
+    // `Instances/RunInstances.md`, InstanceChargeType row; error table: 403 `InvalidPayMethod`
+    // "The specified pay method is not valid."; SDK `RunInstancesRequest.instance_charge_type`:
+    // "your account supports balance payment or credit payment. Otherwise, an InvalidPayMethod
+    // error is returned"). Pay-as-you-go is not concerned. Switched with `POST
+    // /_emulator/config {"alibaba_no_payment_method": true}`; dry runs check it too (they
+    // check "service limits").
+    if charge == "PrePaid" && settings.alibaba_no_payment_method {
+        return Err(AliError::new(
+            403,
+            "InvalidPayMethod",
+            "The specified pay method is not valid.",
+        ));
+    }
     if let Some(quota) = settings.instance_quota {
         let used = store.count_owned(Provider::Alibaba, &ctx.account.key_id, ctx.now) as u64;
         if used + amount as u64 > quota {
@@ -603,7 +654,9 @@ pub(super) fn run_instances(ctx: &Ctx) -> AliResult<Fields> {
             vpc_id: Some(vswitch.vpc_id.to_string()),
             subnet_id: Some(vswitch_id.clone()),
             key_ids: key_pair.iter().cloned().collect(),
-            host_name: host_name.clone(),
+            host_name: host_name
+                .as_ref()
+                .map(|h| h.replace(INSTANCE_ID_PLACEHOLDER, &id)),
             user_data: user_data.clone(),
             protected: ctx.boolean("DeletionProtection")?.unwrap_or(false),
             extra,
@@ -634,6 +687,14 @@ pub(super) fn run_instances(ctx: &Ctx) -> AliResult<Fields> {
         "OrderId": format!("{}", 200_000_000_000_000u64 + (ctx.now as u64 % 100_000_000_000_000)),
         "TradePrice": 0.0,
     })))
+}
+
+/// The system disk size when `SystemDisk.Size` is not given, in RunInstances and
+/// ReplaceSystemDisk: max{40, image size} (SDK `RunInstancesRequestSystemDisk.size`,
+/// `ReplaceSystemDiskRequestSystemDisk.size`: "Default value: Max{40, image size specified by
+/// the ImageId parameter}").
+pub(super) fn default_system_disk_gb(image: &catalog::ImageInfo) -> i64 {
+    image.size_gb.max(40) as i64
 }
 
 pub(super) fn random_hex2() -> String {

@@ -11,8 +11,6 @@ pub(super) fn modify_instance_attribute(ctx: &Ctx) -> AliResult<Fields> {
     let host = ctx.opt("HostName");
     let password = ctx.opt("Password");
     let sgs = ctx.list("SecurityGroupIds");
-    // Unique ids, at most the per-instance quota (`membership.rs` has the sources).
-    super::super::membership::check_replacement(&sgs)?;
     let description = ctx.opt("Description");
     let user_data = ctx.opt("UserData");
     if let Some(u) = &user_data {
@@ -35,6 +33,13 @@ pub(super) fn modify_instance_attribute(ctx: &Ctx) -> AliResult<Fields> {
         .is_some_and(|i| i.provider == Provider::Alibaba && i.account == ctx.account.key_id);
     if !exists {
         return Err(not_found(&id));
+    }
+    // Known groups of the instance's region and VPC, unique ids, at most the per-instance
+    // quota (`membership.rs` has the sources).
+    if !sgs.is_empty()
+        && let Some(i) = store.get(&id, ctx.now)
+    {
+        super::super::membership::check_replacement(i, &sgs)?;
     }
     // HostName and Password follow the rules of the instance's OS (Windows: host names of
     // 2-15 characters, passwords not starting with `/`; `create.rs` has the sources).
@@ -144,9 +149,9 @@ pub(super) fn replace_system_disk(ctx: &Ctx) -> AliResult<Fields> {
     };
     i.image_id = image_id;
     i.system_disk.id = Some(disk_id.clone());
-    if let Some(s) = size {
-        i.system_disk.size_gb = s as u64;
-    }
+    // No SystemDisk.Size: the new system disk has the documented default max{40, image}
+    // (SDK `ReplaceSystemDiskRequestSystemDisk.size`), not the old disk's size.
+    i.system_disk.size_gb = size.unwrap_or(default_system_disk_gb(image)) as u64;
     if let Some(k) = key_pair {
         i.key_ids = vec![k];
     }
