@@ -147,6 +147,18 @@ async fn official_sdk_changes_security_groups_per_port() {
     assert_eq!(h["ShowPort"]["error_codes"]["VPC.2502"], 1, "{calls}");
 }
 
+/// Networks and flavor families through the official SDKs (`tests/sdk/huawei_network.py`):
+/// a subnet the region does not have is Ecs.0038.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn official_sdk_meets_the_network_and_flavor_rules() {
+    let calls = run_iam_script("huawei_network.py", &["--transition-delay-ms", "200"]).await;
+    let h = &calls["huawei"];
+    assert_eq!(
+        h["CreatePostPaidServers"]["error_codes"]["Ecs.0038"], 2,
+        "{calls}"
+    );
+}
+
 /// Run `tests/sdk/<script>` with the official Huawei SDKs (IAM, BSS and VPC included)
 /// against a fresh emulator started with `emulator_args`; the script must succeed. Returns
 /// the emulator's call counts.

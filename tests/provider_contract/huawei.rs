@@ -126,8 +126,8 @@ fn run_request(name: &str) -> RunRequest {
             size_gb: 100,
         }],
         network: Network {
-            vpc_id: Some("3b3e4f4b-1f6a-4a7e-9b55-vpc000000001".into()),
-            subnet_id: Some("7e4b6c2a-2f7b-4b8c-8a66-sub000000001".into()),
+            vpc_id: Some("3b3e4f4b-1f6a-4a7e-9b55-0c0000000001".into()),
+            subnet_id: Some("7e4b6c2a-2f7b-4b8c-8a66-5b0000000001".into()),
             security_group_ids: vec!["sg-a".into()],
             public_bandwidth_mbps: Some(5),
         },

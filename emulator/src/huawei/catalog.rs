@@ -224,55 +224,87 @@ pub fn rate_limit(action: &str) -> f64 {
     }
 }
 
-/// A VPC subnet the emulator knows: `(subnet_id, vpc_id, IPv4 CIDR)`.
+/// A VPC subnet of the emulated account: `(region, subnet_id, vpc_id, IPv4 CIDR)`. A subnet
+/// lives in one region (a VPC is a regional resource of the region's project).
 pub struct SubnetInfo {
+    pub region: &'static str,
     pub id: &'static str,
     pub vpc_id: &'static str,
     pub cidr: &'static str,
 }
 
-/// The emulated accounts' VPC subnets, in every region (the VPC API itself is not emulated).
-/// The first four are the networks the tests, fixtures and `examples/huawei.yaml` use (their
-/// servers take addresses from 10.0.0.0/8); the last is a second VPC, so that a subnet of
-/// another VPC can be named. Ids not listed here are taken to be networks of the account the
-/// emulator does not model and are not checked (an open catalog: a strict one would refuse
-/// every id of a user's own cloud in the tests that run against the emulator).
+/// The emulated account's VPC subnets (the VPC API itself is not emulated). This catalog is
+/// closed: a create naming a subnet the region does not have is refused with Ecs.0038 "The
+/// subnet does not exist." (API ecs_07_0002), like the real cloud refuses an id it does not
+/// know. Every test, fixture, SDK script and example names one of these; the ids are UUIDs
+/// ("需要指定vpcid对应VPC下已创建的子网（subnet）的网络ID，UUID格式", API ecs_02_0101 表3).
 pub const SUBNETS: &[SubnetInfo] = &[
     // tests/sdk/huawei_*.py, emulator rule tests
     SubnetInfo {
+        region: HOME_REGION,
         id: "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d",
         vpc_id: "0f3b4c5d-6e7f-4a8b-9c0d-1e2f3a4b5c6d",
         cidr: "10.0.0.0/8",
     },
     // tests/provider_contract/huawei.rs, tests/huawei_login.rs, tests/huawei_projects.rs
     SubnetInfo {
-        id: "7e4b6c2a-2f7b-4b8c-8a66-sub000000001",
-        vpc_id: "3b3e4f4b-1f6a-4a7e-9b55-vpc000000001",
+        region: HOME_REGION,
+        id: "7e4b6c2a-2f7b-4b8c-8a66-5b0000000001",
+        vpc_id: "3b3e4f4b-1f6a-4a7e-9b55-0c0000000001",
         cidr: "10.0.0.0/8",
     },
     // tests/support/fixtures.rs (HUAWEI)
     SubnetInfo {
-        id: "4d5e6f70-0000-4000-8000-00000000demo",
-        vpc_id: "3c4d5e6f-0000-4000-8000-00000000demo",
+        region: HOME_REGION,
+        id: "4d5e6f70-0000-4000-8000-00000000de30",
+        vpc_id: "3c4d5e6f-0000-4000-8000-00000000de30",
         cidr: "10.0.0.0/8",
     },
     // examples/huawei.yaml
     SubnetInfo {
+        region: HOME_REGION,
         id: "9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b",
         vpc_id: "3c5a1f7e-8d2b-4e6a-9f10-2b7c4d5e6f70",
         cidr: "10.0.0.0/8",
     },
     // a second VPC
     SubnetInfo {
+        region: HOME_REGION,
         id: "6f7a8b9c-0d1e-4f2a-8b3c-4d5e6f7a8b9c",
         vpc_id: "5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b",
         cidr: "192.168.0.0/24",
     },
+    // ap-southeast-1 (tests/huawei_projects.rs: a server in a second region)
+    SubnetInfo {
+        region: "ap-southeast-1",
+        id: "2c8e5a71-4b3d-4f69-a1e0-7d9c6b5a4e31",
+        vpc_id: "8a1f3c5e-7b9d-4e2f-b4a6-c8e0d2f4a6b8",
+        cidr: "10.0.0.0/8",
+    },
+    // further regions (rule_tests.rs: EIP types per region)
+    SubnetInfo {
+        region: "cn-southwest-2",
+        id: "c15521b1-b3dc-450a-9daa-37e51b591d75",
+        vpc_id: "3f372617-f0ba-4f3a-86f0-ce2ea6ec39c1",
+        cidr: "10.0.0.0/8",
+    },
+    SubnetInfo {
+        region: "ap-southeast-3",
+        id: "4a800646-417a-4105-bc31-99944567ceb1",
+        vpc_id: "732242fd-a890-4e32-9297-9bfcbbeb508f",
+        cidr: "10.0.0.0/8",
+    },
+    SubnetInfo {
+        region: "tr-west-1",
+        id: "df7142dc-af29-46f8-b774-4cca4d909eb2",
+        vpc_id: "e8af30f7-c70b-43bf-a4d0-b50f658c6762",
+        cidr: "10.0.0.0/8",
+    },
 ];
 
-/// The subnet `id`, if the emulator knows it.
-pub fn subnet(id: &str) -> Option<&'static SubnetInfo> {
-    SUBNETS.iter().find(|s| s.id == id)
+/// The subnet `id` of `region`, if the account has it.
+pub fn subnet(region: &str, id: &str) -> Option<&'static SubnetInfo> {
+    SUBNETS.iter().find(|s| s.region == region && s.id == id)
 }
 
 /// Whether IPv4 address `ip` lies in `cidr` (`a.b.c.d/n`); `None` when either is malformed.

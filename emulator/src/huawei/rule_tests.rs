@@ -566,9 +566,37 @@ fn nics_belong_to_the_vpc_and_fixed_addresses_to_the_subnet() {
             json!([{"subnet_id": SUBNET, "ip_address": "10.0.0.300"}])),
         BAD
     );
-    // a subnet the catalog does not know is not checked (open catalog)
+}
+
+/// A NIC's subnet must exist in the region (a closed catalog, `catalog::SUBNETS`): an unknown
+/// id, or a subnet of another region, is Ecs.0038 "The subnet does not exist." (API
+/// ecs_07_0002), on the primary NIC and on any other; a port given instead is not checked.
+#[test]
+fn a_nic_subnet_must_exist_in_the_region() {
+    let app = app();
+    // ap-southeast-1's subnet, named in cn-north-4
+    const ELSEWHERE: &str = "2c8e5a71-4b3d-4f69-a1e0-7d9c6b5a4e31";
+    const SUBNET: &str = "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d";
     assert_eq!(
         create_with(&app, |s| s["nics"] = json!([{"subnet_id": "s"}])),
+        "400 Ecs.0038"
+    );
+    assert_eq!(
+        create_with(&app, |s| s["nics"] =
+            json!([{"subnet_id": "00000000-0000-4000-8000-000000000000"}])),
+        "400 Ecs.0038"
+    );
+    assert_eq!(
+        create_with(&app, |s| s["nics"] = json!([{"subnet_id": ELSEWHERE}])),
+        "400 Ecs.0038"
+    );
+    assert_eq!(
+        create_with(&app, |s| s["nics"] =
+            json!([{"subnet_id": SUBNET}, {"subnet_id": ELSEWHERE}])),
+        "400 Ecs.0038"
+    );
+    assert_eq!(
+        create_with(&app, |s| s["nics"] = json!([{"subnet_id": SUBNET}])),
         "ok"
     );
 }
@@ -588,6 +616,12 @@ fn the_eip_type_must_be_one_the_region_offers() {
         let project = super::projects::project_of(&account, region).expect("project");
         let mut s = server();
         s["availability_zone"] = json!(format!("{region}a"));
+        let net = super::catalog::SUBNETS
+            .iter()
+            .find(|n| n.region == region)
+            .expect("a subnet of the region");
+        s["vpcid"] = json!(net.vpc_id);
+        s["nics"] = json!([{"subnet_id": net.id}]);
         s["publicip"] = json!({"eip": {"iptype": iptype,
             "bandwidth": {"sharetype": "PER", "size": 5, "chargemode": "traffic"}}});
         let bytes = serde_json::to_vec(&json!({"server": s})).unwrap();

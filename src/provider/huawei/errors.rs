@@ -355,6 +355,10 @@ mod tests {
             (400, "Ecs.0124", InvalidRequest),
             (400, "Ecs.0513", InvalidRequest),
             (400, "Ecs.0905", InvalidRequest),
+            // Networks the account does not have: terminal, reported on the object.
+            (400, "Ecs.0038", InvalidRequest),
+            (400, "Ecs.0014", InvalidRequest),
+            (400, "Ecs.0064", InvalidRequest),
             // VPC port module (https://support.huaweicloud.com/api-vpc/vpc_api_0003.html):
             // VPC.2502 is "Port xx not found" with 404 and a back-end failure with 500.
             (404, "VPC.2502", NotFound),
