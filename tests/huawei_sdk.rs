@@ -148,7 +148,8 @@ async fn official_sdk_changes_security_groups_per_port() {
 }
 
 /// Networks and flavor families through the official SDKs (`tests/sdk/huawei_network.py`):
-/// a subnet the region does not have is Ecs.0038.
+/// a subnet the region does not have is Ecs.0038; security groups the region does not
+/// have are Ecs.0014 at create and VPC.0601 / VPC.0603 on a port.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn official_sdk_meets_the_network_and_flavor_rules() {
     let calls = run_iam_script("huawei_network.py", &["--transition-delay-ms", "200"]).await;
@@ -157,6 +158,23 @@ async fn official_sdk_meets_the_network_and_flavor_rules() {
         h["CreatePostPaidServers"]["error_codes"]["Ecs.0038"], 2,
         "{calls}"
     );
+    assert_eq!(
+        h["CreatePostPaidServers"]["error_codes"]["Ecs.0014"], 3,
+        "{calls}"
+    );
+    assert_eq!(
+        h["AddSecurityGroups"]["error_codes"]["VPC.0601"], 1,
+        "{calls}"
+    );
+    assert_eq!(
+        h["AddSecurityGroups"]["error_codes"]["VPC.0603"], 1,
+        "{calls}"
+    );
+    assert_eq!(
+        h["RemoveSecurityGroups"]["error_codes"]["VPC.0603"], 1,
+        "{calls}"
+    );
+    assert_eq!(h["AddSecurityGroups"]["ok"], 1, "{calls}");
 }
 
 /// Run `tests/sdk/<script>` with the official Huawei SDKs (IAM, BSS and VPC included)

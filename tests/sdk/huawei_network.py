@@ -4,6 +4,9 @@ Huawei §3, §11, §13; codes from the ECS error table, API ecs_07_0002):
 
 1. CreatePostPaidServers with a subnet the region does not have: Ecs.0038 "The subnet does
    not exist." (an unknown id, and another region's subnet).
+2. Security groups are UUIDs of existing groups of the region: at create an unknown or
+   malformed group is Ecs.0014; on a port (VPC v3 insert/remove-security-groups) a malformed
+   id is 400 VPC.0601 and an unknown one 404 VPC.0603 (VPC error table vpc_api_0003).
 """
 import os
 import uuid
@@ -14,11 +17,25 @@ from huaweicloudsdkcore.http.http_config import HttpConfig
 from huaweicloudsdkecs.v2 import (
     CreatePostPaidServersRequest,
     CreatePostPaidServersRequestBody,
+    DeleteServersRequest,
+    DeleteServersRequestBody,
     EcsClient,
+    ServerId,
+    ShowServerRequest,
     PostPaidServer,
     PostPaidServerNic,
     PostPaidServerRootVolume,
     PostPaidServerSecurityGroup,
+)
+from huaweicloudsdkvpc.v3 import (
+    AddSecurityGroupsRequest,
+    AddSecurityGroupsRequestBody,
+    InsertSecurityGroupOption,
+    RemoveSecurityGroupOption,
+    RemoveSecurityGroupsRequest,
+    RemoveSecurityGroupsRequestBody,
+    ShowPortRequest,
+    VpcClient,
 )
 
 EMULATOR = os.environ["EMULATOR"]
@@ -30,6 +47,10 @@ VPC = "0f3b4c5d-6e7f-4a8b-9c0d-1e2f3a4b5c6d"
 SUBNET = "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"
 # ap-southeast-1's subnet in the emulator's catalog
 OTHER_REGION_SUBNET = "2c8e5a71-4b3d-4f69-a1e0-7d9c6b5a4e31"
+# security groups "app" and "db" of the emulator's catalog (cn-north-4), and ap-southeast-1's
+SG_APP = "6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c01"
+SG_DB = "6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c02"
+OTHER_REGION_SG = "9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b01"
 
 
 def config():
@@ -62,6 +83,34 @@ def ecs():
     )
 
 
+def vpc():
+    return (
+        VpcClient.new_builder()
+        .with_http_config(config())
+        .with_credentials(BasicCredentials(AK, SK, PROJECT))
+        .with_endpoint(EMULATOR)
+        .build()
+    )
+
+
+def insert(client, port, groups):
+    return client.add_security_groups(
+        AddSecurityGroupsRequest(
+            port_id=port,
+            body=AddSecurityGroupsRequestBody(port=InsertSecurityGroupOption(security_groups=groups)),
+        )
+    )
+
+
+def remove(client, port, groups):
+    return client.remove_security_groups(
+        RemoveSecurityGroupsRequest(
+            port_id=port,
+            body=RemoveSecurityGroupsRequestBody(port=RemoveSecurityGroupOption(security_groups=groups)),
+        )
+    )
+
+
 def create(client, subnet=SUBNET, groups=None, flavor="s6.medium.2"):
     server = PostPaidServer(
         image_ref="5f5d0b79-3ed9-4e6e-9a5c-0c7bbd0e4b61",
@@ -88,6 +137,25 @@ def main():
     expect_error(lambda: create(c, subnet=str(uuid.uuid4())), 400, "Ecs.0038")
     expect_error(lambda: create(c, subnet=OTHER_REGION_SUBNET), 400, "Ecs.0038")
 
+    step("security groups at create: unknown, malformed, another region's: Ecs.0014")
+    expect_error(lambda: create(c, groups=[SG_APP, str(uuid.uuid4())]), 400, "Ecs.0014")
+    expect_error(lambda: create(c, groups=["sg-web"]), 400, "Ecs.0014")
+    expect_error(lambda: create(c, groups=[OTHER_REGION_SG]), 400, "Ecs.0014")
+
+    step("a server in group app; its port refuses unknown groups (VPC.0601 / VPC.0603)")
+    sid = create(c, groups=[SG_APP]).server_ids[0]
+    detail = c.show_server(ShowServerRequest(server_id=sid)).server
+    assert [g.name for g in detail.security_groups] == ["app"], detail.security_groups
+    port = {a.os_ext_ip_sport_id for addrs in detail.addresses.values() for a in addrs}.pop()
+    v = vpc()
+    expect_error(lambda: insert(v, port, [SG_DB, "sg-web"]), 400, "VPC.0601")
+    expect_error(lambda: insert(v, port, [SG_DB, str(uuid.uuid4())]), 404, "VPC.0603")
+    expect_error(lambda: remove(v, port, [OTHER_REGION_SG]), 404, "VPC.0603")
+    assert v.show_port(ShowPortRequest(port_id=port)).port.security_groups == [SG_APP]
+    insert(v, port, [SG_DB])
+    assert v.show_port(ShowPortRequest(port_id=port)).port.security_groups == [SG_APP, SG_DB]
+
+    c.delete_servers(DeleteServersRequest(body=DeleteServersRequestBody(servers=[ServerId(id=sid)])))
     print("OK: Huawei networks and flavor families passed")
 
 

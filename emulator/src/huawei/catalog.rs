@@ -307,6 +307,103 @@ pub fn subnet(region: &str, id: &str) -> Option<&'static SubnetInfo> {
     SUBNETS.iter().find(|s| s.region == region && s.id == id)
 }
 
+/// A security group of the emulated account: `(region, id, name)`. Huawei security groups
+/// are regional resources of the region's project, not bound to a VPC: the group's
+/// `vpc_id` is "该参数已废弃，不建议继续使用" (VPC API 创建安全组 `vpc_id`,
+/// https://support.huaweicloud.com/api-vpc/vpc_sg01_0001.html; 2024 snapshot
+/// `huaweicloudDocs/vpc` `cn.zh-cn/API参考/创建安全组.md`), and the v3 create (vpc_apiv3_0010)
+/// has no VPC at all; so no same-VPC rule applies.
+pub struct SecurityGroupInfo {
+    pub region: &'static str,
+    pub id: &'static str,
+    pub name: &'static str,
+}
+
+/// The emulated account's security groups besides each region's `default` group
+/// ([`default_security_group`]); the VPC security-group API itself is not emulated. Closed:
+/// a create or a port naming another id is refused (`actions/create.rs`, `actions/ports.rs`).
+/// Ids are UUIDs ("需要指定已有安全组的ID，UUID格式", SDK
+/// huaweicloudsdkecs/v2/model/post_paid_server_security_group.py `id`).
+pub const SECURITY_GROUPS: &[SecurityGroupInfo] = &[
+    // tests/sdk/huawei_ports.py (SG_A, SG_B, SG_C)
+    SecurityGroupInfo {
+        region: HOME_REGION,
+        id: "0a0a0a0a-0000-4000-8000-00000000000a",
+        name: "sdk-a",
+    },
+    SecurityGroupInfo {
+        region: HOME_REGION,
+        id: "0b0b0b0b-0000-4000-8000-00000000000b",
+        name: "sdk-b",
+    },
+    SecurityGroupInfo {
+        region: HOME_REGION,
+        id: "0c0c0c0c-0000-4000-8000-00000000000c",
+        name: "sdk-c",
+    },
+    // tests/instance_lifecycle.rs, tests/traffic_contract.rs
+    SecurityGroupInfo {
+        region: HOME_REGION,
+        id: "5e6f7081-0000-4000-8000-0000000000aa",
+        name: "web",
+    },
+    SecurityGroupInfo {
+        region: HOME_REGION,
+        id: "5e6f7081-0000-4000-8000-0000000000bb",
+        name: "ssh",
+    },
+    // tests/provider_contract/huawei.rs, tests/sdk/huawei_lifecycle.py, emulator tests
+    SecurityGroupInfo {
+        region: HOME_REGION,
+        id: "6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c01",
+        name: "app",
+    },
+    SecurityGroupInfo {
+        region: HOME_REGION,
+        id: "6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c02",
+        name: "db",
+    },
+    SecurityGroupInfo {
+        region: HOME_REGION,
+        id: "6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c03",
+        name: "ops",
+    },
+    // ap-southeast-1 (a group of another region, named in cn-north-4 by the tests)
+    SecurityGroupInfo {
+        region: "ap-southeast-1",
+        id: "9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b01",
+        name: "web",
+    },
+];
+
+/// The `default` security group of `region`, which a create without `security_groups`
+/// binds ("当该值指定为空时，默认给云服务器绑定default安全组", SDK post_paid_server.py
+/// `security_groups`): one per region, its id a UUID derived from the region.
+pub fn default_security_group(region: &str) -> String {
+    use sha2::Digest;
+    let h = sha2::Sha256::digest(format!("default security group of {region}").as_bytes());
+    let x = hex::encode(&h[..16]);
+    format!(
+        "{}-{}-4{}-8{}-{}",
+        &x[..8],
+        &x[8..12],
+        &x[13..16],
+        &x[17..20],
+        &x[20..32]
+    )
+}
+
+/// The name of security group `id` in `region`, if the account has it there.
+pub fn security_group(region: &str, id: &str) -> Option<&'static str> {
+    if default_security_group(region) == id {
+        return Some("default");
+    }
+    SECURITY_GROUPS
+        .iter()
+        .find(|g| g.region == region && g.id == id)
+        .map(|g| g.name)
+}
+
 /// Whether IPv4 address `ip` lies in `cidr` (`a.b.c.d/n`); `None` when either is malformed.
 pub fn in_cidr(ip: &str, cidr: &str) -> Option<bool> {
     let (net, bits) = cidr.split_once('/')?;

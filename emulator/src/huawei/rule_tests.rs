@@ -646,3 +646,85 @@ fn the_eip_type_must_be_one_the_region_offers() {
     assert_eq!(create("ap-southeast-3", "5_sbgp"), BAD);
     assert_eq!(create("tr-west-1", "5_sbgp"), "ok");
 }
+
+/// Security groups are UUIDs of existing groups of the region (`catalog::SECURITY_GROUPS`,
+/// each region's `default`): at create an unknown, malformed or other-region group is
+/// Ecs.0014 (API ecs_07_0002, the code naming security group parameter values); without
+/// groups the server is in the region's `default` group. On a port (VPC v3
+/// insert/remove-security-groups) a group that is not a UUID is 400 VPC.0601 and an unknown
+/// one 404 VPC.0603 (VPC error table vpc_api_0003, 查询安全组), and nothing changes.
+#[test]
+fn security_groups_must_exist_in_the_region() {
+    let app = app();
+    const APP: &str = "6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c01";
+    const DB: &str = "6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c02";
+    // ap-southeast-1's group, named in cn-north-4
+    const ELSEWHERE: &str = "9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b01";
+    const UNKNOWN: &str = "00000000-0000-4000-8000-000000000000";
+    for bad in ["sg-a", UNKNOWN, ELSEWHERE] {
+        assert_eq!(
+            create_with(&app, |s| s["security_groups"] =
+                json!([{"id": APP}, {"id": bad}])),
+            "400 Ecs.0014",
+            "{bad}"
+        );
+    }
+    assert_eq!(
+        create_with(&app, |s| s["security_groups"] = json!([{"id": APP}])),
+        "ok"
+    );
+    // without groups: the region's default group, by id and name
+    let id = created(&app);
+    let shown = run(&app, Op::ShowServer(id.clone()), &json!({}), &[]).unwrap();
+    let groups = &shown["server"]["security_groups"];
+    assert_eq!(groups[0]["name"], "default", "{groups}");
+    assert_eq!(
+        groups[0]["id"],
+        super::catalog::default_security_group("cn-north-4")
+    );
+    let port = shown["server"]["addresses"]
+        .as_object()
+        .unwrap()
+        .values()
+        .next()
+        .unwrap()[0]["OS-EXT-IPS:port_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let insert = |groups: Value| {
+        code(run(
+            &app,
+            Op::AddSecurityGroups(port.clone()),
+            &json!({"port": {"security_groups": groups}}),
+            &[],
+        ))
+    };
+    let remove = |groups: Value| {
+        code(run(
+            &app,
+            Op::RemoveSecurityGroups(port.clone()),
+            &json!({"port": {"security_groups": groups}}),
+            &[],
+        ))
+    };
+    assert_eq!(insert(json!([APP, "sg-b"])), "400 VPC.0601");
+    assert_eq!(insert(json!([APP, UNKNOWN])), "404 VPC.0603");
+    assert_eq!(insert(json!([ELSEWHERE])), "404 VPC.0603");
+    assert_eq!(remove(json!([UNKNOWN])), "404 VPC.0603");
+    assert_eq!(remove(json!(["sg-b"])), "400 VPC.0601");
+    let shown = run(&app, Op::ShowServer(id.clone()), &json!({}), &[]).unwrap();
+    assert_eq!(
+        shown["server"]["security_groups"].as_array().unwrap().len(),
+        1
+    );
+    assert_eq!(insert(json!([APP, DB])), "ok");
+    assert_eq!(remove(json!([APP])), "ok");
+    let shown = run(&app, Op::ShowServer(id), &json!({}), &[]).unwrap();
+    let names: Vec<&str> = shown["server"]["security_groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["default", "db"]);
+}

@@ -127,11 +127,29 @@ pub(super) fn create_servers(ctx: &Ctx, v11: bool) -> HwResult<Answer> {
                 .ok_or_else(|| {
                     HwError::invalid("Invalid parameter security_groups: every entry needs an id.")
                 })?;
+            // "需要指定已有安全组的ID，UUID格式" (SDK post_paid_server_security_group.py,
+            // pre_paid_server_security_group.py `id`): a group the region does not have is
+            // Ecs.0014 "Incorrect VPC, subnet, or security group parameter values." (VPC参数不
+            // 合法), the ECS error table's code naming security groups (API ecs_07_0002; 2024
+            // snapshot huaweicloudDocs/ecs 错误码.md); it documents no code of its own for an
+            // unknown group. Groups are regional, not per VPC (`catalog::SecurityGroupInfo`).
+            if catalog::security_group(ctx.region, id).is_none() {
+                return Err(HwError::ecs(
+                    400,
+                    "Ecs.0014",
+                    format!(
+                        "Incorrect VPC, subnet, or security group parameter values: security \
+                         group [{id}] does not exist in {}.",
+                        ctx.region
+                    ),
+                ));
+            }
             sgs.push(id.to_string());
         }
     }
     if sgs.is_empty() {
-        sgs.push("default".to_string());
+        // "当该值指定为空时，默认给云服务器绑定default安全组" (SDK post_paid_server.py)
+        sgs.push(catalog::default_security_group(ctx.region));
     }
     let mut bandwidth = 0u64;
     if let Some(pip) = server.get("publicip").and_then(Value::as_object)
