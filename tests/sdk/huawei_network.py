@@ -7,8 +7,12 @@ Huawei §3, §11, §13; codes from the ECS error table, API ecs_07_0002):
 2. Security groups are UUIDs of existing groups of the region: at create an unknown or
    malformed group is Ecs.0014; on a port (VPC v3 insert/remove-security-groups) a malformed
    id is 400 VPC.0601 and an unknown one 404 VPC.0603 (VPC error table vpc_api_0003).
+3. Resize between flavor families that cannot switch, through ResizePostPaidServer (v1)
+   and ResizeServer (v1.1): H2 Ecs.0806, large-memory <-> general Ecs.0805, KVM -> QingTian
+   Ecs.0812 (driver check), QingTian -> KVM Ecs.0804; within a family it goes through.
 """
 import os
+import time
 import uuid
 
 from huaweicloudsdkcore.auth.credentials import BasicCredentials
@@ -26,6 +30,12 @@ from huaweicloudsdkecs.v2 import (
     PostPaidServerNic,
     PostPaidServerRootVolume,
     PostPaidServerSecurityGroup,
+    ResizePostPaidServerOption,
+    ResizePostPaidServerRequest,
+    ResizePostPaidServerRequestBody,
+    ResizePrePaidServerOption,
+    ResizeServerRequest,
+    ResizeServerRequestBody,
 )
 from huaweicloudsdkvpc.v3 import (
     AddSecurityGroupsRequest,
@@ -156,6 +166,49 @@ def main():
     assert v.show_port(ShowPortRequest(port_id=port)).port.security_groups == [SG_APP, SG_DB]
 
     c.delete_servers(DeleteServersRequest(body=DeleteServersRequestBody(servers=[ServerId(id=sid)])))
+
+    step("resize between families that cannot switch (v1 and v1.1)")
+
+    def resize_v1(server_id, flavor):
+        return c.resize_post_paid_server(
+            ResizePostPaidServerRequest(
+                server_id=server_id,
+                body=ResizePostPaidServerRequestBody(
+                    resize=ResizePostPaidServerOption(flavor_ref=flavor, mode="withStopServer")
+                ),
+            )
+        )
+
+    def resize_v11(server_id, flavor):
+        return c.resize_server(
+            ResizeServerRequest(
+                server_id=server_id,
+                body=ResizeServerRequestBody(
+                    resize=ResizePrePaidServerOption(flavor_ref=flavor, mode="withStopServer")
+                ),
+            )
+        )
+
+    servers = {f: create(c, flavor=f).server_ids[0] for f in
+               ["h2.3xlarge.10", "e3.7xlarge.12", "s6.large.2", "c7.large.2"]}
+    for resize in (resize_v1, resize_v11):
+        expect_error(lambda: resize(servers["h2.3xlarge.10"], "s6.large.2"), 400, "Ecs.0806")
+        expect_error(lambda: resize(servers["e3.7xlarge.12"], "s6.large.2"), 400, "Ecs.0805")
+        expect_error(lambda: resize(servers["s6.large.2"], "c7.large.2"), 400, "Ecs.0812")
+        expect_error(lambda: resize(servers["c7.large.2"], "s6.large.2"), 400, "Ecs.0804")
+    for sid in servers.values():
+        deadline = time.time() + 30
+        while c.show_server(ShowServerRequest(server_id=sid)).server.status != "ACTIVE":
+            assert time.time() < deadline, f"{sid} not ACTIVE"
+            time.sleep(0.2)
+    step("within a family, and QingTian to QingTian, a resize goes through")
+    assert resize_v1(servers["e3.7xlarge.12"], "e3.14xlarge.12").job_id
+    assert resize_v11(servers["c7.large.2"], "m7.large.8").job_id
+    c.delete_servers(
+        DeleteServersRequest(
+            body=DeleteServersRequestBody(servers=[ServerId(id=i) for i in servers.values()])
+        )
+    )
     print("OK: Huawei networks and flavor families passed")
 
 

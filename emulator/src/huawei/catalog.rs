@@ -66,6 +66,11 @@ pub struct FlavorInfo {
     pub performance: &'static str,
     /// Zones where the flavor is sold out.
     pub sold_out: &'static [&'static str],
+    /// Whether the flavor runs on Huawei's QingTian architecture rather than KVM: "QingTian
+    /// 实例：C7型弹性云服务器、M7型弹性云服务器" (ECS user guide 变更规格通用操作; 2024 snapshot
+    /// `huaweicloudDocs/ecs` `cn.zh-cn/用户指南/变更规格通用操作.md`); s6 and the other
+    /// families here are KVM.
+    pub qingtian: bool,
 }
 
 pub const FLAVORS: &[FlavorInfo] = &[
@@ -75,6 +80,7 @@ pub const FLAVORS: &[FlavorInfo] = &[
         ram_mb: 1024,
         generation: "s6",
         performance: "normal",
+        qingtian: false,
         sold_out: &[],
     },
     FlavorInfo {
@@ -83,6 +89,7 @@ pub const FLAVORS: &[FlavorInfo] = &[
         ram_mb: 2048,
         generation: "s6",
         performance: "normal",
+        qingtian: false,
         sold_out: &[],
     },
     FlavorInfo {
@@ -91,6 +98,7 @@ pub const FLAVORS: &[FlavorInfo] = &[
         ram_mb: 4096,
         generation: "s6",
         performance: "normal",
+        qingtian: false,
         sold_out: &[],
     },
     FlavorInfo {
@@ -99,6 +107,7 @@ pub const FLAVORS: &[FlavorInfo] = &[
         ram_mb: 8192,
         generation: "s6",
         performance: "normal",
+        qingtian: false,
         sold_out: &[],
     },
     FlavorInfo {
@@ -107,6 +116,7 @@ pub const FLAVORS: &[FlavorInfo] = &[
         ram_mb: 4096,
         generation: "c7",
         performance: "computingv3",
+        qingtian: true,
         sold_out: &["cn-north-4g"],
     },
     FlavorInfo {
@@ -115,6 +125,7 @@ pub const FLAVORS: &[FlavorInfo] = &[
         ram_mb: 8192,
         generation: "c7",
         performance: "computingv3",
+        qingtian: true,
         sold_out: &["cn-north-4g"],
     },
     FlavorInfo {
@@ -123,9 +134,90 @@ pub const FLAVORS: &[FlavorInfo] = &[
         ram_mb: 16384,
         generation: "m7",
         performance: "highmem",
+        qingtian: true,
+        sold_out: &[],
+    },
+    // Families the resize rules of the ECS error table name (API ecs_07_0002): large-memory
+    // (超大内存型, `ecs:performancetype` "saphana" in 规格详情 os_extra_specs, API
+    // 数据结构(查询规格详情)) and H2 (高性能计算型II代). Sizes are illustrative.
+    FlavorInfo {
+        id: "e3.7xlarge.12",
+        vcpus: 28,
+        ram_mb: 356352,
+        generation: "e3",
+        performance: "saphana",
+        qingtian: false,
+        sold_out: &[],
+    },
+    FlavorInfo {
+        id: "e3.14xlarge.12",
+        vcpus: 56,
+        ram_mb: 712704,
+        generation: "e3",
+        performance: "saphana",
+        qingtian: false,
+        sold_out: &[],
+    },
+    FlavorInfo {
+        id: "h2.3xlarge.10",
+        vcpus: 16,
+        ram_mb: 131072,
+        generation: "h2",
+        performance: "ultracpu",
+        qingtian: false,
         sold_out: &[],
     },
 ];
+
+/// Why a server of flavor `from` cannot be resized to flavor `to`, as the ECS error table
+/// (https://support.huaweicloud.com/api-ecs/ecs_07_0002.html; 2024 snapshot
+/// `huaweicloudDocs/ecs` `cn.zh-cn/API参考/错误码.md`) names it; `None`: allowed. The allowed
+/// targets are those of `GET /v1/{project_id}/cloudservers/resize_flavors` ("变更规格时，部分
+/// 规格的云服务器之间不能互相变更", API ecs_02_0209 and 查询云服务器规格变更支持列表):
+/// - an H2 server: Ecs.0806 "H2 ECSs do not support specifications modification."
+///   (高性能计算型II代实例不支持变更规格); the emulator also refuses H2 as a target with it;
+/// - large-memory ↔ any other family: Ecs.0805 "A large-memory ECS cannot be switched to a
+///   general computing ECS." (超大内存型 Flavor不能与普通Flavor互切);
+/// - KVM → QingTian: Ecs.0812 "Current flavor %s can not resize to flavor %s." (当前规格变更到
+///   目标规格需要执行驱动检查脚本; user guide "KVM实例变更为QingTian实例（Linux）"): the
+///   driver check runs inside the guest, which the emulator does not have, so it is always
+///   refused (Ecs.0813 "risky, the driver needs to be installed", overridden by a `force`
+///   parameter that neither the resize pages ecs_02_0209/0210 nor the SDK models
+///   ResizePostPaidServerOption/ResizePrePaidServerOption document, is not modelled);
+/// - QingTian → KVM: Ecs.0804 "The ECS flavor cannot be switched to the target flavor."
+///   (弹性云服务器不支持变更到目标规格; "不支持将“QingTian实例”变更为“KVM实例”", user guide
+///   变更规格通用操作).
+pub fn resize_refusal(from: &FlavorInfo, to: &FlavorInfo) -> Option<(&'static str, String)> {
+    let (a, b) = (from.id, to.id);
+    if from.generation == "h2" || to.generation == "h2" {
+        return Some((
+            "Ecs.0806",
+            format!("H2 ECSs do not support specifications modification ({a} -> {b})."),
+        ));
+    }
+    if (from.performance == "saphana") != (to.performance == "saphana") {
+        return Some((
+            "Ecs.0805",
+            format!(
+                "A large-memory ECS cannot be switched to a general computing ECS ({a} -> {b})."
+            ),
+        ));
+    }
+    match (from.qingtian, to.qingtian) {
+        (false, true) => Some((
+            "Ecs.0812",
+            format!("Current flavor {a} can not resize to flavor {b}."),
+        )),
+        (true, false) => Some((
+            "Ecs.0804",
+            format!(
+                "The ECS flavor cannot be switched to the target flavor ({a} -> {b}). Change the \
+                 target flavor."
+            ),
+        )),
+        _ => None,
+    }
+}
 
 pub fn flavor(id: &str) -> Option<&'static FlavorInfo> {
     FLAVORS.iter().find(|f| f.id == id)

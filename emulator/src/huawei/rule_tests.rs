@@ -728,3 +728,52 @@ fn security_groups_must_exist_in_the_region() {
         .collect();
     assert_eq!(names, ["default", "db"]);
 }
+
+/// Flavor families that cannot switch (API ecs_07_0002, `catalog::resize_refusal`), on the
+/// postpaid `/v1/…/resize` and the `/v1.1/…/resize` alike: an H2 server (and H2 as a target)
+/// Ecs.0806; large-memory ↔ general Ecs.0805; KVM → QingTian (s6 → c7/m7) Ecs.0812, the
+/// driver check; QingTian → KVM Ecs.0804. Within a family, and QingTian ↔ QingTian, a resize
+/// goes through.
+#[test]
+fn resize_refuses_the_documented_flavor_switches() {
+    let app = app();
+    let server_of = |flavor: &str| {
+        let mut s = server();
+        s["flavorRef"] = json!(flavor);
+        let r = run(
+            &app,
+            Op::CreateServers { v11: false },
+            &json!({"server": s}),
+            &[],
+        )
+        .expect("create");
+        r["serverIds"][0].as_str().unwrap().to_string()
+    };
+    let resize = |v11: bool, from: &str, to: &str| {
+        let id = server_of(from);
+        let op = if v11 {
+            Op::ResizeV11(id)
+        } else {
+            Op::Resize(id)
+        };
+        code(run(
+            &app,
+            op,
+            &json!({"resize": {"flavorRef": to, "mode": "withStopServer"}}),
+            &[],
+        ))
+    };
+    for v11 in [false, true] {
+        assert_eq!(resize(v11, "h2.3xlarge.10", "s6.large.2"), "400 Ecs.0806");
+        assert_eq!(resize(v11, "s6.large.2", "h2.3xlarge.10"), "400 Ecs.0806");
+        assert_eq!(resize(v11, "e3.7xlarge.12", "s6.xlarge.2"), "400 Ecs.0805");
+        assert_eq!(resize(v11, "s6.xlarge.2", "e3.7xlarge.12"), "400 Ecs.0805");
+        assert_eq!(resize(v11, "m7.large.8", "e3.7xlarge.12"), "400 Ecs.0805");
+        assert_eq!(resize(v11, "s6.large.2", "c7.large.2"), "400 Ecs.0812");
+        assert_eq!(resize(v11, "s6.large.2", "m7.large.8"), "400 Ecs.0812");
+        assert_eq!(resize(v11, "c7.large.2", "s6.large.2"), "400 Ecs.0804");
+        assert_eq!(resize(v11, "e3.7xlarge.12", "e3.14xlarge.12"), "ok");
+        assert_eq!(resize(v11, "c7.large.2", "m7.large.8"), "ok");
+        assert_eq!(resize(v11, "s6.large.2", "s6.xlarge.2"), "ok");
+    }
+}

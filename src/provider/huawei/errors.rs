@@ -362,6 +362,13 @@ mod tests {
             (400, "Ecs.0124", InvalidRequest),
             (400, "Ecs.0513", InvalidRequest),
             (400, "Ecs.0905", InvalidRequest),
+            // Flavor families that cannot switch on resize (H2, large-memory, KVM →
+            // QingTian driver check, a risky switch): terminal, reported on the object.
+            (400, "Ecs.0804", InvalidRequest),
+            (400, "Ecs.0805", InvalidRequest),
+            (400, "Ecs.0806", InvalidRequest),
+            (400, "Ecs.0812", InvalidRequest),
+            (400, "Ecs.0813", InvalidRequest),
             // Networks the account does not have: terminal, reported on the object.
             (400, "Ecs.0038", InvalidRequest),
             (400, "Ecs.0014", InvalidRequest),
