@@ -150,7 +150,8 @@ async fn official_sdk_changes_security_groups_per_port() {
 /// Networks and flavor families through the official SDKs (`tests/sdk/huawei_network.py`):
 /// a subnet the region does not have is Ecs.0038; security groups the region does not
 /// have are Ecs.0014 at create and VPC.0601 / VPC.0603 on a port; resizes between flavor
-/// families that cannot switch are Ecs.0806 / 0805 / 0812 / 0804 on the v1 and v1.1 APIs.
+/// families that cannot switch are Ecs.0806 / 0805 / 0812 / 0804 on the v1 and v1.1 APIs,
+/// and ListResizeFlavors lists the targets the resize accepts.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn official_sdk_meets_the_network_and_flavor_rules() {
     let calls = run_iam_script("huawei_network.py", &["--transition-delay-ms", "200"]).await;
@@ -186,6 +187,7 @@ async fn official_sdk_meets_the_network_and_flavor_rules() {
         }
         assert_eq!(h[action]["ok"], 1, "{action}: {calls}");
     }
+    assert_eq!(h["ListResizeFlavors"]["ok"], 3, "{calls}");
 }
 
 /// Run `tests/sdk/<script>` with the official Huawei SDKs (IAM, BSS and VPC included)

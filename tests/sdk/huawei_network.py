@@ -10,6 +10,8 @@ Huawei §3, §11, §13; codes from the ECS error table, API ecs_07_0002):
 3. Resize between flavor families that cannot switch, through ResizePostPaidServer (v1)
    and ResizeServer (v1.1): H2 Ecs.0806, large-memory <-> general Ecs.0805, KVM -> QingTian
    Ecs.0812 (driver check), QingTian -> KVM Ecs.0804; within a family it goes through.
+   ListResizeFlavors (GET /v1/{project_id}/cloudservers/resize_flavors) lists exactly the
+   targets the resize accepts.
 """
 import os
 import time
@@ -24,6 +26,7 @@ from huaweicloudsdkecs.v2 import (
     DeleteServersRequest,
     DeleteServersRequestBody,
     EcsClient,
+    ListResizeFlavorsRequest,
     ServerId,
     ShowServerRequest,
     PostPaidServer,
@@ -201,6 +204,15 @@ def main():
         while c.show_server(ShowServerRequest(server_id=sid)).server.status != "ACTIVE":
             assert time.time() < deadline, f"{sid} not ACTIVE"
             time.sleep(0.2)
+    step("ListResizeFlavors: the targets the resize accepts")
+
+    def targets(**kw):
+        return [f.id for f in c.list_resize_flavors(ListResizeFlavorsRequest(**kw)).flavors]
+
+    assert targets(source_flavor_id="c7.large.2") == ["c7.xlarge.2", "m7.large.8"]
+    assert targets(source_flavor_id="h2.3xlarge.10") == []
+    assert targets(instance_uuid=servers["s6.large.2"]) == ["s6.medium.2", "s6.small.1", "s6.xlarge.2"]
+
     step("within a family, and QingTian to QingTian, a resize goes through")
     assert resize_v1(servers["e3.7xlarge.12"], "e3.14xlarge.12").job_id
     assert resize_v11(servers["c7.large.2"], "m7.large.8").job_id

@@ -777,3 +777,61 @@ fn resize_refuses_the_documented_flavor_switches() {
         assert_eq!(resize(v11, "s6.large.2", "s6.xlarge.2"), "ok");
     }
 }
+
+/// `GET /v1/{project_id}/cloudservers/resize_flavors` (API 查询云服务器规格变更支持列表) lists
+/// the targets the resize APIs accept (`catalog::resize_refusal`): by `instance_uuid`
+/// (first), `source_flavor_id` or `source_flavor_name`, one of them required; and every
+/// flavor it lists for a server is one the resize accepts.
+#[test]
+fn resize_flavors_lists_the_targets_the_resize_accepts() {
+    let app = app();
+    let ids = |query: &[(&str, &str)]| -> Vec<String> {
+        run(&app, Op::ListResizeFlavors, &json!({}), query).unwrap()["flavors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        ids(&[("source_flavor_id", "c7.large.2")]),
+        ["c7.xlarge.2", "m7.large.8"]
+    );
+    assert_eq!(
+        ids(&[("source_flavor_name", "e3.7xlarge.12")]),
+        ["e3.14xlarge.12"]
+    );
+    assert!(ids(&[("source_flavor_id", "h2.3xlarge.10")]).is_empty());
+    assert_eq!(
+        ids(&[
+            ("source_flavor_id", "s6.large.2"),
+            ("sort_dir", "desc"),
+            ("limit", "2")
+        ]),
+        ["s6.xlarge.2", "s6.small.1"]
+    );
+    assert_eq!(
+        ids(&[
+            ("source_flavor_id", "s6.large.2"),
+            ("marker", "s6.medium.2")
+        ]),
+        ["s6.small.1", "s6.xlarge.2"]
+    );
+    assert_eq!(code(run(&app, Op::ListResizeFlavors, &json!({}), &[])), BAD);
+    // a server (s6.medium.2): its targets, each accepted by the resize
+    let id = created(&app);
+    let targets = ids(&[("instance_uuid", &id), ("source_flavor_id", "c7.large.2")]);
+    assert_eq!(targets, ["s6.large.2", "s6.small.1", "s6.xlarge.2"]);
+    for f in super::catalog::FLAVORS {
+        let body = json!({"resize": {"flavorRef": f.id, "mode": "withStopServer"}});
+        let r = code(run(&app, Op::ResizeV11(id.clone()), &body, &[]));
+        if targets.iter().any(|t| t == f.id) {
+            assert_eq!(r, "ok", "{}", f.id);
+            // back to s6.medium.2 for the next flavor
+            let back = json!({"resize": {"flavorRef": "s6.medium.2", "mode": "withStopServer"}});
+            assert_eq!(code(run(&app, Op::ResizeV11(id.clone()), &back, &[])), "ok");
+        } else {
+            assert_ne!(r, "ok", "{}", f.id);
+        }
+    }
+}
