@@ -78,8 +78,8 @@ async fn changeos_with_a_key_pair_sends_the_iam_user_id() {
             instance_name: Some("os".into()),
             count: 1,
             network: Network {
-                vpc_id: Some("3b3e4f4b-1f6a-4a7e-9b55-vpc000000001".into()),
-                subnet_id: Some("7e4b6c2a-2f7b-4b8c-8a66-sub000000001".into()),
+                vpc_id: Some("3b3e4f4b-1f6a-4a7e-9b55-0c0000000001".into()),
+                subnet_id: Some("7e4b6c2a-2f7b-4b8c-8a66-5b0000000001".into()),
                 ..Default::default()
             },
             login: Login {

@@ -49,6 +49,29 @@ fn client(emu: &Emulator, single: Option<&str>, map: &[(&str, &str)]) -> HuaweiC
         .with_job_wait(Duration::from_secs(10))
 }
 
+/// A VPC subnet of the emulated account in `region` (subnets are regional: the emulator's
+/// catalog, `emulator/src/huawei/catalog.rs::SUBNETS`, refuses another region's with
+/// Ecs.0038).
+fn network_of(region: &str) -> Network {
+    let (vpc, subnet) = if region == SG {
+        (SG_VPC, SG_SUBNET)
+    } else {
+        (
+            "3b3e4f4b-1f6a-4a7e-9b55-0c0000000001",
+            "7e4b6c2a-2f7b-4b8c-8a66-5b0000000001",
+        )
+    };
+    Network {
+        vpc_id: Some(vpc.into()),
+        subnet_id: Some(subnet.into()),
+        ..Default::default()
+    }
+}
+
+/// ap-southeast-1's VPC and subnet in the emulator's catalog.
+const SG_VPC: &str = "8a1f3c5e-7b9d-4e2f-b4a6-c8e0d2f4a6b8";
+const SG_SUBNET: &str = "2c8e5a71-4b3d-4f69-a1e0-7d9c6b5a4e31";
+
 fn create_in(region: &str, zone: &str) -> RunRequest {
     RunRequest {
         region: region.into(),
@@ -57,11 +80,7 @@ fn create_in(region: &str, zone: &str) -> RunRequest {
         instance_type: "s6.large.2".into(),
         instance_name: Some("regional".into()),
         count: 1,
-        network: Network {
-            vpc_id: Some("3b3e4f4b-1f6a-4a7e-9b55-vpc000000001".into()),
-            subnet_id: Some("7e4b6c2a-2f7b-4b8c-8a66-sub000000001".into()),
-            ..Default::default()
-        },
+        network: network_of(region),
         client_token: Some("projects-test-token".into()),
         ..Default::default()
     }
@@ -230,7 +249,8 @@ async fn credential_with_projects_per_region_end_to_end() {
         "sg",
         "cred",
         &cloud,
-        json!({"region": SG, "zone": "ap-southeast-1a"}),
+        json!({"region": SG, "zone": "ap-southeast-1a",
+               "network": {"publicIpBandwidthMbps": 10, "vpcId": SG_VPC, "subnetId": SG_SUBNET}}),
     );
     apply_instance(&client_k, &ns, &sg_inst).await;
     let s = wait_for(T, "ap-southeast-1 instance Ready", || async {

@@ -147,6 +147,49 @@ async fn official_sdk_changes_security_groups_per_port() {
     assert_eq!(h["ShowPort"]["error_codes"]["VPC.2502"], 1, "{calls}");
 }
 
+/// Networks and flavor families through the official SDKs (`tests/sdk/huawei_network.py`):
+/// a subnet the region does not have is Ecs.0038; security groups the region does not
+/// have are Ecs.0014 at create and VPC.0601 / VPC.0603 on a port; resizes between flavor
+/// families that cannot switch are Ecs.0806 / 0805 / 0812 / 0804 on the v1 and v1.1 APIs,
+/// and ListResizeFlavors lists the targets the resize accepts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn official_sdk_meets_the_network_and_flavor_rules() {
+    let calls = run_iam_script("huawei_network.py", &["--transition-delay-ms", "200"]).await;
+    let h = &calls["huawei"];
+    assert_eq!(
+        h["CreatePostPaidServers"]["error_codes"]["Ecs.0038"], 2,
+        "{calls}"
+    );
+    assert_eq!(
+        h["CreatePostPaidServers"]["error_codes"]["Ecs.0014"], 3,
+        "{calls}"
+    );
+    assert_eq!(
+        h["AddSecurityGroups"]["error_codes"]["VPC.0601"], 1,
+        "{calls}"
+    );
+    assert_eq!(
+        h["AddSecurityGroups"]["error_codes"]["VPC.0603"], 1,
+        "{calls}"
+    );
+    assert_eq!(
+        h["RemoveSecurityGroups"]["error_codes"]["VPC.0603"], 1,
+        "{calls}"
+    );
+    assert_eq!(h["AddSecurityGroups"]["ok"], 1, "{calls}");
+    // Flavor families, on both resize APIs.
+    for action in ["ResizePostPaidServer", "ResizeServer"] {
+        for code in ["Ecs.0806", "Ecs.0805", "Ecs.0812", "Ecs.0804"] {
+            assert_eq!(
+                h[action]["error_codes"][code], 1,
+                "{action} {code}: {calls}"
+            );
+        }
+        assert_eq!(h[action]["ok"], 1, "{action}: {calls}");
+    }
+    assert_eq!(h["ListResizeFlavors"]["ok"], 3, "{calls}");
+}
+
 /// Run `tests/sdk/<script>` with the official Huawei SDKs (IAM, BSS and VPC included)
 /// against a fresh emulator started with `emulator_args`; the script must succeed. Returns
 /// the emulator's call counts.

@@ -22,6 +22,10 @@ const ZONE: &str = "cn-north-4a";
 const IMAGE: &str = "5f5d0b79-3ed9-4e6e-9a5c-0c7bbd0e4b61";
 const IMAGE2: &str = "67f433d8-ed0e-4321-a8a2-a71838539e09";
 const FLAVOR: &str = "s6.large.2";
+/// Security groups "app", "db" and "ops" of the emulator's catalog.
+const SG_APP: &str = "6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c01";
+const SG_DB: &str = "6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c02";
+const SG_OPS: &str = "6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c03";
 
 pub static CLOUD: Contract = Contract {
     provider: "huawei",
@@ -51,10 +55,12 @@ pub static CLOUD: Contract = Contract {
     running_state: "ACTIVE",
     stop_mode: StopMode::SoftThenHard,
     force_reboot: true,
-    new_sgs: &["sg-b", "sg-c"],
+    // groups of the emulator's catalog (`emulator/src/huawei/catalog.rs::SECURITY_GROUPS`):
+    // Huawei security group ids are UUIDs of existing groups
+    new_sgs: &[SG_DB, SG_OPS],
     sg_order_kept: false,
     // the name by UpdateServer; security groups per port with the VPC v3 successor of the
-    // deprecated Nova actions: one insert (sg-b, sg-c) and one remove (sg-a), never Nova
+    // deprecated Nova actions: one insert (db, ops) and one remove (app), never Nova
     modify_calls: &[
         ("ShowPort", 1),
         ("AddSecurityGroups", 1),
@@ -126,9 +132,9 @@ fn run_request(name: &str) -> RunRequest {
             size_gb: 100,
         }],
         network: Network {
-            vpc_id: Some("3b3e4f4b-1f6a-4a7e-9b55-vpc000000001".into()),
-            subnet_id: Some("7e4b6c2a-2f7b-4b8c-8a66-sub000000001".into()),
-            security_group_ids: vec!["sg-a".into()],
+            vpc_id: Some("3b3e4f4b-1f6a-4a7e-9b55-0c0000000001".into()),
+            subnet_id: Some("7e4b6c2a-2f7b-4b8c-8a66-5b0000000001".into()),
+            security_group_ids: vec![SG_APP.into()],
             public_bandwidth_mbps: Some(5),
         },
         login: Login {

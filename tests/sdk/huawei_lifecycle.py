@@ -114,7 +114,7 @@ def main():
             availability_zone=zone,
             count=1,
             admin_pass="Sdk-Passw0rd!",
-            security_groups=[PostPaidServerSecurityGroup(id="sg-sdk")],
+            security_groups=[PostPaidServerSecurityGroup(id="6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c01")],
             server_tags=[PostPaidServerTag(key="owner", value="sdk-test")],
         )
         body = CreatePostPaidServersRequestBody(server=server, dry_run=dry_run)

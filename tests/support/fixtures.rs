@@ -553,7 +553,7 @@ pub const HUAWEI: Cloud = Cloud {
     other_image: "67f433d8-ed0e-4321-a8a2-a71838539e09",
     instance_type: "s6.medium.2",
     bigger_type: "s6.large.2",
-    network: r#"{"publicIpBandwidthMbps": 10, "vpcId": "3c4d5e6f-0000-4000-8000-00000000demo", "subnetId": "4d5e6f70-0000-4000-8000-00000000demo"}"#,
+    network: r#"{"publicIpBandwidthMbps": 10, "vpcId": "3c4d5e6f-0000-4000-8000-00000000de30", "subnetId": "4d5e6f70-0000-4000-8000-00000000de30"}"#,
     actions: Actions {
         create: "CreatePostPaidServers",
         stop: "BatchStopServers",

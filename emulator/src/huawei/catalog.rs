@@ -66,6 +66,11 @@ pub struct FlavorInfo {
     pub performance: &'static str,
     /// Zones where the flavor is sold out.
     pub sold_out: &'static [&'static str],
+    /// Whether the flavor runs on Huawei's QingTian architecture rather than KVM: "QingTian
+    /// 实例：C7型弹性云服务器、M7型弹性云服务器" (ECS user guide 变更规格通用操作; 2024 snapshot
+    /// `huaweicloudDocs/ecs` `cn.zh-cn/用户指南/变更规格通用操作.md`); s6 and the other
+    /// families here are KVM.
+    pub qingtian: bool,
 }
 
 pub const FLAVORS: &[FlavorInfo] = &[
@@ -75,6 +80,7 @@ pub const FLAVORS: &[FlavorInfo] = &[
         ram_mb: 1024,
         generation: "s6",
         performance: "normal",
+        qingtian: false,
         sold_out: &[],
     },
     FlavorInfo {
@@ -83,6 +89,7 @@ pub const FLAVORS: &[FlavorInfo] = &[
         ram_mb: 2048,
         generation: "s6",
         performance: "normal",
+        qingtian: false,
         sold_out: &[],
     },
     FlavorInfo {
@@ -91,6 +98,7 @@ pub const FLAVORS: &[FlavorInfo] = &[
         ram_mb: 4096,
         generation: "s6",
         performance: "normal",
+        qingtian: false,
         sold_out: &[],
     },
     FlavorInfo {
@@ -99,6 +107,7 @@ pub const FLAVORS: &[FlavorInfo] = &[
         ram_mb: 8192,
         generation: "s6",
         performance: "normal",
+        qingtian: false,
         sold_out: &[],
     },
     FlavorInfo {
@@ -107,6 +116,7 @@ pub const FLAVORS: &[FlavorInfo] = &[
         ram_mb: 4096,
         generation: "c7",
         performance: "computingv3",
+        qingtian: true,
         sold_out: &["cn-north-4g"],
     },
     FlavorInfo {
@@ -115,6 +125,7 @@ pub const FLAVORS: &[FlavorInfo] = &[
         ram_mb: 8192,
         generation: "c7",
         performance: "computingv3",
+        qingtian: true,
         sold_out: &["cn-north-4g"],
     },
     FlavorInfo {
@@ -123,9 +134,90 @@ pub const FLAVORS: &[FlavorInfo] = &[
         ram_mb: 16384,
         generation: "m7",
         performance: "highmem",
+        qingtian: true,
+        sold_out: &[],
+    },
+    // Families the resize rules of the ECS error table name (API ecs_07_0002): large-memory
+    // (超大内存型, `ecs:performancetype` "saphana" in 规格详情 os_extra_specs, API
+    // 数据结构(查询规格详情)) and H2 (高性能计算型II代). Sizes are illustrative.
+    FlavorInfo {
+        id: "e3.7xlarge.12",
+        vcpus: 28,
+        ram_mb: 356352,
+        generation: "e3",
+        performance: "saphana",
+        qingtian: false,
+        sold_out: &[],
+    },
+    FlavorInfo {
+        id: "e3.14xlarge.12",
+        vcpus: 56,
+        ram_mb: 712704,
+        generation: "e3",
+        performance: "saphana",
+        qingtian: false,
+        sold_out: &[],
+    },
+    FlavorInfo {
+        id: "h2.3xlarge.10",
+        vcpus: 16,
+        ram_mb: 131072,
+        generation: "h2",
+        performance: "ultracpu",
+        qingtian: false,
         sold_out: &[],
     },
 ];
+
+/// Why a server of flavor `from` cannot be resized to flavor `to`, as the ECS error table
+/// (https://support.huaweicloud.com/api-ecs/ecs_07_0002.html; 2024 snapshot
+/// `huaweicloudDocs/ecs` `cn.zh-cn/API参考/错误码.md`) names it; `None`: allowed. The allowed
+/// targets are those of `GET /v1/{project_id}/cloudservers/resize_flavors` ("变更规格时，部分
+/// 规格的云服务器之间不能互相变更", API ecs_02_0209 and 查询云服务器规格变更支持列表):
+/// - an H2 server: Ecs.0806 "H2 ECSs do not support specifications modification."
+///   (高性能计算型II代实例不支持变更规格); the emulator also refuses H2 as a target with it;
+/// - large-memory ↔ any other family: Ecs.0805 "A large-memory ECS cannot be switched to a
+///   general computing ECS." (超大内存型 Flavor不能与普通Flavor互切);
+/// - KVM → QingTian: Ecs.0812 "Current flavor %s can not resize to flavor %s." (当前规格变更到
+///   目标规格需要执行驱动检查脚本; user guide "KVM实例变更为QingTian实例（Linux）"): the
+///   driver check runs inside the guest, which the emulator does not have, so it is always
+///   refused (Ecs.0813 "risky, the driver needs to be installed", overridden by a `force`
+///   parameter that neither the resize pages ecs_02_0209/0210 nor the SDK models
+///   ResizePostPaidServerOption/ResizePrePaidServerOption document, is not modelled);
+/// - QingTian → KVM: Ecs.0804 "The ECS flavor cannot be switched to the target flavor."
+///   (弹性云服务器不支持变更到目标规格; "不支持将“QingTian实例”变更为“KVM实例”", user guide
+///   变更规格通用操作).
+pub fn resize_refusal(from: &FlavorInfo, to: &FlavorInfo) -> Option<(&'static str, String)> {
+    let (a, b) = (from.id, to.id);
+    if from.generation == "h2" || to.generation == "h2" {
+        return Some((
+            "Ecs.0806",
+            format!("H2 ECSs do not support specifications modification ({a} -> {b})."),
+        ));
+    }
+    if (from.performance == "saphana") != (to.performance == "saphana") {
+        return Some((
+            "Ecs.0805",
+            format!(
+                "A large-memory ECS cannot be switched to a general computing ECS ({a} -> {b})."
+            ),
+        ));
+    }
+    match (from.qingtian, to.qingtian) {
+        (false, true) => Some((
+            "Ecs.0812",
+            format!("Current flavor {a} can not resize to flavor {b}."),
+        )),
+        (true, false) => Some((
+            "Ecs.0804",
+            format!(
+                "The ECS flavor cannot be switched to the target flavor ({a} -> {b}). Change the \
+                 target flavor."
+            ),
+        )),
+        _ => None,
+    }
+}
 
 pub fn flavor(id: &str) -> Option<&'static FlavorInfo> {
     FLAVORS.iter().find(|f| f.id == id)
@@ -224,55 +316,184 @@ pub fn rate_limit(action: &str) -> f64 {
     }
 }
 
-/// A VPC subnet the emulator knows: `(subnet_id, vpc_id, IPv4 CIDR)`.
+/// A VPC subnet of the emulated account: `(region, subnet_id, vpc_id, IPv4 CIDR)`. A subnet
+/// lives in one region (a VPC is a regional resource of the region's project).
 pub struct SubnetInfo {
+    pub region: &'static str,
     pub id: &'static str,
     pub vpc_id: &'static str,
     pub cidr: &'static str,
 }
 
-/// The emulated accounts' VPC subnets, in every region (the VPC API itself is not emulated).
-/// The first four are the networks the tests, fixtures and `examples/huawei.yaml` use (their
-/// servers take addresses from 10.0.0.0/8); the last is a second VPC, so that a subnet of
-/// another VPC can be named. Ids not listed here are taken to be networks of the account the
-/// emulator does not model and are not checked (an open catalog: a strict one would refuse
-/// every id of a user's own cloud in the tests that run against the emulator).
+/// The emulated account's VPC subnets (the VPC API itself is not emulated). This catalog is
+/// closed: a create naming a subnet the region does not have is refused with Ecs.0038 "The
+/// subnet does not exist." (API ecs_07_0002), like the real cloud refuses an id it does not
+/// know. Every test, fixture, SDK script and example names one of these; the ids are UUIDs
+/// ("需要指定vpcid对应VPC下已创建的子网（subnet）的网络ID，UUID格式", API ecs_02_0101 表3).
 pub const SUBNETS: &[SubnetInfo] = &[
     // tests/sdk/huawei_*.py, emulator rule tests
     SubnetInfo {
+        region: HOME_REGION,
         id: "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d",
         vpc_id: "0f3b4c5d-6e7f-4a8b-9c0d-1e2f3a4b5c6d",
         cidr: "10.0.0.0/8",
     },
     // tests/provider_contract/huawei.rs, tests/huawei_login.rs, tests/huawei_projects.rs
     SubnetInfo {
-        id: "7e4b6c2a-2f7b-4b8c-8a66-sub000000001",
-        vpc_id: "3b3e4f4b-1f6a-4a7e-9b55-vpc000000001",
+        region: HOME_REGION,
+        id: "7e4b6c2a-2f7b-4b8c-8a66-5b0000000001",
+        vpc_id: "3b3e4f4b-1f6a-4a7e-9b55-0c0000000001",
         cidr: "10.0.0.0/8",
     },
     // tests/support/fixtures.rs (HUAWEI)
     SubnetInfo {
-        id: "4d5e6f70-0000-4000-8000-00000000demo",
-        vpc_id: "3c4d5e6f-0000-4000-8000-00000000demo",
+        region: HOME_REGION,
+        id: "4d5e6f70-0000-4000-8000-00000000de30",
+        vpc_id: "3c4d5e6f-0000-4000-8000-00000000de30",
         cidr: "10.0.0.0/8",
     },
     // examples/huawei.yaml
     SubnetInfo {
+        region: HOME_REGION,
         id: "9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b",
         vpc_id: "3c5a1f7e-8d2b-4e6a-9f10-2b7c4d5e6f70",
         cidr: "10.0.0.0/8",
     },
     // a second VPC
     SubnetInfo {
+        region: HOME_REGION,
         id: "6f7a8b9c-0d1e-4f2a-8b3c-4d5e6f7a8b9c",
         vpc_id: "5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b",
         cidr: "192.168.0.0/24",
     },
+    // ap-southeast-1 (tests/huawei_projects.rs: a server in a second region)
+    SubnetInfo {
+        region: "ap-southeast-1",
+        id: "2c8e5a71-4b3d-4f69-a1e0-7d9c6b5a4e31",
+        vpc_id: "8a1f3c5e-7b9d-4e2f-b4a6-c8e0d2f4a6b8",
+        cidr: "10.0.0.0/8",
+    },
+    // further regions (rule_tests.rs: EIP types per region)
+    SubnetInfo {
+        region: "cn-southwest-2",
+        id: "c15521b1-b3dc-450a-9daa-37e51b591d75",
+        vpc_id: "3f372617-f0ba-4f3a-86f0-ce2ea6ec39c1",
+        cidr: "10.0.0.0/8",
+    },
+    SubnetInfo {
+        region: "ap-southeast-3",
+        id: "4a800646-417a-4105-bc31-99944567ceb1",
+        vpc_id: "732242fd-a890-4e32-9297-9bfcbbeb508f",
+        cidr: "10.0.0.0/8",
+    },
+    SubnetInfo {
+        region: "tr-west-1",
+        id: "df7142dc-af29-46f8-b774-4cca4d909eb2",
+        vpc_id: "e8af30f7-c70b-43bf-a4d0-b50f658c6762",
+        cidr: "10.0.0.0/8",
+    },
 ];
 
-/// The subnet `id`, if the emulator knows it.
-pub fn subnet(id: &str) -> Option<&'static SubnetInfo> {
-    SUBNETS.iter().find(|s| s.id == id)
+/// The subnet `id` of `region`, if the account has it.
+pub fn subnet(region: &str, id: &str) -> Option<&'static SubnetInfo> {
+    SUBNETS.iter().find(|s| s.region == region && s.id == id)
+}
+
+/// A security group of the emulated account: `(region, id, name)`. Huawei security groups
+/// are regional resources of the region's project, not bound to a VPC: the group's
+/// `vpc_id` is "该参数已废弃，不建议继续使用" (VPC API 创建安全组 `vpc_id`,
+/// https://support.huaweicloud.com/api-vpc/vpc_sg01_0001.html; 2024 snapshot
+/// `huaweicloudDocs/vpc` `cn.zh-cn/API参考/创建安全组.md`), and the v3 create (vpc_apiv3_0010)
+/// has no VPC at all; so no same-VPC rule applies.
+pub struct SecurityGroupInfo {
+    pub region: &'static str,
+    pub id: &'static str,
+    pub name: &'static str,
+}
+
+/// The emulated account's security groups besides each region's `default` group
+/// ([`default_security_group`]); the VPC security-group API itself is not emulated. Closed:
+/// a create or a port naming another id is refused (`actions/create.rs`, `actions/ports.rs`).
+/// Ids are UUIDs ("需要指定已有安全组的ID，UUID格式", SDK
+/// huaweicloudsdkecs/v2/model/post_paid_server_security_group.py `id`).
+pub const SECURITY_GROUPS: &[SecurityGroupInfo] = &[
+    // tests/sdk/huawei_ports.py (SG_A, SG_B, SG_C)
+    SecurityGroupInfo {
+        region: HOME_REGION,
+        id: "0a0a0a0a-0000-4000-8000-00000000000a",
+        name: "sdk-a",
+    },
+    SecurityGroupInfo {
+        region: HOME_REGION,
+        id: "0b0b0b0b-0000-4000-8000-00000000000b",
+        name: "sdk-b",
+    },
+    SecurityGroupInfo {
+        region: HOME_REGION,
+        id: "0c0c0c0c-0000-4000-8000-00000000000c",
+        name: "sdk-c",
+    },
+    // tests/instance_lifecycle.rs, tests/traffic_contract.rs
+    SecurityGroupInfo {
+        region: HOME_REGION,
+        id: "5e6f7081-0000-4000-8000-0000000000aa",
+        name: "web",
+    },
+    SecurityGroupInfo {
+        region: HOME_REGION,
+        id: "5e6f7081-0000-4000-8000-0000000000bb",
+        name: "ssh",
+    },
+    // tests/provider_contract/huawei.rs, tests/sdk/huawei_lifecycle.py, emulator tests
+    SecurityGroupInfo {
+        region: HOME_REGION,
+        id: "6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c01",
+        name: "app",
+    },
+    SecurityGroupInfo {
+        region: HOME_REGION,
+        id: "6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c02",
+        name: "db",
+    },
+    SecurityGroupInfo {
+        region: HOME_REGION,
+        id: "6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c03",
+        name: "ops",
+    },
+    // ap-southeast-1 (a group of another region, named in cn-north-4 by the tests)
+    SecurityGroupInfo {
+        region: "ap-southeast-1",
+        id: "9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b01",
+        name: "web",
+    },
+];
+
+/// The `default` security group of `region`, which a create without `security_groups`
+/// binds ("当该值指定为空时，默认给云服务器绑定default安全组", SDK post_paid_server.py
+/// `security_groups`): one per region, its id a UUID derived from the region.
+pub fn default_security_group(region: &str) -> String {
+    use sha2::Digest;
+    let h = sha2::Sha256::digest(format!("default security group of {region}").as_bytes());
+    let x = hex::encode(&h[..16]);
+    format!(
+        "{}-{}-4{}-8{}-{}",
+        &x[..8],
+        &x[8..12],
+        &x[13..16],
+        &x[17..20],
+        &x[20..32]
+    )
+}
+
+/// The name of security group `id` in `region`, if the account has it there.
+pub fn security_group(region: &str, id: &str) -> Option<&'static str> {
+    if default_security_group(region) == id {
+        return Some("default");
+    }
+    SECURITY_GROUPS
+        .iter()
+        .find(|g| g.region == region && g.id == id)
+        .map(|g| g.name)
 }
 
 /// Whether IPv4 address `ip` lies in `cidr` (`a.b.c.d/n`); `None` when either is malformed.

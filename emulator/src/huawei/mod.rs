@@ -178,6 +178,8 @@ pub enum Op {
     DeleteServers,
     ListServersDetails,
     ListFlavors,
+    /// `GET /v1/{project_id}/cloudservers/resize_flavors` (ListResizeFlavors).
+    ListResizeFlavors,
     ShowServer(String),
     UpdateServer(String),
     Resize(String),
@@ -284,6 +286,9 @@ pub fn resolve(method: &Method, path: &str, body: &[u8]) -> Option<Route> {
             r(Op::ListServersDetails, "ListServersDetails", Some(p))
         }
         ("GET", ["v1", p, "cloudservers", "flavors"]) => r(Op::ListFlavors, "ListFlavors", Some(p)),
+        ("GET", ["v1", p, "cloudservers", "resize_flavors"]) => {
+            r(Op::ListResizeFlavors, "ListResizeFlavors", Some(p))
+        }
         ("GET", ["v1", p, "cloudservers", id]) => {
             r(Op::ShowServer(id.to_string()), "ShowServer", Some(p))
         }

@@ -108,7 +108,7 @@ pub fn server(i: &Instance, now: i64) -> Value {
     let sgs: Vec<Value> = i
         .security_groups
         .iter()
-        .map(|g| json!({"id": g, "name": g}))
+        .map(|g| json!({"id": g, "name": catalog::security_group(&i.region, g).unwrap_or(g)}))
         .collect();
     let tags: Vec<Value> = i
         .tags

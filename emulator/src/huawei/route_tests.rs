@@ -25,6 +25,11 @@ fn routes() {
             .op,
         Op::ListServersDetails
     );
+    let r = resolve(&Method::GET, "/v1/0a1b/cloudservers/resize_flavors", b"").unwrap();
+    assert_eq!(
+        (r.op, r.action.as_str()),
+        (Op::ListResizeFlavors, "ListResizeFlavors")
+    );
     assert_eq!(
         resolve(&Method::GET, "/v1/0a1b/cloudservers/abc", b"")
             .unwrap()

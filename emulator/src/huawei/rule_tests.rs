@@ -566,9 +566,37 @@ fn nics_belong_to_the_vpc_and_fixed_addresses_to_the_subnet() {
             json!([{"subnet_id": SUBNET, "ip_address": "10.0.0.300"}])),
         BAD
     );
-    // a subnet the catalog does not know is not checked (open catalog)
+}
+
+/// A NIC's subnet must exist in the region (a closed catalog, `catalog::SUBNETS`): an unknown
+/// id, or a subnet of another region, is Ecs.0038 "The subnet does not exist." (API
+/// ecs_07_0002), on the primary NIC and on any other; a port given instead is not checked.
+#[test]
+fn a_nic_subnet_must_exist_in_the_region() {
+    let app = app();
+    // ap-southeast-1's subnet, named in cn-north-4
+    const ELSEWHERE: &str = "2c8e5a71-4b3d-4f69-a1e0-7d9c6b5a4e31";
+    const SUBNET: &str = "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d";
     assert_eq!(
         create_with(&app, |s| s["nics"] = json!([{"subnet_id": "s"}])),
+        "400 Ecs.0038"
+    );
+    assert_eq!(
+        create_with(&app, |s| s["nics"] =
+            json!([{"subnet_id": "00000000-0000-4000-8000-000000000000"}])),
+        "400 Ecs.0038"
+    );
+    assert_eq!(
+        create_with(&app, |s| s["nics"] = json!([{"subnet_id": ELSEWHERE}])),
+        "400 Ecs.0038"
+    );
+    assert_eq!(
+        create_with(&app, |s| s["nics"] =
+            json!([{"subnet_id": SUBNET}, {"subnet_id": ELSEWHERE}])),
+        "400 Ecs.0038"
+    );
+    assert_eq!(
+        create_with(&app, |s| s["nics"] = json!([{"subnet_id": SUBNET}])),
         "ok"
     );
 }
@@ -588,6 +616,12 @@ fn the_eip_type_must_be_one_the_region_offers() {
         let project = super::projects::project_of(&account, region).expect("project");
         let mut s = server();
         s["availability_zone"] = json!(format!("{region}a"));
+        let net = super::catalog::SUBNETS
+            .iter()
+            .find(|n| n.region == region)
+            .expect("a subnet of the region");
+        s["vpcid"] = json!(net.vpc_id);
+        s["nics"] = json!([{"subnet_id": net.id}]);
         s["publicip"] = json!({"eip": {"iptype": iptype,
             "bandwidth": {"sharetype": "PER", "size": 5, "chargemode": "traffic"}}});
         let bytes = serde_json::to_vec(&json!({"server": s})).unwrap();
@@ -611,4 +645,193 @@ fn the_eip_type_must_be_one_the_region_offers() {
     assert_eq!(create("ap-southeast-1", "5_sbgp"), BAD);
     assert_eq!(create("ap-southeast-3", "5_sbgp"), BAD);
     assert_eq!(create("tr-west-1", "5_sbgp"), "ok");
+}
+
+/// Security groups are UUIDs of existing groups of the region (`catalog::SECURITY_GROUPS`,
+/// each region's `default`): at create an unknown, malformed or other-region group is
+/// Ecs.0014 (API ecs_07_0002, the code naming security group parameter values); without
+/// groups the server is in the region's `default` group. On a port (VPC v3
+/// insert/remove-security-groups) a group that is not a UUID is 400 VPC.0601 and an unknown
+/// one 404 VPC.0603 (VPC error table vpc_api_0003, 查询安全组), and nothing changes.
+#[test]
+fn security_groups_must_exist_in_the_region() {
+    let app = app();
+    const APP: &str = "6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c01";
+    const DB: &str = "6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c02";
+    // ap-southeast-1's group, named in cn-north-4
+    const ELSEWHERE: &str = "9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b01";
+    const UNKNOWN: &str = "00000000-0000-4000-8000-000000000000";
+    for bad in ["sg-a", UNKNOWN, ELSEWHERE] {
+        assert_eq!(
+            create_with(&app, |s| s["security_groups"] =
+                json!([{"id": APP}, {"id": bad}])),
+            "400 Ecs.0014",
+            "{bad}"
+        );
+    }
+    assert_eq!(
+        create_with(&app, |s| s["security_groups"] = json!([{"id": APP}])),
+        "ok"
+    );
+    // without groups: the region's default group, by id and name
+    let id = created(&app);
+    let shown = run(&app, Op::ShowServer(id.clone()), &json!({}), &[]).unwrap();
+    let groups = &shown["server"]["security_groups"];
+    assert_eq!(groups[0]["name"], "default", "{groups}");
+    assert_eq!(
+        groups[0]["id"],
+        super::catalog::default_security_group("cn-north-4")
+    );
+    let port = shown["server"]["addresses"]
+        .as_object()
+        .unwrap()
+        .values()
+        .next()
+        .unwrap()[0]["OS-EXT-IPS:port_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let insert = |groups: Value| {
+        code(run(
+            &app,
+            Op::AddSecurityGroups(port.clone()),
+            &json!({"port": {"security_groups": groups}}),
+            &[],
+        ))
+    };
+    let remove = |groups: Value| {
+        code(run(
+            &app,
+            Op::RemoveSecurityGroups(port.clone()),
+            &json!({"port": {"security_groups": groups}}),
+            &[],
+        ))
+    };
+    assert_eq!(insert(json!([APP, "sg-b"])), "400 VPC.0601");
+    assert_eq!(insert(json!([APP, UNKNOWN])), "404 VPC.0603");
+    assert_eq!(insert(json!([ELSEWHERE])), "404 VPC.0603");
+    assert_eq!(remove(json!([UNKNOWN])), "404 VPC.0603");
+    assert_eq!(remove(json!(["sg-b"])), "400 VPC.0601");
+    let shown = run(&app, Op::ShowServer(id.clone()), &json!({}), &[]).unwrap();
+    assert_eq!(
+        shown["server"]["security_groups"].as_array().unwrap().len(),
+        1
+    );
+    assert_eq!(insert(json!([APP, DB])), "ok");
+    assert_eq!(remove(json!([APP])), "ok");
+    let shown = run(&app, Op::ShowServer(id), &json!({}), &[]).unwrap();
+    let names: Vec<&str> = shown["server"]["security_groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["default", "db"]);
+}
+
+/// Flavor families that cannot switch (API ecs_07_0002, `catalog::resize_refusal`), on the
+/// postpaid `/v1/…/resize` and the `/v1.1/…/resize` alike: an H2 server (and H2 as a target)
+/// Ecs.0806; large-memory ↔ general Ecs.0805; KVM → QingTian (s6 → c7/m7) Ecs.0812, the
+/// driver check; QingTian → KVM Ecs.0804. Within a family, and QingTian ↔ QingTian, a resize
+/// goes through.
+#[test]
+fn resize_refuses_the_documented_flavor_switches() {
+    let app = app();
+    let server_of = |flavor: &str| {
+        let mut s = server();
+        s["flavorRef"] = json!(flavor);
+        let r = run(
+            &app,
+            Op::CreateServers { v11: false },
+            &json!({"server": s}),
+            &[],
+        )
+        .expect("create");
+        r["serverIds"][0].as_str().unwrap().to_string()
+    };
+    let resize = |v11: bool, from: &str, to: &str| {
+        let id = server_of(from);
+        let op = if v11 {
+            Op::ResizeV11(id)
+        } else {
+            Op::Resize(id)
+        };
+        code(run(
+            &app,
+            op,
+            &json!({"resize": {"flavorRef": to, "mode": "withStopServer"}}),
+            &[],
+        ))
+    };
+    for v11 in [false, true] {
+        assert_eq!(resize(v11, "h2.3xlarge.10", "s6.large.2"), "400 Ecs.0806");
+        assert_eq!(resize(v11, "s6.large.2", "h2.3xlarge.10"), "400 Ecs.0806");
+        assert_eq!(resize(v11, "e3.7xlarge.12", "s6.xlarge.2"), "400 Ecs.0805");
+        assert_eq!(resize(v11, "s6.xlarge.2", "e3.7xlarge.12"), "400 Ecs.0805");
+        assert_eq!(resize(v11, "m7.large.8", "e3.7xlarge.12"), "400 Ecs.0805");
+        assert_eq!(resize(v11, "s6.large.2", "c7.large.2"), "400 Ecs.0812");
+        assert_eq!(resize(v11, "s6.large.2", "m7.large.8"), "400 Ecs.0812");
+        assert_eq!(resize(v11, "c7.large.2", "s6.large.2"), "400 Ecs.0804");
+        assert_eq!(resize(v11, "e3.7xlarge.12", "e3.14xlarge.12"), "ok");
+        assert_eq!(resize(v11, "c7.large.2", "m7.large.8"), "ok");
+        assert_eq!(resize(v11, "s6.large.2", "s6.xlarge.2"), "ok");
+    }
+}
+
+/// `GET /v1/{project_id}/cloudservers/resize_flavors` (API 查询云服务器规格变更支持列表) lists
+/// the targets the resize APIs accept (`catalog::resize_refusal`): by `instance_uuid`
+/// (first), `source_flavor_id` or `source_flavor_name`, one of them required; and every
+/// flavor it lists for a server is one the resize accepts.
+#[test]
+fn resize_flavors_lists_the_targets_the_resize_accepts() {
+    let app = app();
+    let ids = |query: &[(&str, &str)]| -> Vec<String> {
+        run(&app, Op::ListResizeFlavors, &json!({}), query).unwrap()["flavors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        ids(&[("source_flavor_id", "c7.large.2")]),
+        ["c7.xlarge.2", "m7.large.8"]
+    );
+    assert_eq!(
+        ids(&[("source_flavor_name", "e3.7xlarge.12")]),
+        ["e3.14xlarge.12"]
+    );
+    assert!(ids(&[("source_flavor_id", "h2.3xlarge.10")]).is_empty());
+    assert_eq!(
+        ids(&[
+            ("source_flavor_id", "s6.large.2"),
+            ("sort_dir", "desc"),
+            ("limit", "2")
+        ]),
+        ["s6.xlarge.2", "s6.small.1"]
+    );
+    assert_eq!(
+        ids(&[
+            ("source_flavor_id", "s6.large.2"),
+            ("marker", "s6.medium.2")
+        ]),
+        ["s6.small.1", "s6.xlarge.2"]
+    );
+    assert_eq!(code(run(&app, Op::ListResizeFlavors, &json!({}), &[])), BAD);
+    // a server (s6.medium.2): its targets, each accepted by the resize
+    let id = created(&app);
+    let targets = ids(&[("instance_uuid", &id), ("source_flavor_id", "c7.large.2")]);
+    assert_eq!(targets, ["s6.large.2", "s6.small.1", "s6.xlarge.2"]);
+    for f in super::catalog::FLAVORS {
+        let body = json!({"resize": {"flavorRef": f.id, "mode": "withStopServer"}});
+        let r = code(run(&app, Op::ResizeV11(id.clone()), &body, &[]));
+        if targets.iter().any(|t| t == f.id) {
+            assert_eq!(r, "ok", "{}", f.id);
+            // back to s6.medium.2 for the next flavor
+            let back = json!({"resize": {"flavorRef": "s6.medium.2", "mode": "withStopServer"}});
+            assert_eq!(code(run(&app, Op::ResizeV11(id.clone()), &back, &[])), "ok");
+        } else {
+            assert_ne!(r, "ok", "{}", f.id);
+        }
+    }
 }

@@ -138,6 +138,13 @@ pub fn classify(status: u16, code: &str, message: &str) -> ErrorKind {
     if let Some(kind) = ecs_number(code).and_then(classify_ecs) {
         return kind;
     }
+    // A security group the account does not have (VPC error table, vpc_api_0003, 查询安全组:
+    // 404 VPC.0603 "Securitygroup is not exist.", 400 VPC.0601 "Securitygroup id is
+    // invalid."), answered by the port security-group calls: the spec names a wrong group,
+    // not a vanished server. Terminal, reported on the object.
+    if code == "VPC.0603" || code == "VPC.0601" {
+        return ErrorKind::InvalidRequest;
+    }
     if status >= 500 {
         return ErrorKind::Transient;
     }
@@ -355,11 +362,25 @@ mod tests {
             (400, "Ecs.0124", InvalidRequest),
             (400, "Ecs.0513", InvalidRequest),
             (400, "Ecs.0905", InvalidRequest),
+            // Flavor families that cannot switch on resize (H2, large-memory, KVM →
+            // QingTian driver check, a risky switch): terminal, reported on the object.
+            (400, "Ecs.0804", InvalidRequest),
+            (400, "Ecs.0805", InvalidRequest),
+            (400, "Ecs.0806", InvalidRequest),
+            (400, "Ecs.0812", InvalidRequest),
+            (400, "Ecs.0813", InvalidRequest),
+            // Networks the account does not have: terminal, reported on the object.
+            (400, "Ecs.0038", InvalidRequest),
+            (400, "Ecs.0014", InvalidRequest),
+            (400, "Ecs.0064", InvalidRequest),
             // VPC port module (https://support.huaweicloud.com/api-vpc/vpc_api_0003.html):
             // VPC.2502 is "Port xx not found" with 404 and a back-end failure with 500.
             (404, "VPC.2502", NotFound),
             (500, "VPC.2502", Transient),
             (400, "VPC.2500", InvalidRequest),
+            // A security group that does not exist is the spec's fault, not a missing server.
+            (404, "VPC.0603", InvalidRequest),
+            (400, "VPC.0601", InvalidRequest),
         ] {
             assert_eq!(classify(status, code, ""), kind, "{code} (HTTP {status})");
         }

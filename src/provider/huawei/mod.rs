@@ -393,6 +393,11 @@ impl CloudProvider for HuaweiClient {
     }
 
     async fn modify_instance(&self, region: &str, id: &str, change: &Modification) -> Result<()> {
+        // Security group ids are UUIDs: a name is refused before any request, so that a
+        // rename in the same change is not applied either.
+        if let Some(wanted) = &change.security_group_ids {
+            wire::check_security_group_ids(wanted)?;
+        }
         let pid = self.project(region).await?;
         if let Some(name) = &change.name {
             let path = format!("/v1/{}/cloudservers/{}", pid, id);

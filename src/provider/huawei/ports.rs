@@ -68,6 +68,7 @@ impl HuaweiClient {
                 "a Huawei server must stay in at least one security group",
             ));
         }
+        wire::check_security_group_ids(wanted)?;
         let want: BTreeSet<String> = wanted.iter().cloned().collect();
         if want.len() > MAX_PORT_SECURITY_GROUPS {
             return Err(invalid(

@@ -92,7 +92,7 @@ fn create_body_carries_tags_token_and_charging() {
         network: Network {
             vpc_id: Some("vpc".into()),
             subnet_id: Some("subnet".into()),
-            security_group_ids: vec!["sg".into()],
+            security_group_ids: vec!["6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c01".into()],
             public_bandwidth_mbps: Some(10),
         },
         tags: [("owner".to_string(), "a.b".to_string())].into(),
@@ -306,4 +306,46 @@ async fn changeos_with_both_password_and_key_is_refused_before_sending() {
         .unwrap_err();
     assert_eq!(e.code, "ReinstallLoginConflict", "{e}");
     assert!(e.message.contains("not both"), "{e}");
+}
+
+/// Huawei security group ids are UUIDs of existing groups ("需要指定已有安全组的ID，UUID格式",
+/// SDK huaweicloudsdkecs/v2/model/post_paid_server_security_group.py `id`): a name is
+/// refused before any request, at create and on a change (with a rename in the same change
+/// not applied: the client has no endpoint reachable here), naming the spec field.
+#[tokio::test]
+async fn security_group_names_are_refused_before_sending() {
+    let mut req = RunRequest {
+        region: "cn-north-4".into(),
+        zone: "cn-north-4a".into(),
+        image_id: "img".into(),
+        instance_type: "s6.small.1".into(),
+        network: Network {
+            vpc_id: Some("vpc".into()),
+            subnet_id: Some("subnet".into()),
+            security_group_ids: vec![
+                "6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c01".into(),
+                "default".into(),
+            ],
+            public_bandwidth_mbps: None,
+        },
+        ..Default::default()
+    };
+    let e = wire::create_body(&req, "tok", "p1", None).unwrap_err();
+    assert_eq!(e.code, "InvalidSecurityGroupId", "{e}");
+    assert_eq!(e.kind, ErrorKind::InvalidRequest, "{e}");
+    assert!(e.message.contains("spec.network.securityGroupIds"), "{e}");
+    assert!(e.message.contains("`default`"), "{e}");
+    req.network.security_group_ids = vec!["6A7B8C9D-0E1F-4A2B-8C3D-4E5F6A7B8C01".into()];
+    assert!(wire::create_body(&req, "tok", "p1", None).is_ok());
+
+    let change = Modification {
+        name: Some("web-2".into()),
+        security_group_ids: Some(vec!["sg-web".into()]),
+    };
+    let e = client()
+        .modify_instance("cn-north-4", "srv", &change)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, "InvalidSecurityGroupId", "{e}");
+    assert!(e.message.contains("sg-web"), "{e}");
 }

@@ -10,7 +10,10 @@ use crate::provider::InstanceState;
 pub mod request;
 pub mod response;
 
-pub use request::{changeos_body, create_body, fit_tag_value, servers_json, token_tag_value};
+pub use request::{
+    changeos_body, check_security_group_ids, create_body, fit_tag_value, servers_json,
+    token_tag_value,
+};
 pub use response::{details, flavor_on_sale, image, instance_type, status};
 
 /// Lenient string: strings, numbers (ECS prints `vcpus` as a string, `ram` as a number),

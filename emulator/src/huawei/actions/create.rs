@@ -93,7 +93,7 @@ pub(super) fn create_servers(ctx: &Ctx, v11: bool) -> HwResult<Answer> {
         if p.is_none()
             && let Some(s) = s
         {
-            check_nic_subnet(&vpc, s, index, ip)?;
+            check_nic_subnet(ctx.region, &vpc, s, index, ip)?;
         }
         if index == 0 {
             subnet = s.map(str::to_string);
@@ -127,11 +127,29 @@ pub(super) fn create_servers(ctx: &Ctx, v11: bool) -> HwResult<Answer> {
                 .ok_or_else(|| {
                     HwError::invalid("Invalid parameter security_groups: every entry needs an id.")
                 })?;
+            // "需要指定已有安全组的ID，UUID格式" (SDK post_paid_server_security_group.py,
+            // pre_paid_server_security_group.py `id`): a group the region does not have is
+            // Ecs.0014 "Incorrect VPC, subnet, or security group parameter values." (VPC参数不
+            // 合法), the ECS error table's code naming security groups (API ecs_07_0002; 2024
+            // snapshot huaweicloudDocs/ecs 错误码.md); it documents no code of its own for an
+            // unknown group. Groups are regional, not per VPC (`catalog::SecurityGroupInfo`).
+            if catalog::security_group(ctx.region, id).is_none() {
+                return Err(HwError::ecs(
+                    400,
+                    "Ecs.0014",
+                    format!(
+                        "Incorrect VPC, subnet, or security group parameter values: security \
+                         group [{id}] does not exist in {}.",
+                        ctx.region
+                    ),
+                ));
+            }
             sgs.push(id.to_string());
         }
     }
     if sgs.is_empty() {
-        sgs.push("default".to_string());
+        // "当该值指定为空时，默认给云服务器绑定default安全组" (SDK post_paid_server.py)
+        sgs.push(catalog::default_security_group(ctx.region));
     }
     let mut bandwidth = 0u64;
     if let Some(pip) = server.get("publicip").and_then(Value::as_object)
@@ -598,9 +616,13 @@ pub(super) fn sha2_digest(data: &[u8]) -> Vec<u8> {
 /// key not `/` either) with the ECS error codes (API 错误码 zh-cn_topic_0022067717):
 /// Ecs.0906 "Failed to comply with tag character set specifications" (标签的属性非法: the
 /// lengths), Ecs.0907 "Invalid tag character set" (标签字符集不合法: a forbidden character).
-/// The subnet of NIC `index` against `vpcid` and the NIC's `ip_address`, for the subnets the
-/// emulator knows (`catalog::SUBNETS`; other ids are not checked). Codes of the ECS error
-/// table (https://support.huaweicloud.com/api-ecs/ecs_07_0002.html):
+/// The subnet of NIC `index` against `vpcid` and the NIC's `ip_address`, against the
+/// region's subnets (`catalog::SUBNETS`, a closed catalog). Codes of the ECS error table
+/// (https://support.huaweicloud.com/api-ecs/ecs_07_0002.html; 2024 snapshot
+/// `huaweicloudDocs/ecs` `cn.zh-cn/API参考/错误码.md`):
+/// - a subnet the region does not have: Ecs.0038 "The subnet does not exist." (子网不存在,
+///   处理措施 请调整网络参数); SDK post_paid_server_nic.py `subnet_id` "需要指定vpcid对应VPC下的
+///   子网ID，UUID格式";
 /// - the primary NIC's subnet in another VPC: Ecs.0064 "The VPC ID in the request is
 ///   inconsistent with that in the main subnet ID" (请求体中的vpcId与主网卡的vpcId不一致);
 /// - another NIC's subnet in another VPC: Ecs.0014 "Incorrect VPC, subnet, or security group
@@ -610,7 +632,13 @@ pub(super) fn sha2_digest(data: &[u8]) -> Vec<u8> {
 ///   address does not belong to the subnet", exactly as the create pages' 响应示例 show it
 ///   (`"message": "privateIp [%s] is not in this subnet [%s]"`, zh-cn_topic_0020212668,
 ///   ecs_02_0101); SDK post_paid_server_nic.py `ip_address` "必须在子网（subnet）对应的网段内".
-fn check_nic_subnet(vpc: &str, subnet: &str, index: usize, ip: Option<&str>) -> HwResult<()> {
+fn check_nic_subnet(
+    region: &str,
+    vpc: &str,
+    subnet: &str,
+    index: usize,
+    ip: Option<&str>,
+) -> HwResult<()> {
     if let Some(ip) = ip
         && ip.parse::<std::net::Ipv4Addr>().is_err()
     {
@@ -618,8 +646,12 @@ fn check_nic_subnet(vpc: &str, subnet: &str, index: usize, ip: Option<&str>) -> 
             "Invalid parameter nics.ip_address: {ip} is not an IPv4 address."
         )));
     }
-    let Some(known) = catalog::subnet(subnet) else {
-        return Ok(());
+    let Some(known) = catalog::subnet(region, subnet) else {
+        return Err(HwError::ecs(
+            400,
+            "Ecs.0038",
+            format!("The subnet does not exist: subnet [{subnet}] in {region}."),
+        ));
     };
     if known.vpc_id != vpc {
         return Err(if index == 0 {

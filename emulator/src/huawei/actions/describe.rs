@@ -126,6 +126,85 @@ pub(super) fn list_flavors(ctx: &Ctx) -> HwResult<Answer> {
     Ok(Answer::ok(json!({ "flavors": flavors })))
 }
 
+/// `GET /v1/{project_id}/cloudservers/resize_flavors` (ListResizeFlavors, API
+/// 查询云服务器规格变更支持列表; SDK huaweicloudsdkecs/v2/model/list_resize_flavors_request.py,
+/// list_resize_flavors_result.py): the flavors a server (`instance_uuid`) or a flavor
+/// (`source_flavor_id`, `source_flavor_name`; one of the three is required, taken in that
+/// order: "三个参数必须要选择一个参数使用 … 按照instance_uuid、source_flavor_id、
+/// source_flavor_name的优先级进行处理") can change to: every other flavor of the catalog
+/// that `catalog::resize_refusal` allows, the same rule the resize APIs enforce. `sort_key`
+/// flavorid (default) / name / memory_mb / vcpus / root_gb, `sort_dir` asc (default) / desc,
+/// `limit` (default 1000) and `marker` (the last flavor id of the previous page).
+pub(super) fn list_resize_flavors(ctx: &Ctx) -> HwResult<Answer> {
+    let source = if let Some(id) = ctx.q("instance_uuid") {
+        let store = ctx.app.store();
+        let i = store
+            .get(id, ctx.now)
+            .filter(|i| {
+                i.provider == Provider::Huawei
+                    && i.account == ctx.account.key_id
+                    && i.project_id.as_deref() == Some(ctx.project)
+            })
+            .ok_or_else(|| not_found(id))?;
+        i.instance_type.clone()
+    } else if let Some(f) = ctx.q("source_flavor_id").or(ctx.q("source_flavor_name")) {
+        f.to_string()
+    } else {
+        return Err(HwError::invalid(
+            "Invalid parameter: one of instance_uuid, source_flavor_id and source_flavor_name is required.",
+        ));
+    };
+    let from = catalog::flavor(&source).ok_or_else(|| {
+        HwError::invalid(format!(
+            "Invalid parameter: flavor {source} does not exist."
+        ))
+    })?;
+    let mut targets: Vec<&catalog::FlavorInfo> = catalog::FLAVORS
+        .iter()
+        .filter(|f| f.id != from.id && catalog::resize_refusal(from, f).is_none())
+        .collect();
+    match ctx.q("sort_key").unwrap_or("flavorid") {
+        "flavorid" | "name" | "root_gb" => targets.sort_by_key(|f| f.id),
+        "memory_mb" => targets.sort_by_key(|f| (f.ram_mb, f.id)),
+        "vcpus" => targets.sort_by_key(|f| (f.vcpus, f.id)),
+        other => {
+            return Err(HwError::invalid(format!(
+                "Invalid parameter sort_key: {other}."
+            )));
+        }
+    }
+    match ctx.q("sort_dir").unwrap_or("asc") {
+        "asc" => {}
+        "desc" => targets.reverse(),
+        other => {
+            return Err(HwError::invalid(format!(
+                "Invalid parameter sort_dir: {other}."
+            )));
+        }
+    }
+    if let Some(m) = ctx.q("marker") {
+        let after = targets.iter().position(|f| f.id == m).map_or(0, |p| p + 1);
+        targets.drain(..after);
+    }
+    let limit = ctx.q_int("limit", 1000, 1, 1000)? as usize;
+    let zones = catalog::zones(ctx.region);
+    let flavors: Vec<Value> = targets
+        .iter()
+        .take(limit)
+        .map(|f| {
+            let mut v = render::flavor(f, &zones);
+            if let Some(m) = v.as_object_mut()
+                && let Some(specs) = m.remove("os_extra_specs")
+            {
+                m.insert("extra_specs".into(), specs);
+                m.insert("instance_quota".into(), json!({}));
+            }
+            v
+        })
+        .collect();
+    Ok(Answer::ok(json!({ "flavors": flavors })))
+}
+
 pub(super) fn list_images(ctx: &Ctx) -> HwResult<Answer> {
     let limit = ctx.q_int("limit", 500, 1, 1000)? as usize;
     let status = ctx.q("status");

@@ -78,6 +78,7 @@ pub fn run(op: &Op, ctx: &Ctx) -> HwResult<Answer> {
         Op::DeleteServers => delete_servers(ctx),
         Op::ListServersDetails => list_servers(ctx),
         Op::ListFlavors => list_flavors(ctx),
+        Op::ListResizeFlavors => list_resize_flavors(ctx),
         Op::ShowServer(id) => show_server(ctx, id),
         Op::UpdateServer(id) => update_server(ctx, id),
         Op::Resize(id) => resize(ctx, id, false),

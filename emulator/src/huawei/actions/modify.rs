@@ -82,6 +82,13 @@ pub(super) fn resize(ctx: &Ctx, id: &str, v11: bool) -> HwResult<Answer> {
             "Another flavor must be used for resizing.",
         ));
     }
+    // Flavor families that cannot switch (Ecs.0804/0805/0806/0812, `catalog::resize_refusal`),
+    // for the postpaid v1 and the v1.1 resize alike.
+    if let Some(from) = catalog::flavor(&i.instance_type)
+        && let Some((code, message)) = catalog::resize_refusal(from, flavor)
+    {
+        return Err(HwError::ecs(400, code, message));
+    }
     let s = i.state_at(ctx.now);
     if !(s == VmState::Stopped || (with_stop && s == VmState::Running)) {
         return Err(bad_state(id, render::status(i, ctx.now).0));

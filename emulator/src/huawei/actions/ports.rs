@@ -36,6 +36,37 @@ fn port_not_found(port: &str) -> HwError {
     HwError::gateway(404, "VPC.2502", format!("Port {port} not found"))
 }
 
+/// Every group of a request must be a security group of the region: "安全组的ID列表" of UUIDs
+/// (SDK huaweicloudsdkvpc/v3/model/insert_security_group_option.py,
+/// remove_security_group_option.py `security_groups`; API AddSecurityGroups.html,
+/// RemoveSecurityGroups.html). The VPC error table
+/// (https://support.huaweicloud.com/api-vpc/vpc_api_0003.html; 2024 snapshot
+/// `huaweicloudDocs/vpc` `cn.zh-cn/API参考/错误码.md`, module 查询安全组) has no rows for the
+/// port calls, so they answer with the security-group codes: an id that is not a UUID →
+/// 400 `VPC.0601` "Securitygroup id is invalid." (安全组参数错误, 请确认安全组的id是否合法); a
+/// UUID the region does not have → 404 `VPC.0603` "Securitygroup is not exist." (安全组不存在,
+/// 请确认安全组的id是否填写正确或该租户下是否确实存在该安全组). Checked after the 100-per-port
+/// limit, on the whole list (nothing changes when one group is unknown).
+fn check_groups_exist(ctx: &Ctx, ids: &[String]) -> HwResult<()> {
+    for id in ids {
+        if !super::create::is_client_token_uuid(id) {
+            return Err(HwError::gateway(
+                400,
+                "VPC.0601",
+                format!("Securitygroup id is invalid. {id}"),
+            ));
+        }
+        if catalog::security_group(ctx.region, id).is_none() {
+            return Err(HwError::gateway(
+                404,
+                "VPC.0603",
+                format!("Securitygroup is not exist. {id}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The server owning `port` in the caller's project.
 fn server_of_port(store: &Store, ctx: &Ctx, port: &str) -> HwResult<String> {
     store
@@ -138,6 +169,7 @@ pub(super) fn insert_security_groups(ctx: &Ctx, port: &str) -> HwResult<Answer> 
                 "a port has at most {MAX_PORT_SECURITY_GROUPS} security groups."
             )));
         }
+        check_groups_exist(ctx, &new)?;
         let at = index.unwrap_or(have.len()).min(have.len());
         have.splice(at..at, new);
         Ok(())
@@ -148,6 +180,7 @@ pub(super) fn insert_security_groups(ctx: &Ctx, port: &str) -> HwResult<Answer> 
 pub(super) fn remove_security_groups(ctx: &Ctx, port: &str) -> HwResult<Answer> {
     let (ids, _, dry_run) = parse(ctx, false)?;
     change(ctx, port, dry_run, |have| {
+        check_groups_exist(ctx, &ids)?;
         have.retain(|g| !ids.contains(g));
         Ok(())
     })

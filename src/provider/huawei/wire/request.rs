@@ -115,6 +115,34 @@ pub fn token_tag_value(token: &str) -> String {
 /// Disk types whose volumes need provisioned `iops` (and for GPSSD2 `throughput`).
 pub const PROVISIONED_VOLUME_TYPES: &[&str] = &["GPSSD2", "ESSD2"];
 
+/// Huawei security group ids are UUIDs of existing groups: "需要指定已有安全组的ID，UUID格式"
+/// (SDK huaweicloudsdkecs/v2/model/post_paid_server_security_group.py and
+/// pre_paid_server_security_group.py `id`; the VPC port calls take "安全组的ID列表",
+/// huaweicloudsdkvpc/v3/model/insert_security_group_option.py). A name such as `default` or
+/// `sg-web` is refused here, before any request, instead of by the cloud (Ecs.0014 at
+/// create, VPC.0601 on a port). Whether the group exists only the cloud knows.
+pub fn check_security_group_ids(ids: &[String]) -> Result<()> {
+    let is_uuid = |s: &str| {
+        let b = s.as_bytes();
+        b.len() == 36
+            && b.iter().enumerate().all(|(i, c)| match i {
+                8 | 13 | 18 | 23 => *c == b'-',
+                _ => c.is_ascii_hexdigit(),
+            })
+    };
+    match ids.iter().find(|id| !is_uuid(id)) {
+        Some(bad) => Err(invalid(
+            "InvalidSecurityGroupId",
+            format!(
+                "spec.network.securityGroupIds: `{bad}` is not a Huawei security group id \
+                 (Huawei takes the UUID of an existing group, e.g. \
+                 a0608cbf-d047-4f54-8b28-cd7b59853fff, not its name)"
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
 pub fn create_body(
     req: &RunRequest,
     token: &str,
@@ -129,6 +157,7 @@ pub fn create_body(
             "Huawei ECS needs network.vpc_id and network.subnet_id",
         ));
     };
+    check_security_group_ids(&req.network.security_group_ids)?;
     if req.login.key_ids.len() > 1 {
         return Err(invalid(
             "InvalidKeyName",
