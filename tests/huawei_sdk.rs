@@ -73,6 +73,11 @@ async fn official_python_sdk_drives_the_emulator() {
     assert_eq!(h["BatchStopServers"]["ok"], 1, "{calls}");
     assert_eq!(h["BatchStartServers"]["ok"], 1, "{calls}");
     assert_eq!(h["BatchRebootServers"]["ok"], 1, "{calls}");
+    assert_eq!(h["ReinstallServerWithCloudInit"]["ok"], 1, "{calls}");
+    assert_eq!(
+        h["ReinstallServerWithCloudInit"]["error_codes"]["Ecs.0005"], 1,
+        "{calls}"
+    );
     assert_eq!(h["DeleteServers"]["ok"], 1, "{calls}");
     assert!(h["ShowJob"]["ok"].as_u64().unwrap_or(0) >= 5, "{calls}");
     assert_eq!(h["ShowServer"]["error_codes"]["Ecs.0114"], 1, "{calls}");

@@ -18,6 +18,9 @@ from huaweicloudsdkcore.auth.credentials import BasicCredentials
 from huaweicloudsdkcore.exceptions import exceptions
 from huaweicloudsdkcore.http.http_config import HttpConfig
 from huaweicloudsdkecs.v2 import (
+    ReinstallServerWithCloudInitOption,
+    ReinstallServerWithCloudInitRequest,
+    ReinstallServerWithCloudInitRequestBody,
     BatchRebootServersRequest,
     BatchRebootServersRequestBody,
     BatchRebootSeversOption,
@@ -184,6 +187,27 @@ def main():
     assert status(c, sid) == "REBOOT"
     wait_job(c, job_id)
     assert status(c, sid) == "ACTIVE"
+
+    # ReinstallServerWithCloudInit (API ecs_02_0201): the same image again, on a running
+    # server with mode=withStopServer; keyname without userid is refused (the option's
+    # `userid` "当传入keyname参数时，此参数为必选").
+    step("ReinstallServerWithCloudInit with keyname but no userid: Ecs.0005")
+    try:
+        opt = ReinstallServerWithCloudInitOption(keyname="kp-sdk", mode="withStopServer")
+        c.reinstall_server_with_cloud_init(ReinstallServerWithCloudInitRequest(
+            server_id=sid, body=ReinstallServerWithCloudInitRequestBody(os_reinstall=opt)))
+        raise AssertionError("expected Ecs.0005")
+    except exceptions.ClientRequestException as e:
+        assert (e.status_code, e.error_code) == (400, "Ecs.0005"), (e.status_code, e.error_code)
+
+    step("ReinstallServerWithCloudInit (withStopServer)")
+    image_before = c.show_server(ShowServerRequest(server_id=sid)).server.image.id
+    opt = ReinstallServerWithCloudInitOption(adminpass="Sdk-Passw0rd!", mode="withStopServer")
+    job_id = c.reinstall_server_with_cloud_init(ReinstallServerWithCloudInitRequest(
+        server_id=sid, body=ReinstallServerWithCloudInitRequestBody(os_reinstall=opt))).job_id
+    wait_job(c, job_id)
+    server = c.show_server(ShowServerRequest(server_id=sid)).server
+    assert (server.status, server.image.id) == ("ACTIVE", image_before), (server.status, server.image.id)
 
     step("ListServersDetails by tag")
     listed = c.list_servers_details(ListServersDetailsRequest(tags="owner=sdk-test", limit=10))

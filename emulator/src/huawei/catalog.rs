@@ -301,7 +301,8 @@ pub fn rate_limit(action: &str) -> f64 {
         "CreateServers"
         | "CreatePostPaidServers"
         | "ResizePostPaidServer"
-        | "ChangeServerOsWithCloudInit" => 10.0,
+        | "ChangeServerOsWithCloudInit"
+        | "ReinstallServerWithCloudInit" => 10.0,
         "BatchStartServers"
         | "BatchStopServers"
         | "BatchRebootServers"

@@ -186,6 +186,7 @@ pub enum Op {
     /// `POST /v1.1/{project_id}/cloudservers/{server_id}/resize` (prepaid capable).
     ResizeV11(String),
     ChangeOs(String),
+    ReinstallOs(String),
     NovaServerAction(String),
     NovaListAvailabilityZones,
     /// `GET /v1/{project_id}/availability-zones`, the successor of the Nova call.
@@ -309,6 +310,11 @@ pub fn resolve(method: &Method, path: &str, body: &[u8]) -> Option<Route> {
         ("POST", ["v2", p, "cloudservers", id, "changeos"]) => r(
             Op::ChangeOs(id.to_string()),
             "ChangeServerOsWithCloudInit",
+            Some(p),
+        ),
+        ("POST", ["v2", p, "cloudservers", id, "reinstallos"]) => r(
+            Op::ReinstallOs(id.to_string()),
+            "ReinstallServerWithCloudInit",
             Some(p),
         ),
         ("POST", ["v2.1", p, "servers", id, "action"]) => {

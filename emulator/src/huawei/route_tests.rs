@@ -25,6 +25,19 @@ fn routes() {
             .op,
         Op::ListServersDetails
     );
+    let r = resolve(
+        &Method::POST,
+        "/v2/0a1b/cloudservers/abc/reinstallos",
+        br#"{"os-reinstall":{}}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        (r.op, r.action.as_str()),
+        (
+            Op::ReinstallOs("abc".into()),
+            "ReinstallServerWithCloudInit"
+        )
+    );
     let r = resolve(&Method::GET, "/v1/0a1b/cloudservers/resize_flavors", b"").unwrap();
     assert_eq!(
         (r.op, r.action.as_str()),

@@ -835,3 +835,67 @@ fn resize_flavors_lists_the_targets_the_resize_accepts() {
         }
     }
 }
+
+/// ReinstallServerWithCloudInit (API ecs_02_0201; SDK
+/// reinstall_server_with_cloud_init_option.py): the server's own image again, the login
+/// rules of changeos (`userid` with `keyname`; a password, a key or user data), a stopped
+/// server unless `mode` is `withStopServer`; answers a job.
+#[test]
+fn reinstall_keeps_the_image_and_follows_the_login_rules() {
+    let app = app();
+    let id = created(&app);
+    let image = |app: &AppState| {
+        run(app, Op::ShowServer(id.clone()), &Value::Null, &[]).unwrap()["server"]["image"]["id"]
+            .clone()
+    };
+    let before = image(&app);
+    assert!(before.is_string(), "{before}");
+    let system_disk = |app: &AppState| {
+        run(app, Op::ShowServer(id.clone()), &Value::Null, &[]).unwrap()["server"]
+            ["os-extended-volumes:volumes_attached"][0]["id"]
+            .clone()
+    };
+    let old_disk = system_disk(&app);
+    let reinstall = |opt: Value| {
+        run(
+            &app,
+            Op::ReinstallOs(id.clone()),
+            &json!({"os-reinstall": opt}),
+            &[],
+        )
+    };
+    assert_eq!(
+        code(run(
+            &app,
+            Op::ReinstallOs(id.clone()),
+            &json!({"os-change": {"adminpass": "Sdk-Passw0rd!"}}),
+            &[],
+        )),
+        BAD
+    );
+    // running, without withStopServer
+    assert_eq!(
+        code(reinstall(json!({"adminpass": "Sdk-Passw0rd!"}))),
+        "400 Ecs.0100"
+    );
+    assert_eq!(
+        code(reinstall(
+            json!({"keyname": "kp-1", "mode": "withStopServer"})
+        )),
+        BAD,
+        "keyname needs userid"
+    );
+    assert_eq!(
+        code(reinstall(json!({"mode": "withStopServer"}))),
+        BAD,
+        "a password, a key or user data"
+    );
+    let r = reinstall(json!({"adminpass": "Sdk-Passw0rd!", "mode": "withStopServer"}))
+        .expect("reinstall");
+    assert!(r["job_id"].is_string(), "{r}");
+    // (no transition delays here: the rebuild is already done)
+    let s = run(&app, Op::ShowServer(id.clone()), &Value::Null, &[]).unwrap();
+    assert_eq!(s["server"]["status"], "ACTIVE", "{s}");
+    assert_eq!(image(&app), before, "the same image");
+    assert_ne!(system_disk(&app), old_disk, "a new system disk");
+}

@@ -84,6 +84,7 @@ pub fn run(op: &Op, ctx: &Ctx) -> HwResult<Answer> {
         Op::Resize(id) => resize(ctx, id, false),
         Op::ResizeV11(id) => resize(ctx, id, true),
         Op::ChangeOs(id) => change_os(ctx, id),
+        Op::ReinstallOs(id) => reinstall_os(ctx, id),
         Op::NovaServerAction(id) => nova_action(ctx, id),
         Op::NovaListAvailabilityZones => Ok(Answer::ok(json!({
             "availabilityZoneInfo": catalog::zones(ctx.region)

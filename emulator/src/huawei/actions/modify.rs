@@ -149,6 +149,33 @@ pub(super) fn change_os(ctx: &Ctx, id: &str) -> HwResult<Answer> {
             "Invalid parameter imageid: image {image_id} does not exist."
         ))
     })?;
+    rebuild(ctx, id, opt, Some(image))
+}
+
+/// ReinstallServerWithCloudInit: `POST /v2/{project_id}/cloudservers/{server_id}/reinstallos`
+/// `{"os-reinstall": {adminpass?, keyname?, userid?, metadata?: {user_data, ...}, mode?}}`
+/// (SDK `huaweicloudsdkecs/v2/model/reinstall_server_with_cloud_init_request_body.py`,
+/// `reinstall_server_with_cloud_init_option.py`; API ecs_02_0201,
+/// https://support.huaweicloud.com/api-ecs/ecs_02_0201.html): the server's own image again,
+/// the same login rules as changeos (`userid` "当传入keyname参数时，此参数为必选"), stopped
+/// unless `mode` is `withStopServer`; answers a `job_id`.
+pub(super) fn reinstall_os(ctx: &Ctx, id: &str) -> HwResult<Answer> {
+    let body = ctx.json()?;
+    let opt = body
+        .get("os-reinstall")
+        .and_then(Value::as_object)
+        .ok_or_else(|| HwError::invalid("Invalid parameter: os-reinstall is required."))?;
+    rebuild(ctx, id, opt, None)
+}
+
+/// Rebuild the system disk from `image` (changeos) or from the server's own image
+/// (reinstallos).
+fn rebuild(
+    ctx: &Ctx,
+    id: &str,
+    opt: &serde_json::Map<String, Value>,
+    image: Option<&'static catalog::ImageInfo>,
+) -> HwResult<Answer> {
     let pass = str_field(opt, "adminpass")?.filter(|s| !s.is_empty());
     if let Some(p) = pass {
         check_password(p)?;
@@ -173,7 +200,9 @@ pub(super) fn change_os(ctx: &Ctx, id: &str) -> HwResult<Answer> {
     store.sweep(ctx.now);
     let i = owned(&store, ctx, id)?;
     refuse_held(i, ctx)?;
-    billing::check_prepaid_changeos(i, opt, image)?;
+    if let Some(image) = image {
+        billing::check_prepaid_changeos(i, opt, image)?;
+    }
     let s = i.state_at(ctx.now);
     if !(s == VmState::Stopped || (with_stop && s == VmState::Running)) {
         return Err(bad_state(id, render::status(i, ctx.now).0));
@@ -181,7 +210,9 @@ pub(super) fn change_os(ctx: &Ctx, id: &str) -> HwResult<Answer> {
     let Some(i) = store.get_mut(id, ctx.now) else {
         return Err(not_found(id));
     };
-    i.image_id = image.id.to_string();
+    if let Some(image) = image {
+        i.image_id = image.id.to_string();
+    }
     i.system_disk.id = Some(new_uuid());
     if let Some(k) = key {
         i.key_ids = vec![k.to_string()];
@@ -200,15 +231,15 @@ pub(super) fn change_os(ctx: &Ctx, id: &str) -> HwResult<Answer> {
         ],
     );
     let settles = i.settles_at();
-    i.record_operation(
-        "ChangeServerOsWithCloudInit",
-        ctx.request_id,
-        ctx.now,
-        settles,
-    );
+    let (action, job_type) = if image.is_some() {
+        ("ChangeServerOsWithCloudInit", "changeOS")
+    } else {
+        ("ReinstallServerWithCloudInit", "reinstallOS")
+    };
+    i.record_operation(action, ctx.request_id, ctx.now, settles);
     let job = jobs::create(
         ctx.project,
-        "changeOS",
+        job_type,
         "",
         ctx.now,
         settles,
