@@ -152,6 +152,7 @@ async fn official_python_sdk_checks_the_documented_rules() {
         "live_migration_refuses_actions_and_ends_by_itself",
         "prepaid_returns_are_limited_by_the_return_quota",
         "promotional_instances_cannot_change_type",
+        "rescue_mode_phases_refuse_actions",
     ] {
         assert!(
             stdout.contains(&format!("OK: {rule}\n")),

@@ -209,14 +209,15 @@ async fn set_instance_state(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct HeldBody {
-    /// `arrears`, `expired`, `rescue`, `enter_live_migrate` / `live_migrate` /
+    /// `arrears`, `expired`, `rescue` (`enter_rescue`: through ENTER_RESCUE_MODE for a phase;
+    /// `exit_rescue`: out of it through EXIT_RESCUE_MODE), `enter_live_migrate` / `live_migrate` /
     /// `exit_live_migrate` (a live migration starting at that phase, ending by itself), or
     /// null to release the instance.
     held: Option<String>,
     /// The state a released instance comes back in: `running` (default) or `stopped`.
     #[serde(default)]
     state: Option<String>,
-    /// How long each live-migration phase lasts, in ms (default 5000).
+    /// How long each live-migration or rescue-mode phase lasts, in ms (default 5000).
     #[serde(default)]
     phase_ms: Option<u64>,
 }
@@ -232,8 +233,8 @@ async fn set_held(
     let hold = match body.held.as_deref().map(crate::tencent::held::Hold::parse) {
         Some(None) => {
             return bad_request(
-                "held must be arrears, expired, rescue, enter_live_migrate, live_migrate, \
-                 exit_live_migrate or null",
+                "held must be arrears, expired, rescue, enter_rescue, exit_rescue, \
+                 enter_live_migrate, live_migrate, exit_live_migrate or null",
             );
         }
         Some(Some(h)) => Some(h),

@@ -371,7 +371,7 @@ def live_migration_refuses_actions_and_ends_by_itself():
                              ForceStop=True))
         if held != "live_migrate":
             expect_error(code, CLIENT.TerminateInstances, request(models.TerminateInstancesRequest, InstanceIds=[i]))
-    emulator_post("instances/%s/held" % i, {"held": "enter_live_migrate", "phase_ms": 300})
+    emulator_post("instances/%s/held" % i, {"held": "enter_live_migrate", "phase_ms": 1000})
     seen = states_until(i, "RUNNING")
     check(seen[0] == "ENTER_SERVICE_LIVE_MIGRATE" and "SERVICE_LIVE_MIGRATE" in seen, "phases: %s" % seen)
     emulator_post("instances/%s/held" % i, {"held": "live_migrate", "phase_ms": 600000})
@@ -417,6 +417,28 @@ def promotional_instances_cannot_change_type():
     terminate([i])
 
 
+# models.Instance.InstanceState ENTER_RESCUE_MODE / EXIT_RESCUE_MODE; GO: the
+# UnsupportedOperation.InstanceStateEnterRescueMode / ...ExitRescueMode codes are in the
+# StopInstances, RebootInstances and TerminateInstances lists. The emulator's switch:
+# POST /_emulator/instances/{id}/held {"held": "enter_rescue"|"exit_rescue", "phase_ms": N}.
+def rescue_mode_phases_refuse_actions():
+    i = run()
+    emulator_post("instances/%s/held" % i, {"held": "enter_rescue", "phase_ms": 600000})
+    for call, req in ((CLIENT.StopInstances, request(models.StopInstancesRequest, InstanceIds=[i])),
+                      (CLIENT.RebootInstances, request(models.RebootInstancesRequest, InstanceIds=[i])),
+                      (CLIENT.TerminateInstances, request(models.TerminateInstancesRequest, InstanceIds=[i]))):
+        expect_error("UnsupportedOperation.InstanceStateEnterRescueMode", call, req)
+    emulator_post("instances/%s/held" % i, {"held": "rescue"})
+    emulator_post("instances/%s/held" % i, {"held": "exit_rescue", "phase_ms": 600000})
+    expect_error("UnsupportedOperation.InstanceStateExitRescueMode", CLIENT.TerminateInstances,
+                 request(models.TerminateInstancesRequest, InstanceIds=[i]))
+    emulator_post("instances/%s/held" % i, {"held": "rescue"})
+    emulator_post("instances/%s/held" % i, {"held": "exit_rescue", "phase_ms": 1000})
+    seen = states_until(i, "RUNNING")
+    check(seen[0] == "EXIT_RESCUE_MODE", "phases: %s" % seen)
+    terminate([i])
+
+
 RULES = [terminate_postpaid_destroys_directly, terminate_prepaid_recycles_then_destroys,
          terminate_mixed_charge_types_refused, temporary_credentials_need_their_token,
          security_groups_at_most_five, tag_charset, modify_one_attribute_per_request,
@@ -425,7 +447,8 @@ RULES = [terminate_postpaid_destroys_directly, terminate_prepaid_recycles_then_d
          private_ips_at_most_20, keep_image_login_only_for_custom_images,
          reinstall_os_switch_needs_a_cloud_system_disk, insufficient_balance_refuses_purchases,
          prepaid_return_needs_the_refund_rules, live_migration_refuses_actions_and_ends_by_itself,
-         prepaid_returns_are_limited_by_the_return_quota, promotional_instances_cannot_change_type]
+         prepaid_returns_are_limited_by_the_return_quota, promotional_instances_cannot_change_type,
+         rescue_mode_phases_refuse_actions]
 
 
 def main():

@@ -25,6 +25,14 @@
 //!   three in each of those actions' error lists in tencentcloud-sdk-go
 //!   `cvm/v20170312/client.go` @ 144f6c8d). TerminateInstances lists only the ENTER and EXIT
 //!   codes, so it is refused in those phases and allowed in `SERVICE_LIVE_MIGRATE`.
+//! - Entering and leaving rescue mode (`ENTER_RESCUE_MODE`, `EXIT_RESCUE_MODE`, same model)
+//!   are short phases of their own: `UnsupportedOperation.InstanceStateEnterRescueMode` /
+//!   `...ExitRescueMode` ("请求不支持进入救援模式的实例" / "请求不支持正在退出救援模式的实例",
+//!   errors.go) are in the Start/Stop/Reboot/ModifyInstancesAttribute/ResetInstance and
+//!   TerminateInstances lists (ResetInstancesType lists only the EXIT code; the emulator
+//!   answers the ENTER code there too). RebootInstances' list has no
+//!   `InstanceStateRescueMode`; what a reboot in rescue mode does is not documented, so the
+//!   emulator refuses it with that code like the other actions.
 //!
 //! The store keeps the neutral state underneath: an isolated instance is
 //! [`VmState::Terminated`] with no end (the cloud keeps it until it is paid for, renewed or
@@ -57,6 +65,16 @@ pub const LIVE_MIGRATE: &str = "tencent_live_migrate";
 /// `cvm/v20170312/errors.go`; in the ResetInstancesType error list of `client.go`). Set with
 /// `POST /_emulator/instances/{id}/promotional {"promotional": true}`.
 pub const PROMOTIONAL: &str = "tencent_promotional";
+
+/// `extra` key: entering or leaving rescue mode: `{"exit": bool, "until": ms}`.
+pub const RESCUE_PHASE: &str = "tencent_rescue_phase";
+
+/// Entering (`Some(false)`) or leaving (`Some(true)`) rescue mode at `now`.
+pub fn rescue_phase(i: &Instance, now: i64) -> Option<bool> {
+    let p = i.extra.get(RESCUE_PHASE)?;
+    let until = p.get("until")?.as_i64()?;
+    (now < until && i.state_at(now) == VmState::Running).then_some(p.get("exit")?.as_bool()?)
+}
 
 /// The `InstanceState` names of the live-migration phases, in order.
 pub const LIVE_MIGRATE_PHASES: [&str; 3] = [
@@ -116,6 +134,10 @@ pub enum Hold {
     Expired,
     /// Rescue mode: `RESCUE_MODE`.
     Rescue,
+    /// Rescue mode, after `ENTER_RESCUE_MODE` for a phase.
+    EnterRescue,
+    /// Out of rescue mode, through `EXIT_RESCUE_MODE` for a phase, back to RUNNING.
+    ExitRescue,
     /// Live migration by the platform, starting at the given phase (an index into
     /// [`LIVE_MIGRATE_PHASES`]); it ends by itself.
     LiveMigrate(usize),
@@ -127,6 +149,8 @@ impl Hold {
             "arrears" => Hold::Arrears,
             "expired" => Hold::Expired,
             "rescue" => Hold::Rescue,
+            "enter_rescue" => Hold::EnterRescue,
+            "exit_rescue" => Hold::ExitRescue,
             "enter_live_migrate" => Hold::LiveMigrate(0),
             "live_migrate" => Hold::LiveMigrate(1),
             "exit_live_migrate" => Hold::LiveMigrate(2),
@@ -150,15 +174,22 @@ pub fn apply(
             after.as_str()
         ));
     }
-    if matches!(hold, Some(Hold::LiveMigrate(_))) && inst.state_at(now) != VmState::Running {
+    if matches!(hold, Some(Hold::LiveMigrate(_) | Hold::EnterRescue))
+        && inst.state_at(now) != VmState::Running
+    {
         return Err(format!(
-            "only a running instance is live-migrated, this one is {}",
+            "only a running instance is live-migrated or rescued, this one is {}",
             inst.state_at(now).as_str()
         ));
+    }
+    if hold == Some(Hold::ExitRescue) && !in_rescue(inst, now) {
+        return Err("only an instance in rescue mode leaves it".to_string());
     }
     inst.extra.remove(ISOLATED_SOURCE);
     inst.extra.remove(RESCUE);
     inst.extra.remove(LIVE_MIGRATE);
+    inst.extra.remove(RESCUE_PHASE);
+    let phase_until = now.saturating_add(phase_ms.max(1) as i64);
     match hold {
         Some(Hold::Arrears) | Some(Hold::Expired) => {
             let source = if hold == Some(Hold::Arrears) {
@@ -172,6 +203,21 @@ pub fn apply(
         }
         Some(Hold::Rescue) => {
             inst.extra.insert(RESCUE.into(), Value::Bool(true));
+            inst.set_schedule(now, &[(VmState::Running, None)]);
+        }
+        Some(Hold::EnterRescue) => {
+            inst.extra.insert(RESCUE.into(), Value::Bool(true));
+            inst.extra.insert(
+                RESCUE_PHASE.into(),
+                serde_json::json!({"exit": false, "until": phase_until}),
+            );
+            inst.set_schedule(now, &[(VmState::Running, None)]);
+        }
+        Some(Hold::ExitRescue) => {
+            inst.extra.insert(
+                RESCUE_PHASE.into(),
+                serde_json::json!({"exit": true, "until": phase_until}),
+            );
             inst.set_schedule(now, &[(VmState::Running, None)]);
         }
         Some(Hold::LiveMigrate(from)) => {
@@ -193,7 +239,13 @@ pub fn in_rescue(i: &Instance, now: i64) -> bool {
 
 /// The `InstanceState` of an instance.
 pub fn instance_state(i: &Instance, now: i64) -> &'static str {
-    if in_rescue(i, now) {
+    if let Some(exit) = rescue_phase(i, now) {
+        if exit {
+            "EXIT_RESCUE_MODE"
+        } else {
+            "ENTER_RESCUE_MODE"
+        }
+    } else if in_rescue(i, now) {
         "RESCUE_MODE"
     } else if let Some(phase) = live_migrate_phase(i, now) {
         LIVE_MIGRATE_PHASES[phase]
@@ -228,7 +280,13 @@ pub fn restrict_state(i: &Instance, now: i64) -> &'static str {
 /// comment for the sources).
 pub fn refuse_held(i: &Instance, now: i64, allowed: &[VmState]) -> Result<(), ApiError> {
     let terminate = allowed.contains(&VmState::Terminated);
-    let refused = if in_rescue(i, now) && !terminate {
+    let refused = if let Some(exit) = rescue_phase(i, now) {
+        Some(if exit {
+            ("EXIT_RESCUE_MODE", "ExitRescueMode")
+        } else {
+            ("ENTER_RESCUE_MODE", "EnterRescueMode")
+        })
+    } else if in_rescue(i, now) && !terminate {
         Some(("RESCUE_MODE", "RescueMode"))
     } else {
         match live_migrate_phase(i, now) {

@@ -633,7 +633,7 @@ async fn live_migration_passes_its_phases_and_ends_by_itself() {
     let id = h.run_one(json!({})).await;
     h.wait_for(&id, "RUNNING").await;
     let (st, v) = h
-        .hold(&id, json!({"held": "enter_live_migrate", "phase_ms": 500}))
+        .hold(&id, json!({"held": "enter_live_migrate", "phase_ms": 800}))
         .await;
     assert_eq!(st, 200, "{v}");
     let seen = h.states_until(&id, "RUNNING").await;
@@ -801,4 +801,52 @@ async fn promotional_instances_cannot_change_type() {
     assert_eq!(h.state(&id).await, "RUNNING");
     assert_eq!(mark(false).await.0, 200);
     assert!(ok(&h.call("ResetInstancesType", resize).await));
+}
+
+/// Entering and leaving rescue mode are phases of their own (`ENTER_RESCUE_MODE`,
+/// `EXIT_RESCUE_MODE`), each refusing the owner's actions, TerminateInstances included,
+/// with its own code (tencentcloud-sdk-go `cvm/v20170312/client.go` error lists).
+#[tokio::test]
+async fn rescue_mode_is_entered_and_left_through_phases() {
+    let h = Harness::new(0, false);
+    let id = h.run_one(json!({})).await;
+    h.wait_for(&id, "RUNNING").await;
+    // Only an instance in rescue mode leaves it.
+    assert_eq!(h.hold(&id, json!({"held": "exit_rescue"})).await.0, 400);
+    for (held, state, code_suffix) in [
+        ("enter_rescue", "ENTER_RESCUE_MODE", "EnterRescueMode"),
+        ("exit_rescue", "EXIT_RESCUE_MODE", "ExitRescueMode"),
+    ] {
+        let (st, v) = h.hold(&id, json!({"held": held, "phase_ms": 600000})).await;
+        assert_eq!(st, 200, "{v}");
+        assert_eq!(h.state(&id).await, state);
+        let expected = format!("UnsupportedOperation.InstanceState{code_suffix}");
+        for (action, body) in [
+            ("StartInstances", json!({"InstanceIds": [id]})),
+            ("StopInstances", json!({"InstanceIds": [id]})),
+            ("RebootInstances", json!({"InstanceIds": [id]})),
+            (
+                "ModifyInstancesAttribute",
+                json!({"InstanceIds": [id], "InstanceName": "x"}),
+            ),
+            ("ResetInstance", json!({"InstanceId": id})),
+            ("TerminateInstances", json!({"InstanceIds": [id]})),
+        ] {
+            assert_eq!(code(&h.call(action, body).await), expected, "{action}");
+        }
+        // Into rescue mode (which exit_rescue then leaves).
+        h.hold(&id, json!({"held": "rescue"})).await;
+    }
+    // The phases end by themselves: into RESCUE_MODE, and out of it back to RUNNING.
+    h.hold(&id, json!({"held": "enter_rescue", "phase_ms": 800}))
+        .await;
+    let seen = h.states_until(&id, "RESCUE_MODE").await;
+    assert_eq!(seen, ["ENTER_RESCUE_MODE", "RESCUE_MODE"], "{seen:?}");
+    h.hold(&id, json!({"held": "exit_rescue", "phase_ms": 800}))
+        .await;
+    let seen = h.states_until(&id, "RUNNING").await;
+    assert_eq!(seen, ["EXIT_RESCUE_MODE", "RUNNING"], "{seen:?}");
+    assert!(ok(&h
+        .call("StopInstances", json!({"InstanceIds": [id]}))
+        .await));
 }
