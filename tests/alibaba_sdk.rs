@@ -198,7 +198,19 @@ async fn official_python_sdk_create_rules() {
         run["error_codes"]["InvalidSecurityGroupId.NotFound"], 2,
         "{calls}"
     );
+    assert_eq!(
+        run["error_codes"]["SecurityGroupInstanceLimitExceed"], 1,
+        "{calls}"
+    );
     let a = &calls["alibaba"];
+    assert_eq!(
+        a["JoinSecurityGroup"]["error_codes"]["SecurityGroupInstanceLimitExceeded"], 1,
+        "{calls}"
+    );
+    assert_eq!(
+        a["ModifyInstanceAttribute"]["error_codes"]["InvalidParameter"], 1,
+        "{calls}"
+    );
     for action in ["ModifyInstanceAttribute", "JoinSecurityGroup"] {
         assert_eq!(
             a[action]["error_codes"]["InvalidInstanceId.Mismatch"], 1,

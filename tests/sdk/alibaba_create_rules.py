@@ -168,9 +168,38 @@ def security_groups(c):
     delete(c, [iid])
 
 
+# JoinSecurityGroup.md: "A basic security group can contain a maximum of 2,000 instances. An
+# advanced security group can contain a maximum of 65,536 instances"; codes from the
+# RunInstances (SecurityGroupInstanceLimitExceed) and JoinSecurityGroup
+# (SecurityGroupInstanceLimitExceeded) error tables. The catalog's nearly full basic group
+# holds 1,999 instances the emulator does not. SDK ModifyInstanceAttributeRequest
+# .security_group_ids: "the list cannot contain both basic security groups and advanced
+# security groups at the same time".
+NEARLY_FULL_SG = "sg-bp1nearlyfull0000000"
+ADVANCED_SG = "sg-bp1advanced000000000"
+
+
+def security_group_capacity_and_kinds(c):
+    step("A full security group takes no more instances; a list is basic or advanced")
+    expect_error(lambda: c.run_instances(run_request(security_group_id=NEARLY_FULL_SG, amount=2)),
+                 "SecurityGroupInstanceLimitExceed", 403)
+    member = run(c, security_group_id=NEARLY_FULL_SG)[0]
+    iid = run(c)[0]
+    expect_error(lambda: c.join_security_group(ecs.JoinSecurityGroupRequest(
+        instance_id=iid, security_group_id=NEARLY_FULL_SG)), "SecurityGroupInstanceLimitExceeded", 403)
+    expect_error(lambda: c.modify_instance_attribute(ecs.ModifyInstanceAttributeRequest(
+        instance_id=iid, security_group_ids=[SG, ADVANCED_SG])), "InvalidParameter", 400)
+    c.modify_instance_attribute(ecs.ModifyInstanceAttributeRequest(instance_id=iid, security_group_ids=[ADVANCED_SG]))
+    assert list(describe(c, iid).security_group_ids.security_group_id) == [ADVANCED_SG]
+    delete(c, [member])
+    c.join_security_group(ecs.JoinSecurityGroupRequest(instance_id=iid, security_group_id=NEARLY_FULL_SG))
+    delete(c, [iid])
+
+
 def main():
     c = client()
     security_groups(c)
+    security_group_capacity_and_kinds(c)
     host_name_placeholder(c)
     payment_method(c)
     print("OK: Alibaba ECS create rules passed")

@@ -237,14 +237,37 @@ pub fn vswitch(region: &RegionInfo, id: &str) -> Option<&'static VSwitchInfo> {
 /// to the same VPC as the instance" (SDK `ModifyInstanceAttributeRequest.security_group_ids`).
 /// The ids the examples and the tests use are seeded (all in the VPC of their vSwitches), plus
 /// one group in a second cn-hangzhou VPC and one per VPC of the other regions.
+///
+/// Groups are basic or advanced (enterprise): "A basic security group can contain a maximum of
+/// 2,000 instances. An advanced security group can contain a maximum of 65,536 instances"
+/// (JoinSecurityGroup.md), and an instance's list "cannot contain both basic security groups
+/// and advanced security groups at the same time" (SDK
+/// `ModifyInstanceAttributeRequest.security_group_ids`). `members_elsewhere` counts instances
+/// in the group that the emulator does not hold (other accounts', the console's): it makes a
+/// nearly full group possible without creating 2,000 instances.
 pub struct SecurityGroupInfo {
     pub id: &'static str,
     pub region: &'static str,
     pub vpc_id: &'static str,
+    pub advanced: bool,
+    pub members_elsewhere: u32,
+}
+
+impl SecurityGroupInfo {
+    /// The most instances the group can contain (JoinSecurityGroup.md).
+    pub fn capacity(&self) -> u32 {
+        if self.advanced { 65_536 } else { 2_000 }
+    }
 }
 
 const fn sg(id: &'static str, region: &'static str, vpc_id: &'static str) -> SecurityGroupInfo {
-    SecurityGroupInfo { id, region, vpc_id }
+    SecurityGroupInfo {
+        id,
+        region,
+        vpc_id,
+        advanced: false,
+        members_elsewhere: 0,
+    }
 }
 
 pub const SECURITY_GROUPS: &[SecurityGroupInfo] = &[
@@ -275,6 +298,22 @@ pub const SECURITY_GROUPS: &[SecurityGroupInfo] = &[
     sg("sg-sdk000000000000009", "cn-hangzhou", VPC_HZ),
     sg("sg-sdk00000000000000a", "cn-hangzhou", VPC_HZ),
     sg("sg-sdk00000000000000b", "cn-hangzhou", VPC_HZ),
+    // An advanced (enterprise) group, and a basic group with 1,999 instances the emulator
+    // does not hold (one more fits).
+    SecurityGroupInfo {
+        id: "sg-bp1advanced000000000",
+        region: "cn-hangzhou",
+        vpc_id: VPC_HZ,
+        advanced: true,
+        members_elsewhere: 0,
+    },
+    SecurityGroupInfo {
+        id: "sg-bp1nearlyfull0000000",
+        region: "cn-hangzhou",
+        vpc_id: VPC_HZ,
+        advanced: false,
+        members_elsewhere: 1_999,
+    },
     // The second cn-hangzhou VPC.
     sg("sg-bp1other000000000000", "cn-hangzhou", VPC_HZ_OTHER),
     // One per VPC of the other regions.

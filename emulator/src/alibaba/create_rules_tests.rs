@@ -323,3 +323,97 @@ fn security_group_changes_stay_in_the_instance_vpc() {
         vec!["sg-bp1demo0000000000001", "sg-bp1demo0000000000002"]
     );
 }
+
+const ADVANCED_SG: &str = "sg-bp1advanced000000000";
+/// A basic group that already holds 1,999 instances the emulator does not (catalog).
+const NEARLY_FULL_SG: &str = "sg-bp1nearlyfull0000000";
+
+/// "A basic security group can contain a maximum of 2,000 instances. An advanced security
+/// group can contain a maximum of 65,536 instances" (JoinSecurityGroup.md): a full group
+/// takes no more, with each action's documented code (RunInstances and
+/// ModifyInstanceAttribute 403 `SecurityGroupInstanceLimitExceed`, JoinSecurityGroup 403
+/// `SecurityGroupInstanceLimitExceeded`); a place freed by a leave is taken again.
+#[test]
+fn a_full_security_group_takes_no_more_instances() {
+    let h = H::new();
+    // Two at once do not fit; one does.
+    assert_eq!(
+        run(&h, &[("SecurityGroupId", NEARLY_FULL_SG), ("Amount", "2")]),
+        Err("SecurityGroupInstanceLimitExceed".into())
+    );
+    let member = run(&h, &[("SecurityGroupId", NEARLY_FULL_SG)]).unwrap();
+    // Now full: a create, a join and a replacement that add an instance are refused.
+    assert_eq!(
+        run(&h, &[("SecurityGroupId", NEARLY_FULL_SG)]),
+        Err("SecurityGroupInstanceLimitExceed".into())
+    );
+    let other = run(&h, &[]).unwrap();
+    let join = |id: &str, sg: &str| {
+        h.code(
+            "JoinSecurityGroup",
+            &[("InstanceId", id), ("SecurityGroupId", sg)],
+        )
+    };
+    assert_eq!(
+        join(&other, NEARLY_FULL_SG),
+        "SecurityGroupInstanceLimitExceeded"
+    );
+    assert_eq!(
+        h.code(
+            "ModifyInstanceAttribute",
+            &[
+                ("InstanceId", &other),
+                ("SecurityGroupIds.1", NEARLY_FULL_SG)
+            ]
+        ),
+        "SecurityGroupInstanceLimitExceed"
+    );
+    // A member's own list may keep the group.
+    assert_eq!(
+        h.code(
+            "ModifyInstanceAttribute",
+            &[
+                ("InstanceId", &member),
+                ("SecurityGroupIds.1", NEARLY_FULL_SG),
+                ("SecurityGroupIds.2", "sg-bp1demo0000000000001")
+            ]
+        ),
+        "ok"
+    );
+    // The member leaves: its place is free again.
+    assert_eq!(
+        h.code(
+            "LeaveSecurityGroup",
+            &[("InstanceId", &member), ("SecurityGroupId", NEARLY_FULL_SG)]
+        ),
+        "ok"
+    );
+    assert_eq!(join(&other, NEARLY_FULL_SG), "ok");
+}
+
+/// "You can switch the security group type, but the list cannot contain both basic security
+/// groups and advanced security groups at the same time" (SDK
+/// `ModifyInstanceAttributeRequest.security_group_ids`; no code of its own:
+/// `InvalidParameter`).
+#[test]
+fn a_security_group_list_is_basic_or_advanced() {
+    let h = H::new();
+    let id = h.run("PostPaid", "ecs.g7.large");
+    let before = groups(&h, &id);
+    let replace = |sgs: &[&str]| {
+        let mut p = vec![("InstanceId".to_string(), id.clone())];
+        for (n, sg) in sgs.iter().enumerate() {
+            p.push((format!("SecurityGroupIds.{}", n + 1), sg.to_string()));
+        }
+        let p: Vec<(&str, &str)> = p.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        h.code("ModifyInstanceAttribute", &p)
+    };
+    assert_eq!(
+        replace(&["sg-bp1demo0000000000001", ADVANCED_SG]),
+        "InvalidParameter"
+    );
+    assert_eq!(groups(&h, &id), before);
+    // Switching the type is allowed.
+    assert_eq!(replace(&[ADVANCED_SG]), "ok");
+    assert_eq!(groups(&h, &id), vec![ADVANCED_SG]);
+}

@@ -24,7 +24,8 @@
 
 use serde_json::Map;
 
-use crate::store::{Instance, VmState};
+use crate::config::Provider;
+use crate::store::{Instance, Store, VmState};
 
 use super::actions::{Ctx, Fields, incorrect_status};
 use super::billing::find;
@@ -101,6 +102,60 @@ fn vpc_mismatch(sg: &SecurityGroupInfo, instance_vpc: &str) -> AliError {
     )
 }
 
+/// Instances in `group`: the emulator's own (every account's) and those it does not hold.
+fn members(store: &Store, group: &SecurityGroupInfo, now: i64) -> u32 {
+    let own = store
+        .list(now, |i| {
+            i.provider == Provider::Alibaba
+                && i.region == group.region
+                && i.security_groups.iter().any(|g| g == group.id)
+        })
+        .len() as u32;
+    own + group.members_elsewhere
+}
+
+/// `joining` more instances must fit into `group` ("A basic security group can contain a
+/// maximum of 2,000 instances. An advanced security group can contain a maximum of 65,536
+/// instances", JoinSecurityGroup.md). The code is the calling action's: JoinSecurityGroup
+/// 403 `SecurityGroupInstanceLimitExceeded` (JoinSecurityGroup.md), RunInstances and
+/// ModifyInstanceAttribute 403 `SecurityGroupInstanceLimitExceed` (their error tables).
+pub fn check_capacity(
+    store: &Store,
+    group: &SecurityGroupInfo,
+    joining: u32,
+    now: i64,
+    code: &'static str,
+) -> AliResult<()> {
+    let members = members(store, group, now);
+    if members + joining > group.capacity() {
+        return Err(AliError::new(
+            403,
+            code,
+            format!(
+                "Exceeding the allowed amount of instances of a security group: {} holds {members} of {} instances.",
+                group.id,
+                group.capacity()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// "the list cannot contain both basic security groups and advanced security groups at the
+/// same time" (SDK `ModifyInstanceAttributeRequest.security_group_ids`; the page's error
+/// table has no code of its own: 400 `InvalidParameter` "The specified parameter is not
+/// valid.").
+fn check_one_kind(groups: &[&SecurityGroupInfo]) -> AliResult<()> {
+    if groups.iter().any(|g| g.advanced) && groups.iter().any(|g| !g.advanced) {
+        return Err(AliError::new(
+            400,
+            "InvalidParameter",
+            "The specified parameter \"SecurityGroupIds\" is not valid: it cannot contain both basic and advanced security groups.",
+        ));
+    }
+    Ok(())
+}
+
 /// The region and VPC of a stored instance.
 fn instance_network(inst: &Instance) -> AliResult<(&'static RegionInfo, String)> {
     let region =
@@ -109,14 +164,22 @@ fn instance_network(inst: &Instance) -> AliResult<(&'static RegionInfo, String)>
 }
 
 /// `ModifyInstanceAttribute SecurityGroupIds.N` of an instance in `region` and `vpc`: known
-/// ids of that region, in the instance's VPC, unique, at most the quota.
-pub fn check_replacement(inst: &Instance, sgs: &[String]) -> AliResult<()> {
+/// ids of that region, in the instance's VPC, unique, at most the quota, of one kind, and
+/// room in each group the instance joins.
+pub fn check_replacement(
+    store: &Store,
+    inst: &Instance,
+    sgs: &[String],
+    now: i64,
+) -> AliResult<()> {
     let (region, vpc) = instance_network(inst)?;
+    let mut groups = Vec::with_capacity(sgs.len());
     for (n, sg) in sgs.iter().enumerate() {
         let group = check_sg(region, sg)?;
         if group.vpc_id != vpc {
             return Err(vpc_mismatch(group, &vpc));
         }
+        groups.push(group);
         if sgs[..n].contains(sg) {
             return Err(AliError::new(
                 400,
@@ -129,6 +192,12 @@ pub fn check_replacement(inst: &Instance, sgs: &[String]) -> AliResult<()> {
     }
     if sgs.len() > SG_PER_INSTANCE {
         return Err(limit_exceeded());
+    }
+    check_one_kind(&groups)?;
+    for group in groups {
+        if !inst.security_groups.iter().any(|g| g == group.id) {
+            check_capacity(store, group, 1, now, "SecurityGroupInstanceLimitExceed")?;
+        }
     }
     Ok(())
 }
@@ -179,6 +248,15 @@ where
     let group = check_sg(region, &sg)?;
     if joining && group.vpc_id != vpc {
         return Err(vpc_mismatch(group, &vpc));
+    }
+    if joining && !inst.security_groups.iter().any(|g| *g == sg) {
+        check_capacity(
+            &store,
+            group,
+            1,
+            ctx.now,
+            "SecurityGroupInstanceLimitExceeded",
+        )?;
     }
     let state = inst.state_at(ctx.now);
     if !matches!(state, VmState::Running | VmState::Stopped) {

@@ -302,8 +302,10 @@ pub(super) fn run_instances(ctx: &Ctx) -> AliResult<Fields> {
     // `InvalidParameter.Mismatch` "Specified security group and virtual switch are not in the
     // same VPC."; the table also lists 403 `OperationDenied.InconsistentNetwork` for the same
     // case, the emulator answers the first). The groups come from `catalog::SECURITY_GROUPS`.
+    let mut groups = Vec::with_capacity(sgs.len());
     for sg in &sgs {
         let group = check_sg(region, sg)?;
+        groups.push(group);
         if group.vpc_id != vswitch.vpc_id {
             return Err(AliError::new(
                 400,
@@ -570,6 +572,17 @@ pub(super) fn run_instances(ctx: &Ctx) -> AliResult<Fields> {
             "InvalidPayMethod",
             "The specified pay method is not valid.",
         ));
+    }
+    // Room for `Amount` more instances in each group (403 `SecurityGroupInstanceLimitExceed`,
+    // RunInstances.md error table; capacities in `membership.rs::check_capacity`).
+    for group in &groups {
+        crate::alibaba::membership::check_capacity(
+            &store,
+            group,
+            amount as u32,
+            ctx.now,
+            "SecurityGroupInstanceLimitExceed",
+        )?;
     }
     if let Some(quota) = settings.instance_quota {
         let used = store.count_owned(Provider::Alibaba, &ctx.account.key_id, ctx.now) as u64;

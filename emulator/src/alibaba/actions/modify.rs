@@ -39,7 +39,7 @@ pub(super) fn modify_instance_attribute(ctx: &Ctx) -> AliResult<Fields> {
     if !sgs.is_empty()
         && let Some(i) = store.get(&id, ctx.now)
     {
-        super::super::membership::check_replacement(i, &sgs)?;
+        super::super::membership::check_replacement(&store, i, &sgs, ctx.now)?;
     }
     // HostName and Password follow the rules of the instance's OS (Windows: host names of
     // 2-15 characters, passwords not starting with `/`; `create.rs` has the sources).
