@@ -249,7 +249,7 @@ where
     if joining && group.vpc_id != vpc {
         return Err(vpc_mismatch(group, &vpc));
     }
-    if joining && !inst.security_groups.iter().any(|g| *g == sg) {
+    if joining && !inst.security_groups.contains(&sg) {
         check_capacity(
             &store,
             group,
