@@ -497,6 +497,22 @@ pub fn security_group(region: &str, id: &str) -> Option<&'static str> {
         .map(|g| g.name)
 }
 
+/// The id of the security group of `region` named `name_or_id`: the deprecated Nova
+/// `addSecurityGroup`/`removeSecurityGroup` take "安全组名称或者UUID" (API ecs_03_0601/0602;
+/// SDK huaweicloudsdkecs/v2/model/nova_add_security_group_option.py `name`).
+pub fn security_group_id(region: &str, name_or_id: &str) -> Option<String> {
+    if security_group(region, name_or_id).is_some() {
+        return Some(name_or_id.to_string());
+    }
+    if name_or_id == "default" {
+        return Some(default_security_group(region));
+    }
+    SECURITY_GROUPS
+        .iter()
+        .find(|g| g.region == region && g.name == name_or_id)
+        .map(|g| g.id.to_string())
+}
+
 /// Whether IPv4 address `ip` lies in `cidr` (`a.b.c.d/n`); `None` when either is malformed.
 pub fn in_cidr(ip: &str, cidr: &str) -> Option<bool> {
     let (net, bits) = cidr.split_once('/')?;

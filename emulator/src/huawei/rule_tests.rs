@@ -899,3 +899,42 @@ fn reinstall_keeps_the_image_and_follows_the_login_rules() {
     assert_eq!(image(&app), before, "the same image");
     assert_ne!(system_disk(&app), old_disk, "a new system disk");
 }
+
+/// The deprecated Nova `addSecurityGroup`/`removeSecurityGroup` (API ecs_03_0601/0602, kept
+/// for old SDK programs) take a group's name or UUID ("安全组名称或者UUID", SDK
+/// nova_add_security_group_option.py `name`); a group the region does not have is Nova's 404.
+#[test]
+fn nova_security_group_actions_name_groups_of_the_region() {
+    let app = app();
+    let id = created(&app);
+    // Nova errors carry no ECS code: the HTTP status tells them apart.
+    let action = |kind: &str, name: &str| match run(
+        &app,
+        Op::NovaServerAction(id.clone()),
+        &json!({kind: {"name": name}}),
+        &[],
+    ) {
+        Ok(_) => "ok".to_string(),
+        Err(e) => e.status.to_string(),
+    };
+    assert_eq!(action("addSecurityGroup", "no-such-group"), "404");
+    // a group of ap-southeast-1 is not one of cn-north-4
+    assert_eq!(
+        action("addSecurityGroup", "9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b01"),
+        "404"
+    );
+    // by name, then by UUID: the same group
+    assert_eq!(action("addSecurityGroup", "app"), "ok");
+    assert_eq!(
+        action("addSecurityGroup", "6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c01"),
+        "400"
+    );
+    assert_eq!(
+        action(
+            "removeSecurityGroup",
+            "6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c01"
+        ),
+        "ok"
+    );
+    assert_eq!(action("removeSecurityGroup", "app"), "404");
+}

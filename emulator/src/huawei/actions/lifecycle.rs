@@ -190,6 +190,11 @@ pub(super) fn nova_action(ctx: &Ctx, id: &str) -> HwResult<Answer> {
     store.sweep(ctx.now);
     let i = owned(&store, ctx, id)
         .map_err(|_| HwError::nova(404, format!("Instance {id} could not be found.")))?;
+    // A name or UUID of one of the region's groups (`catalog::security_group_id`); Nova's
+    // answer for another: 404 itemNotFound "Security group {name} not found.".
+    let name = sg;
+    let sg = catalog::security_group_id(ctx.region, &name)
+        .ok_or_else(|| HwError::nova(404, format!("Security group {name} not found.")))?;
     let present = i.security_groups.contains(&sg);
     if kind == "addSecurityGroup" && present {
         return Err(HwError::nova(
