@@ -18,6 +18,7 @@ from huaweicloudsdkcore.auth.credentials import BasicCredentials
 from huaweicloudsdkcore.exceptions import exceptions
 from huaweicloudsdkcore.http.http_config import HttpConfig
 from huaweicloudsdkecs.v2 import (
+    NovaDeleteServerRequest,
     ReinstallServerWithCloudInitOption,
     ReinstallServerWithCloudInitRequest,
     ReinstallServerWithCloudInitRequestBody,
@@ -219,6 +220,18 @@ def main():
     wait_job(c, job_id)
     listed = c.list_servers_details(ListServersDetailsRequest(limit=10))
     assert all(s.id != sid for s in listed.servers), listed
+
+    # NovaDeleteServer (DELETE /v2.1/{project_id}/servers/{server_id}, 删除云服务器 under the
+    # Nova API): the single-server delete, 204.
+    step("NovaDeleteServer: one server, by itself")
+    r = create(token=str(uuid.uuid4()), name="sdk-nova-delete")
+    one = wait_job(c, r.job_id).entities.sub_jobs[0].entities.server_id
+    deleted = c.nova_delete_server(NovaDeleteServerRequest(server_id=one))
+    assert deleted.status_code == 204, deleted.status_code
+    deadline = time.time() + WAIT
+    while any(s.id == one for s in c.list_servers_details(ListServersDetailsRequest(limit=10)).servers):
+        assert time.time() < deadline, "the server is still listed"
+        time.sleep(0.2)
 
     step("ShowServer on an unknown server")
     try:

@@ -188,6 +188,7 @@ pub enum Op {
     ChangeOs(String),
     ReinstallOs(String),
     NovaServerAction(String),
+    NovaDeleteServer(String),
     NovaListAvailabilityZones,
     /// `GET /v1/{project_id}/availability-zones`, the successor of the Nova call.
     ListServerAzInfo,
@@ -315,6 +316,11 @@ pub fn resolve(method: &Method, path: &str, body: &[u8]) -> Option<Route> {
         ("POST", ["v2", p, "cloudservers", id, "reinstallos"]) => r(
             Op::ReinstallOs(id.to_string()),
             "ReinstallServerWithCloudInit",
+            Some(p),
+        ),
+        ("DELETE", ["v2.1", p, "servers", id]) => r(
+            Op::NovaDeleteServer(id.to_string()),
+            "NovaDeleteServer",
             Some(p),
         ),
         ("POST", ["v2.1", p, "servers", id, "action"]) => {

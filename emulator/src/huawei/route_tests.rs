@@ -25,6 +25,11 @@ fn routes() {
             .op,
         Op::ListServersDetails
     );
+    let r = resolve(&Method::DELETE, "/v2.1/0a1b/servers/abc", b"").unwrap();
+    assert_eq!(
+        (r.op, r.action.as_str()),
+        (Op::NovaDeleteServer("abc".into()), "NovaDeleteServer")
+    );
     let r = resolve(
         &Method::POST,
         "/v2/0a1b/cloudservers/abc/reinstallos",

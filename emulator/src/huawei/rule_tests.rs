@@ -938,3 +938,41 @@ fn nova_security_group_actions_name_groups_of_the_region() {
     );
     assert_eq!(action("removeSecurityGroup", "app"), "404");
 }
+
+/// NovaDeleteServer (`DELETE /v2.1/{project_id}/servers/{server_id}`, 删除云服务器 under the
+/// Nova API; SDK `nova_delete_server`): the single-server delete, 204 and no body; an unknown
+/// server is Nova's 404; a yearly/monthly one is refused as by DeleteServers (Ecs.0513).
+#[test]
+fn nova_delete_server_deletes_one_server() {
+    let app = app();
+    let id = created(&app);
+    let delete = |id: &str| match run(&app, Op::NovaDeleteServer(id.into()), &Value::Null, &[]) {
+        Ok(v) => v["status"].to_string(),
+        Err(e) => format!("{} {}", e.status, e.code),
+    };
+    assert_eq!(delete("6a7b8c9d-0000-4000-8000-000000000000"), "404 404");
+    assert_eq!(delete(&id), "204");
+    let listed = run(&app, Op::ListServersDetails, &Value::Null, &[]).unwrap();
+    assert!(
+        listed["servers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["id"] != id.as_str() || s["status"] == "DELETED"),
+        "{listed}"
+    );
+    let prepaid = {
+        let mut s = server();
+        s["extendparam"] = json!({"chargingMode": "prePaid", "periodType": "month", "periodNum": 1,
+                   "isAutoPay": "true"});
+        let r = run(
+            &app,
+            Op::CreateServers { v11: true },
+            &json!({"server": s}),
+            &[],
+        )
+        .unwrap();
+        r["serverIds"][0].as_str().unwrap().to_string()
+    };
+    assert_eq!(delete(&prepaid), "400 Ecs.0513");
+}

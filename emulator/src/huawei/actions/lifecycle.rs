@@ -110,7 +110,6 @@ pub(super) fn delete_servers(ctx: &Ctx) -> HwResult<Answer> {
     let ids = servers_list(&body, "servers")?;
     bool_field(&body, "delete_publicip")?;
     let delete_volume = bool_field(&body, "delete_volume")?.unwrap_or(false);
-    let d = ctx.app.settings().transition_delays_ms;
     let mut store = ctx.app.store();
     store.sweep(ctx.now);
     for id in &ids {
@@ -122,8 +121,58 @@ pub(super) fn delete_servers(ctx: &Ctx) -> HwResult<Answer> {
             return Err(billing::delete_refused(id));
         }
     }
+    let end = schedule_deletion(&mut store, ctx, &ids, delete_volume, "DeleteServers");
+    let job = jobs::create(
+        ctx.project,
+        "deleteServers",
+        "deleteServer",
+        ctx.now,
+        end,
+        ids,
+        None,
+    );
+    Ok(Answer::ok(json!({ "job_id": job })))
+}
+
+/// NovaDeleteServer: `DELETE /v2.1/{project_id}/servers/{server_id}`, "删除一台云服务器" (API
+/// 删除云服务器 under the OpenStack Nova API; 2024 snapshot `huaweicloudDocs/ecs`
+/// `cn.zh-cn/API参考/删除云服务器-3.md`; SDK huaweicloudsdkecs/v2/ecs_client.py
+/// `nova_delete_server`): the single-server form of DeleteServers, 204 without a body. A
+/// yearly/monthly server is refused as in DeleteServers (Ecs.0513: unsubscribe it instead).
+pub(super) fn nova_delete_server(ctx: &Ctx, id: &str) -> HwResult<Answer> {
+    let mut store = ctx.app.store();
+    store.sweep(ctx.now);
+    let i = owned(&store, ctx, id)
+        .map_err(|_| HwError::nova(404, format!("Instance {id} could not be found.")))?;
+    if billing::is_prepaid(i) {
+        return Err(billing::delete_refused(id));
+    }
+    if i.state_at(ctx.now) != VmState::Terminating {
+        schedule_deletion(
+            &mut store,
+            ctx,
+            &[id.to_string()],
+            false,
+            "NovaDeleteServer",
+        );
+    }
+    Ok(Answer {
+        status: 204,
+        body: None,
+    })
+}
+
+/// Start deleting `ids`; returns when the last one is deleted.
+fn schedule_deletion(
+    store: &mut Store,
+    ctx: &Ctx,
+    ids: &[String],
+    delete_volume: bool,
+    action: &str,
+) -> i64 {
+    let d = ctx.app.settings().transition_delays_ms;
     let mut end = ctx.now;
-    for id in &ids {
+    for id in ids {
         let Some(i) = store.get_mut(id, ctx.now) else {
             continue;
         };
@@ -146,19 +195,10 @@ pub(super) fn delete_servers(ctx: &Ctx) -> HwResult<Answer> {
             ],
         );
         let done = ctx.now + d.terminating as i64;
-        i.record_operation("DeleteServers", ctx.request_id, ctx.now, done);
+        i.record_operation(action, ctx.request_id, ctx.now, done);
         end = end.max(done);
     }
-    let job = jobs::create(
-        ctx.project,
-        "deleteServers",
-        "deleteServer",
-        ctx.now,
-        end,
-        ids,
-        None,
-    );
-    Ok(Answer::ok(json!({ "job_id": job })))
+    end
 }
 
 pub(super) fn nova_action(ctx: &Ctx, id: &str) -> HwResult<Answer> {

@@ -86,6 +86,7 @@ pub fn run(op: &Op, ctx: &Ctx) -> HwResult<Answer> {
         Op::ChangeOs(id) => change_os(ctx, id),
         Op::ReinstallOs(id) => reinstall_os(ctx, id),
         Op::NovaServerAction(id) => nova_action(ctx, id),
+        Op::NovaDeleteServer(id) => nova_delete_server(ctx, id),
         Op::NovaListAvailabilityZones => Ok(Answer::ok(json!({
             "availabilityZoneInfo": catalog::zones(ctx.region)
                 .iter()
