@@ -27,71 +27,22 @@ Rules checked (sources in docs/provider-contract.md, Alibaba §4, §5, §7 and �
   password special characters are the documented ones (no '"').
 * DescribeInstances Tag.N: N <= 20 (DescribeInstancesRequestTag.key; InvalidTagCount).
 """
-import json
-import os
 import sys
 import time
 
 from alibabacloud_ecs20140526 import models as ecs
-from alibabacloud_ecs20140526.client import Client
-from alibabacloud_tea_openapi import models as openapi
-from alibabacloud_tea_openapi.exceptions import ClientException
 
-ENDPOINT = os.environ["ECS_ENDPOINT"]
-REGION = os.environ.get("ECS_REGION", "cn-hangzhou")
-WAIT = float(os.environ.get("ECS_WAIT_SECONDS", "60"))
+from alibaba_common import (LINUX, REGION, WINDOWS, client, describe, expect_error, step, wait_for)
+
 FIRST_SG = "sg-sdk000000000000001"
 # The emulator's vSwitches (emulator/src/alibaba/catalog.rs): ...01 in cn-hangzhou-h,
 # ...02 in cn-hangzhou-i.
 VSWITCH = "vsw-sdk000000000000001"
 VSWITCH_I = "vsw-sdk000000000000002"
-LINUX = "aliyun_3_x64_20G_alibase_20240819.vhd"
-WINDOWS = "win2022_21H2_x64_dtc_en-us_40G_alibase_20240918.vhd"
-
-
-def client():
-    return Client(openapi.Config(
-        access_key_id=os.environ["ALIBABA_CLOUD_ACCESS_KEY_ID"],
-        access_key_secret=os.environ["ALIBABA_CLOUD_ACCESS_KEY_SECRET"],
-        endpoint=ENDPOINT,
-        protocol="http",
-        region_id=REGION,
-    ))
-
-
-def step(msg):
-    print(f"--> {msg}", flush=True)
-
-
-def describe(c, iid):
-    r = c.describe_instances(ecs.DescribeInstancesRequest(region_id=REGION, instance_ids=json.dumps([iid])))
-    items = r.body.instances.instance if r.body.instances else []
-    return items[0] if items else None
 
 
 def groups(c, iid):
     return list(describe(c, iid).security_group_ids.security_group_id)
-
-
-def wait_for(c, iid, wanted):
-    deadline = time.time() + WAIT
-    while time.time() < deadline:
-        i = describe(c, iid)
-        if (i.status if i else "<absent>") == wanted:
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"{iid} did not become {wanted}")
-
-
-def expect_error(fn, code, status=None):
-    try:
-        fn()
-    except ClientException as e:
-        assert e.code == code, f"expected {code}, got {e.code}: {e.message}"
-        if status is not None:
-            assert e.status_code == status, (code, e.status_code)
-        return e
-    raise AssertionError(f"expected error {code}, the call succeeded")
 
 
 def run(c, amount):

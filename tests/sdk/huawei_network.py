@@ -13,13 +13,10 @@ Huawei §3, §11, §13; codes from the ECS error table, API ecs_07_0002):
    ListResizeFlavors (GET /v1/{project_id}/cloudservers/resize_flavors) lists exactly the
    targets the resize accepts.
 """
-import os
 import time
 import uuid
 
 from huaweicloudsdkcore.auth.credentials import BasicCredentials
-from huaweicloudsdkcore.exceptions import exceptions
-from huaweicloudsdkcore.http.http_config import HttpConfig
 from huaweicloudsdkecs.v2 import (
     CreatePostPaidServersRequest,
     CreatePostPaidServersRequestBody,
@@ -51,10 +48,8 @@ from huaweicloudsdkvpc.v3 import (
     VpcClient,
 )
 
-EMULATOR = os.environ["EMULATOR"]
-AK = os.environ["HUAWEICLOUD_SDK_AK"]
-SK = os.environ["HUAWEICLOUD_SDK_SK"]
-PROJECT = os.environ["HOME_PROJECT_ID"]
+from huawei_common import (AK, EMULATOR, PROJECT, SK, config, expect_error, step)
+
 
 VPC = "0f3b4c5d-6e7f-4a8b-9c0d-1e2f3a4b5c6d"
 SUBNET = "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"
@@ -64,26 +59,6 @@ OTHER_REGION_SUBNET = "2c8e5a71-4b3d-4f69-a1e0-7d9c6b5a4e31"
 SG_APP = "6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c01"
 SG_DB = "6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c02"
 OTHER_REGION_SG = "9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b01"
-
-
-def config():
-    c = HttpConfig.get_default_config()
-    c.timeout = (5, 30)
-    return c
-
-
-def step(msg):
-    print(f"--> {msg}", flush=True)
-
-
-def expect_error(call, status, code):
-    try:
-        call()
-    except exceptions.ClientRequestException as e:
-        print(f"    {e.status_code} {e.error_code}: {e.error_msg}")
-        assert (e.status_code, e.error_code) == (status, code), e
-        return
-    raise AssertionError(f"expected {status} {code}")
 
 
 def ecs():

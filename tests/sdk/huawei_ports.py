@@ -15,13 +15,8 @@ the documented successor of the deprecated Nova addSecurityGroup/removeSecurityG
 
 Environment: EMULATOR (http://127.0.0.1:port), HUAWEICLOUD_SDK_AK / _SK, HOME_PROJECT_ID.
 """
-import os
-import socket
-from urllib.parse import urlparse
 
 from huaweicloudsdkcore.auth.credentials import BasicCredentials, GlobalCredentials
-from huaweicloudsdkcore.exceptions import exceptions
-from huaweicloudsdkcore.http.http_config import HttpConfig
 from huaweicloudsdkecs.v2 import (
     CreatePostPaidServersRequest,
     CreatePostPaidServersRequestBody,
@@ -47,46 +42,14 @@ from huaweicloudsdkvpc.v3 import (
     VpcClient,
 )
 
-EMULATOR = os.environ["EMULATOR"]
-AK = os.environ["HUAWEICLOUD_SDK_AK"]
-SK = os.environ["HUAWEICLOUD_SDK_SK"]
-PROJECT = os.environ["HOME_PROJECT_ID"]
-PORT = urlparse(EMULATOR).port
+from huawei_common import (AK, EMULATOR, PORT, PROJECT, SK, config, expect_error, step, resolve_cloud_hosts_to_emulator)
+
+resolve_cloud_hosts_to_emulator()
+
 
 SG_A = "0a0a0a0a-0000-4000-8000-00000000000a"
 SG_B = "0b0b0b0b-0000-4000-8000-00000000000b"
 SG_C = "0c0c0c0c-0000-4000-8000-00000000000c"
-
-_real_getaddrinfo = socket.getaddrinfo
-
-
-def _getaddrinfo(host, *args, **kwargs):
-    if isinstance(host, str) and host.endswith(".myhuaweicloud.com"):
-        host = "127.0.0.1"
-    return _real_getaddrinfo(host, *args, **kwargs)
-
-
-socket.getaddrinfo = _getaddrinfo
-
-
-def config():
-    c = HttpConfig.get_default_config()
-    c.timeout = (5, 30)
-    return c
-
-
-def step(msg):
-    print(f"--> {msg}", flush=True)
-
-
-def expect_error(call, status, code):
-    try:
-        call()
-    except exceptions.ClientRequestException as e:
-        print(f"    {e.status_code} {e.error_code}: {e.error_msg}")
-        assert (e.status_code, e.error_code) == (status, code), e
-        return
-    raise AssertionError(f"expected {status} {code}")
 
 
 def vpc(project, sk=SK, endpoint=EMULATOR):

@@ -10,7 +10,6 @@ huaweicloudsdkiam, huaweicloudsdkbss) against the cloud emulator.
 
 Environment: EMULATOR (http://127.0.0.1:port), HUAWEICLOUD_SDK_AK / _SK, HOME_PROJECT_ID.
 """
-import os
 import time
 
 from huaweicloudsdkbss.v2 import (
@@ -20,7 +19,6 @@ from huaweicloudsdkbss.v2 import (
 )
 from huaweicloudsdkcore.auth.credentials import BasicCredentials, GlobalCredentials
 from huaweicloudsdkcore.exceptions import exceptions
-from huaweicloudsdkcore.http.http_config import HttpConfig
 from huaweicloudsdkecs.v2 import (
     CreateServersRequest,
     CreateServersRequestBody,
@@ -43,30 +41,7 @@ from huaweicloudsdkecs.v2 import (
 )
 from huaweicloudsdkiam.v3 import IamClient, ShowPermanentAccessKeyRequest
 
-EMULATOR = os.environ["EMULATOR"]
-AK = os.environ["HUAWEICLOUD_SDK_AK"]
-SK = os.environ["HUAWEICLOUD_SDK_SK"]
-PROJECT = os.environ["HOME_PROJECT_ID"]
-
-
-def config():
-    c = HttpConfig.get_default_config()
-    c.timeout = (5, 30)
-    return c
-
-
-def step(msg):
-    print(f"--> {msg}", flush=True)
-
-
-def expect_error(call, status, code):
-    try:
-        call()
-    except exceptions.ClientRequestException as e:
-        print(f"    {e.status_code} {e.error_code}: {e.error_msg}")
-        assert (e.status_code, e.error_code) == (status, code), e
-        return
-    raise AssertionError(f"expected {status} {code}")
+from huawei_common import (AK, EMULATOR, PROJECT, SK, config, expect_error, step)
 
 
 def server(metadata):

@@ -12,13 +12,9 @@ huaweicloudsdkecs, huaweicloudsdkiam) against the cloud emulator.
 
 Environment: EMULATOR (http://127.0.0.1:port), HUAWEICLOUD_SDK_AK / _SK, HOME_PROJECT_ID.
 """
-import os
-import socket
-from urllib.parse import urlparse
 
 from huaweicloudsdkcore.auth.credentials import BasicCredentials, GlobalCredentials
 from huaweicloudsdkcore.exceptions import exceptions
-from huaweicloudsdkcore.http.http_config import HttpConfig
 from huaweicloudsdkcore.region.region import Region
 from huaweicloudsdkecs.v2 import EcsClient, ListServerAzInfoRequest
 from huaweicloudsdkiam.v3 import (
@@ -27,21 +23,9 @@ from huaweicloudsdkiam.v3 import (
     ShowPermanentAccessKeyRequest,
 )
 
-EMULATOR = os.environ["EMULATOR"]
-AK = os.environ["HUAWEICLOUD_SDK_AK"]
-SK = os.environ["HUAWEICLOUD_SDK_SK"]
-HOME = os.environ["HOME_PROJECT_ID"]
-PORT = urlparse(EMULATOR).port
+from huawei_common import (AK, EMULATOR, PORT, SK, config, step, PROJECT as HOME, resolve_cloud_hosts_to_emulator)
 
-
-def config():
-    c = HttpConfig.get_default_config()
-    c.timeout = (5, 30)
-    return c
-
-
-def step(msg):
-    print(f"--> {msg}", flush=True)
+resolve_cloud_hosts_to_emulator()
 
 
 def ecs(credentials, region, endpoint=EMULATOR):
@@ -55,16 +39,6 @@ def ecs(credentials, region, endpoint=EMULATOR):
 
 
 # Regional hosts resolve to the emulator (only for this process).
-_real_getaddrinfo = socket.getaddrinfo
-
-
-def _getaddrinfo(host, *args, **kwargs):
-    if isinstance(host, str) and host.endswith(".myhuaweicloud.com"):
-        host = "127.0.0.1"
-    return _real_getaddrinfo(host, *args, **kwargs)
-
-
-socket.getaddrinfo = _getaddrinfo
 
 
 def main():
