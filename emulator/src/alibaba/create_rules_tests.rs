@@ -192,6 +192,16 @@ fn prepaid_needs_a_payment_method() {
 const OTHER_VPC_SG: &str = "sg-bp1other000000000000";
 const OTHER_VPC_VSWITCH: &str = "vsw-bp1other000000000000";
 
+/// ModifyInstanceAttribute `SecurityGroupIds.N` of `id` set to `sgs`: the answer's code.
+fn replace_groups(h: &H, id: &str, sgs: &[&str]) -> String {
+    let mut p = vec![("InstanceId".to_string(), id.to_string())];
+    for (n, sg) in sgs.iter().enumerate() {
+        p.push((format!("SecurityGroupIds.{}", n + 1), sg.to_string()));
+    }
+    let p: Vec<(&str, &str)> = p.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    h.code("ModifyInstanceAttribute", &p)
+}
+
 fn groups(h: &H, id: &str) -> Vec<String> {
     serde_json::from_value(h.field(id, |i| json!(i.security_groups))).unwrap()
 }
@@ -277,14 +287,7 @@ fn security_group_changes_stay_in_the_instance_vpc() {
     let h = H::new();
     let id = h.run("PostPaid", "ecs.g7.large");
     let before = groups(&h, &id);
-    let replace = |sgs: &[&str]| {
-        let mut p = vec![("InstanceId".to_string(), id.clone())];
-        for (n, sg) in sgs.iter().enumerate() {
-            p.push((format!("SecurityGroupIds.{}", n + 1), sg.to_string()));
-        }
-        let p: Vec<(&str, &str)> = p.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
-        h.code("ModifyInstanceAttribute", &p)
-    };
+    let replace = |sgs: &[&str]| replace_groups(&h, &id, sgs);
     assert_eq!(
         replace(&["sg-bp1demo0000000000001", OTHER_VPC_SG]),
         "InvalidInstanceId.Mismatch"
@@ -400,14 +403,7 @@ fn a_security_group_list_is_basic_or_advanced() {
     let h = H::new();
     let id = h.run("PostPaid", "ecs.g7.large");
     let before = groups(&h, &id);
-    let replace = |sgs: &[&str]| {
-        let mut p = vec![("InstanceId".to_string(), id.clone())];
-        for (n, sg) in sgs.iter().enumerate() {
-            p.push((format!("SecurityGroupIds.{}", n + 1), sg.to_string()));
-        }
-        let p: Vec<(&str, &str)> = p.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
-        h.code("ModifyInstanceAttribute", &p)
-    };
+    let replace = |sgs: &[&str]| replace_groups(&h, &id, sgs);
     assert_eq!(
         replace(&["sg-bp1demo0000000000001", ADVANCED_SG]),
         "InvalidParameter"

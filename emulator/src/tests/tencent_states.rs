@@ -43,6 +43,25 @@ impl Harness {
     }
 }
 
+/// The owner's actions a held instance refuses: start, stop, reboot, rename, reinstall and a
+/// type change of `id`.
+fn owner_actions(id: &str) -> Vec<(&'static str, Value)> {
+    vec![
+        ("StartInstances", json!({"InstanceIds": [id]})),
+        ("StopInstances", json!({"InstanceIds": [id]})),
+        ("RebootInstances", json!({"InstanceIds": [id]})),
+        (
+            "ModifyInstancesAttribute",
+            json!({"InstanceIds": [id], "InstanceName": "x"}),
+        ),
+        ("ResetInstance", json!({"InstanceId": id})),
+        (
+            "ResetInstancesType",
+            json!({"InstanceIds": [id], "InstanceType": "S5.LARGE8", "ForceStop": true}),
+        ),
+    ]
+}
+
 fn ok(v: &Value) -> bool {
     v["Error"].is_null()
 }
@@ -202,20 +221,7 @@ async fn rescue_mode_refuses_actions_until_exited() {
         )
         .await;
     assert_eq!(listed["TotalCount"], 1, "{listed}");
-    for (action, body) in [
-        ("StartInstances", json!({"InstanceIds": [id]})),
-        ("StopInstances", json!({"InstanceIds": [id]})),
-        ("RebootInstances", json!({"InstanceIds": [id]})),
-        (
-            "ModifyInstancesAttribute",
-            json!({"InstanceIds": [id], "InstanceName": "x"}),
-        ),
-        ("ResetInstance", json!({"InstanceId": id})),
-        (
-            "ResetInstancesType",
-            json!({"InstanceIds": [id], "InstanceType": "S5.LARGE8", "ForceStop": true}),
-        ),
-    ] {
+    for (action, body) in owner_actions(&id) {
         assert_eq!(
             code(&h.call(action, body).await),
             "UnsupportedOperation.InstanceStateRescueMode",
@@ -687,20 +693,7 @@ async fn live_migration_phases_refuse_actions() {
             .await;
         assert_eq!(listed["TotalCount"], 1, "{listed}");
         let expected = format!("UnsupportedOperation.InstanceState{suffix}");
-        for (action, body) in [
-            ("StartInstances", json!({"InstanceIds": [id]})),
-            ("StopInstances", json!({"InstanceIds": [id]})),
-            ("RebootInstances", json!({"InstanceIds": [id]})),
-            (
-                "ModifyInstancesAttribute",
-                json!({"InstanceIds": [id], "InstanceName": "x"}),
-            ),
-            ("ResetInstance", json!({"InstanceId": id})),
-            (
-                "ResetInstancesType",
-                json!({"InstanceIds": [id], "InstanceType": "S5.LARGE8", "ForceStop": true}),
-            ),
-        ] {
+        for (action, body) in owner_actions(&id) {
             assert_eq!(code(&h.call(action, body).await), expected, "{action}");
         }
         if held != "live_migrate" {
@@ -821,17 +814,10 @@ async fn rescue_mode_is_entered_and_left_through_phases() {
         assert_eq!(st, 200, "{v}");
         assert_eq!(h.state(&id).await, state);
         let expected = format!("UnsupportedOperation.InstanceState{code_suffix}");
-        for (action, body) in [
-            ("StartInstances", json!({"InstanceIds": [id]})),
-            ("StopInstances", json!({"InstanceIds": [id]})),
-            ("RebootInstances", json!({"InstanceIds": [id]})),
-            (
-                "ModifyInstancesAttribute",
-                json!({"InstanceIds": [id], "InstanceName": "x"}),
-            ),
-            ("ResetInstance", json!({"InstanceId": id})),
-            ("TerminateInstances", json!({"InstanceIds": [id]})),
-        ] {
+        for (action, body) in owner_actions(&id)
+            .into_iter()
+            .chain([("TerminateInstances", json!({"InstanceIds": [id]}))])
+        {
             assert_eq!(code(&h.call(action, body).await), expected, "{action}");
         }
         // Into rescue mode (which exit_rescue then leaves).
