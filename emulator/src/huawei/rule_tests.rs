@@ -976,3 +976,28 @@ fn nova_delete_server_deletes_one_server() {
     };
     assert_eq!(delete(&prepaid), "400 Ecs.0513");
 }
+
+/// A spot server cannot change its flavor: Ecs.0704 "Spot ECSs do not support
+/// specifications modification." (API ecs_07_0002; ResizePostPaidServer 接口约束, ecs_02_0210).
+#[test]
+fn a_spot_server_is_not_resized() {
+    let app = app();
+    let mut s = server();
+    s["extendparam"] = json!({"marketType": "spot"});
+    let r = run(
+        &app,
+        Op::CreateServers { v11: false },
+        &json!({"server": s}),
+        &[],
+    )
+    .expect("spot create");
+    let id = r["serverIds"][0].as_str().unwrap().to_string();
+    let resize = json!({"resize": {"flavorRef": "s6.large.2", "mode": "withStopServer"}});
+    assert_eq!(
+        code(run(&app, Op::Resize(id.clone()), &resize, &[])),
+        "400 Ecs.0704"
+    );
+    // an on-demand server of the same flavor is
+    let other = created(&app);
+    assert_eq!(code(run(&app, Op::Resize(other), &resize, &[])), "ok");
+}

@@ -75,6 +75,15 @@ pub(super) fn resize(ctx: &Ctx, id: &str, v11: bool) -> HwResult<Answer> {
     if prepaid && !v11 {
         return Err(billing::postpaid_resize_refused(id));
     }
+    // "竞价型实例不允许切换规格" (Ecs.0704 "Spot ECSs do not support specifications
+    // modification.", API ecs_07_0002; ResizePostPaidServer 接口约束, API ecs_02_0210).
+    if i.charge_type == "spot" {
+        return Err(HwError::ecs(
+            400,
+            "Ecs.0704",
+            "Spot ECSs do not support specifications modification.",
+        ));
+    }
     if i.instance_type == flavor.id {
         return Err(HwError::ecs(
             400,
