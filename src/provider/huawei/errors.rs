@@ -358,6 +358,8 @@ mod tests {
             (404, "Ecs.0614", NotFound),
             // Parameter and idempotency misuse stay terminal.
             (400, "Ecs.0122", InvalidRequest),
+            // A spot server cannot change its flavor: no retry helps.
+            (400, "Ecs.0704", InvalidRequest),
             (400, "Ecs.0123", InvalidRequest),
             (400, "Ecs.0124", InvalidRequest),
             (400, "Ecs.0513", InvalidRequest),
