@@ -32,6 +32,35 @@ pub fn expired(i: &Instance, now: i64) -> bool {
         && i.expires_ms.is_some_and(|e| e <= now)
 }
 
+/// "InstanceExpiration.Stop: The instance is stopped due to subscription expiration"
+/// (AlibabaCloudDocs/ecs `System event/DescribeInstanceHistoryEvents.md`); an expired
+/// instance is "in the Expired (`Stopped`) state" (`Instances/ReActivateInstances.md`). The
+/// emulator applies it when the account's next request comes: every expired subscription of
+/// the account that still runs is stopped. (The release that follows some days later,
+/// InstanceExpiration.Delete, is a billing-policy period the API pages do not give; not
+/// modelled.)
+pub fn stop_expired(ctx: &Ctx) {
+    let mut store = ctx.app.store();
+    let ids: Vec<String> = store
+        .list(ctx.now, |i| {
+            i.provider == Provider::Alibaba
+                && i.account == ctx.account.key_id
+                && expired(i, ctx.now)
+                && matches!(
+                    i.state_at(ctx.now),
+                    VmState::Running | VmState::Starting | VmState::Pending | VmState::Rebooting
+                )
+        })
+        .iter()
+        .map(|i| i.id.clone())
+        .collect();
+    for id in ids {
+        if let Some(i) = store.get_mut(&id, ctx.now) {
+            i.set_schedule(ctx.now, &[(VmState::Stopped, None)]);
+        }
+    }
+}
+
 /// Whether DeleteInstance(s) may release `i`. PostPaid: yes. PrePaid in service: no,
 /// `ChargeTypeViolation` (403; doc-detail/25507). Expired PrePaid: only with
 /// `TerminateSubscription=true` (SDK `DeleteInstancesRequest.terminate_subscription`).

@@ -300,3 +300,49 @@ fn single_instance_actions() {
     assert_eq!(h.state(&id), None);
     assert_eq!(one("StartInstance", &[]), "InvalidInstanceId.NotFound");
 }
+
+/// "InstanceExpiration.Stop: The instance is stopped due to subscription expiration"
+/// (DescribeInstanceHistoryEvents.md); an expired instance is "in the Expired (`Stopped`)
+/// state" (ReActivateInstances.md) and cannot be started until renewed
+/// (`InstanceExpiredOrInArrears`). Pay-as-you-go and auto-renewed subscriptions run on.
+#[test]
+fn expired_subscriptions_are_stopped() {
+    let h = H::new();
+    let expiring = h.run("PrePaid", "ecs.g7.large");
+    let renewing = h.run("PrePaid", "ecs.g7.large");
+    let postpaid = h.run("PostPaid", "ecs.g7.large");
+    {
+        let now = crate::store::now_ms();
+        let mut store = h.app.store();
+        let i = store.get_mut(&renewing, now).unwrap();
+        i.renew_flag = Some(super::billing::AUTO_RENEW.to_string());
+    }
+    h.expire(&expiring);
+    h.expire(&renewing);
+    let status = |id: &str| {
+        let ids = format!("[\"{id}\"]");
+        let out = h
+            .call(
+                "DescribeInstances",
+                &[("RegionId", "cn-hangzhou"), ("InstanceIds", &ids)],
+            )
+            .expect("DescribeInstances");
+        out["Instances"]["Instance"][0]["Status"].clone()
+    };
+    assert_eq!(status(&expiring), "Stopped");
+    assert_eq!(status(&renewing), "Running");
+    assert_eq!(status(&postpaid), "Running");
+    assert_eq!(
+        h.code(
+            "StartInstances",
+            &[("RegionId", "cn-hangzhou"), ("InstanceId.1", &expiring)]
+        ),
+        "InstanceExpiredOrInArrears"
+    );
+    assert_eq!(
+        h.field(&expiring, |i| Value::String(
+            i.state_at(crate::store::now_ms()).as_str().into()
+        )),
+        VmState::Stopped.as_str()
+    );
+}

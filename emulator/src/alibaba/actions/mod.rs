@@ -443,6 +443,7 @@ pub fn check_known_params(action: &str, params: &[(String, String)]) -> AliResul
 
 pub fn run(action: &str, ctx: &Ctx) -> AliResult<Fields> {
     check_known_params(action, ctx.params)?;
+    super::billing::stop_expired(ctx);
     match action {
         "RunInstances" => run_instances(ctx),
         "StartInstances" => start_instances(ctx),
