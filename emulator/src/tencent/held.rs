@@ -57,31 +57,28 @@ pub const RESCUE: &str = "tencent_rescue_mode";
 /// `POST /_emulator/instances/{id}/returnable {"returnable": false}`.
 pub const UNRETURNABLE: &str = "tencent_unreturnable";
 
-/// `extra` key: the instance is being live-migrated by the platform: `{"from": first phase
-/// (0 ENTER, 1 SERVICE, 2 EXIT), "since": ms, "phase_ms": ms}`; each phase lasts `phase_ms`.
-pub const LIVE_MIGRATE: &str = "tencent_live_migrate";
+/// `extra` key: the instance passes through some of [`PHASES`] by itself: `{"from": first
+/// index, "to": last index, "since": ms, "phase_ms": ms}`; each phase lasts `phase_ms`.
+pub const PHASE: &str = "tencent_phase";
+
+/// The short `InstanceState`s the platform passes an instance through and ends by itself:
+/// live migration (three phases, back to RUNNING) and the way into and out of rescue mode.
+pub const PHASES: [&str; 5] = [
+    "ENTER_SERVICE_LIVE_MIGRATE",
+    "SERVICE_LIVE_MIGRATE",
+    "EXIT_SERVICE_LIVE_MIGRATE",
+    "ENTER_RESCUE_MODE",
+    "EXIT_RESCUE_MODE",
+];
+
+/// The states in which TerminateInstances is not refused (see the module comment).
+const TERMINABLE: [&str; 2] = ["RESCUE_MODE", "SERVICE_LIVE_MIGRATE"];
+
 /// `extra` key: bought at a promotional price: "促销期内购买的实例不允许调整配置或计费模式"
 /// (`FailedOperation.PromotionalPerioRestriction`, tencentcloud-sdk-go
 /// `cvm/v20170312/errors.go`; in the ResetInstancesType error list of `client.go`). Set with
 /// `POST /_emulator/instances/{id}/promotional {"promotional": true}`.
 pub const PROMOTIONAL: &str = "tencent_promotional";
-
-/// `extra` key: entering or leaving rescue mode: `{"exit": bool, "until": ms}`.
-pub const RESCUE_PHASE: &str = "tencent_rescue_phase";
-
-/// Entering (`Some(false)`) or leaving (`Some(true)`) rescue mode at `now`.
-pub fn rescue_phase(i: &Instance, now: i64) -> Option<bool> {
-    let p = i.extra.get(RESCUE_PHASE)?;
-    let until = p.get("until")?.as_i64()?;
-    (now < until && i.state_at(now) == VmState::Running).then_some(p.get("exit")?.as_bool()?)
-}
-
-/// The `InstanceState` names of the live-migration phases, in order.
-pub const LIVE_MIGRATE_PHASES: [&str; 3] = [
-    "ENTER_SERVICE_LIVE_MIGRATE",
-    "SERVICE_LIVE_MIGRATE",
-    "EXIT_SERVICE_LIVE_MIGRATE",
-];
 
 /// Mark whether an instance was bought at a promotional price.
 pub fn set_promotional(inst: &mut Instance, promotional: bool) {
@@ -97,18 +94,19 @@ pub fn promotional(i: &Instance) -> bool {
     i.extra.get(PROMOTIONAL).and_then(Value::as_bool) == Some(true)
 }
 
-/// The live-migration phase the instance is in (an index into [`LIVE_MIGRATE_PHASES`]), if
-/// any: only while its neutral state is still Running.
-pub fn live_migrate_phase(i: &Instance, now: i64) -> Option<usize> {
-    let m = i.extra.get(LIVE_MIGRATE)?;
+/// The phase of [`PHASES`] the instance is in, if any: only while its neutral state is
+/// still Running.
+pub fn phase(i: &Instance, now: i64) -> Option<&'static str> {
+    let m = i.extra.get(PHASE)?;
     if i.state_at(now) != VmState::Running {
         return None;
     }
     let from = m.get("from")?.as_u64()? as usize;
+    let to = m.get("to")?.as_u64()? as usize;
     let since = m.get("since")?.as_i64()?;
     let phase_ms = m.get("phase_ms")?.as_i64()?.max(1);
-    let phase = from + (now.saturating_sub(since).max(0) / phase_ms) as usize;
-    (phase < LIVE_MIGRATE_PHASES.len()).then_some(phase)
+    let at = from + (now.saturating_sub(since).max(0) / phase_ms) as usize;
+    (at <= to).then(|| PHASES.get(at).copied()).flatten()
 }
 
 /// Mark whether a (prepaid) instance may be returned.
@@ -187,9 +185,14 @@ pub fn apply(
     }
     inst.extra.remove(ISOLATED_SOURCE);
     inst.extra.remove(RESCUE);
-    inst.extra.remove(LIVE_MIGRATE);
-    inst.extra.remove(RESCUE_PHASE);
-    let phase_until = now.saturating_add(phase_ms.max(1) as i64);
+    inst.extra.remove(PHASE);
+    let phases = |inst: &mut Instance, from: usize, to: usize| {
+        inst.extra.insert(
+            PHASE.into(),
+            serde_json::json!({"from": from, "to": to, "since": now, "phase_ms": phase_ms.max(1)}),
+        );
+        inst.set_schedule(now, &[(VmState::Running, None)]);
+    };
     match hold {
         Some(Hold::Arrears) | Some(Hold::Expired) => {
             let source = if hold == Some(Hold::Arrears) {
@@ -207,25 +210,10 @@ pub fn apply(
         }
         Some(Hold::EnterRescue) => {
             inst.extra.insert(RESCUE.into(), Value::Bool(true));
-            inst.extra.insert(
-                RESCUE_PHASE.into(),
-                serde_json::json!({"exit": false, "until": phase_until}),
-            );
-            inst.set_schedule(now, &[(VmState::Running, None)]);
+            phases(inst, 3, 3);
         }
-        Some(Hold::ExitRescue) => {
-            inst.extra.insert(
-                RESCUE_PHASE.into(),
-                serde_json::json!({"exit": true, "until": phase_until}),
-            );
-            inst.set_schedule(now, &[(VmState::Running, None)]);
-        }
-        Some(Hold::LiveMigrate(from)) => {
-            inst.extra.insert(
-                LIVE_MIGRATE.into(),
-                serde_json::json!({"from": from, "since": now, "phase_ms": phase_ms.max(1)}),
-            );
-        }
+        Some(Hold::ExitRescue) => phases(inst, 4, 4),
+        Some(Hold::LiveMigrate(from)) => phases(inst, from, 2),
         None => inst.set_schedule(now, &[(after, None)]),
     }
     Ok(())
@@ -239,19 +227,12 @@ pub fn in_rescue(i: &Instance, now: i64) -> bool {
 
 /// The `InstanceState` of an instance.
 pub fn instance_state(i: &Instance, now: i64) -> &'static str {
-    if let Some(exit) = rescue_phase(i, now) {
-        if exit {
-            "EXIT_RESCUE_MODE"
-        } else {
-            "ENTER_RESCUE_MODE"
-        }
-    } else if in_rescue(i, now) {
-        "RESCUE_MODE"
-    } else if let Some(phase) = live_migrate_phase(i, now) {
-        LIVE_MIGRATE_PHASES[phase]
-    } else {
-        render::state_name(i.state_at(now))
-    }
+    held_state(i, now).unwrap_or_else(|| render::state_name(i.state_at(now)))
+}
+
+/// The state the platform holds the instance in: a phase of [`PHASES`], else RESCUE_MODE.
+fn held_state(i: &Instance, now: i64) -> Option<&'static str> {
+    phase(i, now).or_else(|| in_rescue(i, now).then_some("RESCUE_MODE"))
 }
 
 /// `Instance.IsolatedSource`.
@@ -274,36 +255,27 @@ pub fn restrict_state(i: &Instance, now: i64) -> &'static str {
     }
 }
 
-/// The refusal of an action not allowed in rescue mode or in a live-migration phase.
-/// TerminateInstances (the only action that accepts SHUTDOWN, hence `allowed` containing
-/// Terminated) is allowed in rescue mode and in `SERVICE_LIVE_MIGRATE` (see the module
-/// comment for the sources).
+/// The refusal of an action not allowed in rescue mode or in a phase of [`PHASES`]: the
+/// state's own code (`RESCUE_MODE` → `UnsupportedOperation.InstanceStateRescueMode`,
+/// `ENTER_SERVICE_LIVE_MIGRATE` → `...InstanceStateEnterServiceLiveMigrate`). TerminateInstances
+/// (the only action that accepts SHUTDOWN, hence `allowed` containing Terminated) is allowed
+/// in [`TERMINABLE`] (see the module comment for the sources).
 pub fn refuse_held(i: &Instance, now: i64, allowed: &[VmState]) -> Result<(), ApiError> {
-    let terminate = allowed.contains(&VmState::Terminated);
-    let refused = if let Some(exit) = rescue_phase(i, now) {
-        Some(if exit {
-            ("EXIT_RESCUE_MODE", "ExitRescueMode")
-        } else {
-            ("ENTER_RESCUE_MODE", "EnterRescueMode")
-        })
-    } else if in_rescue(i, now) && !terminate {
-        Some(("RESCUE_MODE", "RescueMode"))
-    } else {
-        match live_migrate_phase(i, now) {
-            Some(0) => Some((LIVE_MIGRATE_PHASES[0], "EnterServiceLiveMigrate")),
-            Some(1) if !terminate => Some((LIVE_MIGRATE_PHASES[1], "ServiceLiveMigrate")),
-            Some(2) => Some((LIVE_MIGRATE_PHASES[2], "ExitServiceLiveMigrate")),
-            _ => None,
-        }
+    let Some(state) = held_state(i, now) else {
+        return Ok(());
     };
-    match refused {
-        Some((state, code)) => Err(ApiError::new(
-            format!("UnsupportedOperation.InstanceState{code}"),
-            format!(
-                "The instance `{}` is in state `{state}`, which does not support this operation.",
-                i.id
-            ),
-        )),
-        None => Ok(()),
+    if allowed.contains(&VmState::Terminated) && TERMINABLE.contains(&state) {
+        return Ok(());
     }
+    let code: String = state
+        .split('_')
+        .map(|w| w[..1].to_string() + &w[1..].to_ascii_lowercase())
+        .collect();
+    Err(ApiError::new(
+        format!("UnsupportedOperation.InstanceState{code}"),
+        format!(
+            "The instance `{}` is in state `{state}`, which does not support this operation.",
+            i.id
+        ),
+    ))
 }

@@ -246,8 +246,7 @@ pub(super) fn terminate_instances(ctx: &Ctx) -> ApiResult<Fields> {
         &|i| {
             i.extra.remove(held::ISOLATED_SOURCE);
             i.extra.remove(held::RESCUE);
-            i.extra.remove(held::LIVE_MIGRATE);
-            i.extra.remove(held::RESCUE_PHASE);
+            i.extra.remove(held::PHASE);
         },
     )
     .inspect(|_f| {
