@@ -158,11 +158,16 @@ pub fn uuid_for(token: &str) -> String {
 /// Whether `s` has the form Huawei documents for `X-Client-Token`: 8-4-4-4-12 hex digits
 /// (lowercase, as this module produces them).
 pub fn is_uuid(s: &str) -> bool {
+    is_uuid_any_case(s) && !s.bytes().any(|c| c.is_ascii_uppercase())
+}
+
+/// Whether `s` is 8-4-4-4-12 hex digits, in either case.
+pub fn is_uuid_any_case(s: &str) -> bool {
     let b = s.as_bytes();
     b.len() == 36
         && b.iter().enumerate().all(|(i, c)| match i {
             8 | 13 | 18 | 23 => *c == b'-',
-            _ => c.is_ascii_digit() || (b'a'..=b'f').contains(c),
+            _ => c.is_ascii_hexdigit(),
         })
 }
 

@@ -554,9 +554,10 @@ pub(super) fn canonical_json(v: &Value) -> Value {
     }
 }
 
-/// Whether `t` is a UUID of the documented form `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`
-/// (hex digits; the token is case-sensitive, so either case is a valid, distinct token).
-pub fn is_client_token_uuid(t: &str) -> bool {
+/// Whether `t` is a UUID of the documented form `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`, hex
+/// digits in either case: client tokens (case-sensitive, so either case is a valid, distinct
+/// token) and security-group ids.
+pub fn is_uuid(t: &str) -> bool {
     let b = t.as_bytes();
     b.len() == 36
         && b.iter().enumerate().all(|(i, c)| match i {
@@ -573,7 +574,7 @@ pub(super) fn client_token_replay(ctx: &Ctx, digest: &str) -> HwResult<Option<An
     let Some(t) = &ctx.client_token else {
         return Ok(None);
     };
-    if !is_client_token_uuid(t) {
+    if !is_uuid(t) {
         return Err(HwError::ecs(
             400,
             "Ecs.0123",

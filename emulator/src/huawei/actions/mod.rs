@@ -19,7 +19,7 @@ use describe::*;
 use lifecycle::*;
 use modify::*;
 
-pub use create::is_client_token_uuid;
+pub use create::is_uuid;
 pub use ports::MAX_PORT_SECURITY_GROUPS;
 
 pub struct Ctx<'a> {

@@ -49,7 +49,7 @@ fn port_not_found(port: &str) -> HwError {
 /// limit, on the whole list (nothing changes when one group is unknown).
 fn check_groups_exist(ctx: &Ctx, ids: &[String]) -> HwResult<()> {
     for id in ids {
-        if !super::create::is_client_token_uuid(id) {
+        if !super::create::is_uuid(id) {
             return Err(HwError::gateway(
                 400,
                 "VPC.0601",

@@ -122,15 +122,10 @@ pub const PROVISIONED_VOLUME_TYPES: &[&str] = &["GPSSD2", "ESSD2"];
 /// `sg-web` is refused here, before any request, instead of by the cloud (Ecs.0014 at
 /// create, VPC.0601 on a port). Whether the group exists only the cloud knows.
 pub fn check_security_group_ids(ids: &[String]) -> Result<()> {
-    let is_uuid = |s: &str| {
-        let b = s.as_bytes();
-        b.len() == 36
-            && b.iter().enumerate().all(|(i, c)| match i {
-                8 | 13 | 18 | 23 => *c == b'-',
-                _ => c.is_ascii_hexdigit(),
-            })
-    };
-    match ids.iter().find(|id| !is_uuid(id)) {
+    match ids
+        .iter()
+        .find(|id| !crate::provider::token::is_uuid_any_case(id))
+    {
         Some(bad) => Err(invalid(
             "InvalidSecurityGroupId",
             format!(
