@@ -34,7 +34,12 @@ pub fn random_alnum(len: usize) -> String {
 
 /// Random RFC 4122 version 4 UUID (request ids, instance UUIDs).
 pub fn new_uuid() -> String {
-    let mut b: [u8; 16] = rand::rng().random();
+    uuid_v4(rand::rng().random())
+}
+
+/// `b` as a version 4 UUID (version nibble 4, variant bits `10`), lowercase and hyphenated:
+/// random bytes for [`new_uuid`], a digest for stable ids.
+pub fn uuid_v4(mut b: [u8; 16]) -> String {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h = hex::encode(b);

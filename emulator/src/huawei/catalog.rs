@@ -475,15 +475,9 @@ pub const SECURITY_GROUPS: &[SecurityGroupInfo] = &[
 pub fn default_security_group(region: &str) -> String {
     use sha2::Digest;
     let h = sha2::Sha256::digest(format!("default security group of {region}").as_bytes());
-    let x = hex::encode(&h[..16]);
-    format!(
-        "{}-{}-4{}-8{}-{}",
-        &x[..8],
-        &x[8..12],
-        &x[13..16],
-        &x[17..20],
-        &x[20..32]
-    )
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&h[..16]);
+    crate::store::uuid_v4(b)
 }
 
 /// The name of security group `id` in `region`, if the account has it there.
