@@ -245,9 +245,8 @@ async fn set_held(
         Some(Some(s)) => s,
         Some(None) => return bad_request("state must be running or stopped"),
     };
-    let provider = app.store().get(&id, now_ms()).map(|i| i.provider);
-    if provider.is_some_and(|p| p != Provider::Tencent) {
-        return bad_request("held states are modelled for Tencent instances only");
+    if let Some(refused) = only_for(&app, &id, Provider::Tencent, "held states") {
+        return refused;
     }
     let mut refused = None;
     let r = update_instance(&app, &id, |inst, now| {
@@ -259,6 +258,17 @@ async fn set_held(
         Some(e) => bad_request(e),
         None => r,
     }
+}
+
+/// A bad request when instance `id` exists and is not `provider`'s: `what` is modelled for
+/// that cloud only. (An unknown id is left to the update, which answers 404.)
+fn only_for(app: &Shared, id: &str, provider: Provider, what: &str) -> Option<Response> {
+    let found = app.store().get(id, now_ms()).map(|i| i.provider);
+    found.is_some_and(|p| p != provider).then(|| {
+        bad_request(format!(
+            "{what} are modelled for {provider:?} instances only"
+        ))
+    })
 }
 
 #[derive(Deserialize)]
@@ -273,9 +283,8 @@ async fn set_returnable(
     Path(id): Path<String>,
     Json(body): Json<ReturnableBody>,
 ) -> Response {
-    let provider = app.store().get(&id, now_ms()).map(|i| i.provider);
-    if provider.is_some_and(|p| p != Provider::Tencent) {
-        return bad_request("refund rules are modelled for Tencent instances only");
+    if let Some(refused) = only_for(&app, &id, Provider::Tencent, "refund rules") {
+        return refused;
     }
     update_instance(&app, &id, |inst, _| {
         crate::tencent::held::set_returnable(inst, body.returnable)
@@ -294,9 +303,8 @@ async fn set_promotional(
     Path(id): Path<String>,
     Json(body): Json<PromotionalBody>,
 ) -> Response {
-    let provider = app.store().get(&id, now_ms()).map(|i| i.provider);
-    if provider.is_some_and(|p| p != Provider::Tencent) {
-        return bad_request("promotional prices are modelled for Tencent instances only");
+    if let Some(refused) = only_for(&app, &id, Provider::Tencent, "promotional prices") {
+        return refused;
     }
     update_instance(&app, &id, |inst, _| {
         crate::tencent::held::set_promotional(inst, body.promotional)

@@ -80,18 +80,28 @@ const TERMINABLE: [&str; 2] = ["RESCUE_MODE", "SERVICE_LIVE_MIGRATE"];
 /// `POST /_emulator/instances/{id}/promotional {"promotional": true}`.
 pub const PROMOTIONAL: &str = "tencent_promotional";
 
+/// Set or clear the mark `key` in `extra`.
+fn set_mark(inst: &mut Instance, key: &str, on: bool) {
+    if on {
+        inst.extra.insert(key.into(), Value::Bool(true));
+    } else {
+        inst.extra.remove(key);
+    }
+}
+
+/// Whether the mark `key` is set.
+fn marked(i: &Instance, key: &str) -> bool {
+    i.extra.get(key).and_then(Value::as_bool) == Some(true)
+}
+
 /// Mark whether an instance was bought at a promotional price.
 pub fn set_promotional(inst: &mut Instance, promotional: bool) {
-    if promotional {
-        inst.extra.insert(PROMOTIONAL.into(), Value::Bool(true));
-    } else {
-        inst.extra.remove(PROMOTIONAL);
-    }
+    set_mark(inst, PROMOTIONAL, promotional)
 }
 
 /// The instance was bought at a promotional price.
 pub fn promotional(i: &Instance) -> bool {
-    i.extra.get(PROMOTIONAL).and_then(Value::as_bool) == Some(true)
+    marked(i, PROMOTIONAL)
 }
 
 /// The phase of [`PHASES`] the instance is in, if any: only while its neutral state is
@@ -111,16 +121,12 @@ pub fn phase(i: &Instance, now: i64) -> Option<&'static str> {
 
 /// Mark whether a (prepaid) instance may be returned.
 pub fn set_returnable(inst: &mut Instance, returnable: bool) {
-    if returnable {
-        inst.extra.remove(UNRETURNABLE);
-    } else {
-        inst.extra.insert(UNRETURNABLE.into(), Value::Bool(true));
-    }
+    set_mark(inst, UNRETURNABLE, !returnable)
 }
 
 /// The instance was marked as not meeting the refund rules.
 pub fn unreturnable(i: &Instance) -> bool {
-    i.extra.get(UNRETURNABLE).and_then(Value::as_bool) == Some(true)
+    marked(i, UNRETURNABLE)
 }
 
 /// What the cloud does to an instance (control API body `{"held": ...}`).
@@ -205,11 +211,11 @@ pub fn apply(
             inst.set_schedule(now, &[(VmState::Terminated, None)]);
         }
         Some(Hold::Rescue) => {
-            inst.extra.insert(RESCUE.into(), Value::Bool(true));
+            set_mark(inst, RESCUE, true);
             inst.set_schedule(now, &[(VmState::Running, None)]);
         }
         Some(Hold::EnterRescue) => {
-            inst.extra.insert(RESCUE.into(), Value::Bool(true));
+            set_mark(inst, RESCUE, true);
             phases(inst, 3, 3);
         }
         Some(Hold::ExitRescue) => phases(inst, 4, 4),
@@ -221,8 +227,7 @@ pub fn apply(
 
 /// In rescue mode (only while its neutral state is still Running).
 pub fn in_rescue(i: &Instance, now: i64) -> bool {
-    i.extra.get(RESCUE).and_then(Value::as_bool) == Some(true)
-        && i.state_at(now) == VmState::Running
+    marked(i, RESCUE) && i.state_at(now) == VmState::Running
 }
 
 /// The `InstanceState` of an instance.
