@@ -1,6 +1,23 @@
 use super::transport::split_endpoint;
 use super::*;
 
+/// The smallest create request the client accepts: cn-north-4, a VPC and a subnet, nothing
+/// else (shared with `wire/tests.rs`).
+pub(super) fn minimal_request() -> RunRequest {
+    RunRequest {
+        region: "cn-north-4".into(),
+        zone: "cn-north-4a".into(),
+        image_id: "img".into(),
+        instance_type: "s6.small.1".into(),
+        network: Network {
+            vpc_id: Some("vpc".into()),
+            subnet_id: Some("subnet".into()),
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
+
 fn client() -> HuaweiClient {
     HuaweiClient::new(ClientConfig::new(Credentials {
         access_key_id: "ak".into(),
@@ -233,18 +250,7 @@ fn tag_keys_and_values_follow_the_character_rules() {
 
 #[test]
 fn at_most_ten_server_tags() {
-    let mut req = RunRequest {
-        region: "cn-north-4".into(),
-        zone: "cn-north-4a".into(),
-        image_id: "img".into(),
-        instance_type: "s6.small.1".into(),
-        network: Network {
-            vpc_id: Some("vpc".into()),
-            subnet_id: Some("subnet".into()),
-            ..Default::default()
-        },
-        ..Default::default()
-    };
+    let mut req = minimal_request();
     for i in 0..9 {
         req.tags.insert(format!("k{i}"), "v".into());
     }
@@ -314,22 +320,11 @@ async fn changeos_with_both_password_and_key_is_refused_before_sending() {
 /// not applied: the client has no endpoint reachable here), naming the spec field.
 #[tokio::test]
 async fn security_group_names_are_refused_before_sending() {
-    let mut req = RunRequest {
-        region: "cn-north-4".into(),
-        zone: "cn-north-4a".into(),
-        image_id: "img".into(),
-        instance_type: "s6.small.1".into(),
-        network: Network {
-            vpc_id: Some("vpc".into()),
-            subnet_id: Some("subnet".into()),
-            security_group_ids: vec![
-                "6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c01".into(),
-                "default".into(),
-            ],
-            public_bandwidth_mbps: None,
-        },
-        ..Default::default()
-    };
+    let mut req = minimal_request();
+    req.network.security_group_ids = vec![
+        "6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c01".into(),
+        "default".into(),
+    ];
     let e = wire::create_body(&req, "tok", "p1", None).unwrap_err();
     assert_eq!(e.code, "InvalidSecurityGroupId", "{e}");
     assert_eq!(e.kind, ErrorKind::InvalidRequest, "{e}");

@@ -116,19 +116,8 @@ fn create_body_shape() {
 /// not carry: refused before any request (SDK post_paid_server_root_volume.py).
 #[test]
 fn provisioned_disk_types_are_refused_before_any_request() {
-    use crate::provider::{Disk, Network, RunRequest};
-    let mut req = RunRequest {
-        region: "cn-north-4".into(),
-        zone: "cn-north-4a".into(),
-        image_id: "img".into(),
-        instance_type: "s6.small.1".into(),
-        network: Network {
-            vpc_id: Some("vpc".into()),
-            subnet_id: Some("subnet".into()),
-            ..Default::default()
-        },
-        ..Default::default()
-    };
+    use crate::provider::Disk;
+    let mut req = crate::provider::huawei::tests::minimal_request();
     assert!(super::create_body(&req, "tok", "p1", None).is_ok());
     for (t, system) in [("GPSSD2", true), ("ESSD2", false)] {
         let disk = Disk {
