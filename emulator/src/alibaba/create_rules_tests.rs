@@ -27,16 +27,7 @@ fn run(h: &H, extra: &[(&str, &str)]) -> Result<String, String> {
         }
     }
     p.extend_from_slice(extra);
-    h.call("RunInstances", &p)
-        .map(|out| {
-            let id = out["InstanceIdSets"]["InstanceIdSet"][0]
-                .as_str()
-                .unwrap()
-                .to_string();
-            h.settle(&id);
-            id
-        })
-        .map_err(|e| e.code)
+    h.run_params(&p)
 }
 
 fn system_disk_gb(h: &H, id: &str) -> u64 {

@@ -125,16 +125,7 @@ fn run(h: &H, extra: &[(&str, &str)]) -> Result<String, String> {
         p.push(("ImageId", LINUX));
     }
     p.extend_from_slice(extra);
-    h.call("RunInstances", &p)
-        .map(|out| {
-            let id = out["InstanceIdSets"]["InstanceIdSet"][0]
-                .as_str()
-                .unwrap()
-                .to_string();
-            h.settle(&id);
-            id
-        })
-        .map_err(|e| e.code)
+    h.run_params(&p)
 }
 
 fn err(r: Result<String, String>) -> String {

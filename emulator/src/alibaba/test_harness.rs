@@ -69,13 +69,18 @@ impl H {
             p.push(("Period", "1"));
             p.push(("PeriodUnit", "Month"));
         }
-        let out = self.call("RunInstances", &p).expect("RunInstances");
+        self.run_params(&p).expect("RunInstances")
+    }
+
+    /// RunInstances with `p`: the first instance's id once it has settled, or the error code.
+    pub fn run_params(&self, p: &[(&str, &str)]) -> Result<String, String> {
+        let out = self.call("RunInstances", p).map_err(|e| e.code)?;
         let id = out["InstanceIdSets"]["InstanceIdSet"][0]
             .as_str()
             .expect("an id")
             .to_string();
         self.settle(&id);
-        id
+        Ok(id)
     }
 
     pub fn settle(&self, id: &str) {
