@@ -96,16 +96,21 @@ pub(super) fn list_servers(ctx: &Ctx) -> HwResult<Answer> {
 pub(super) fn show_server(ctx: &Ctx, id: &str) -> HwResult<Answer> {
     let mut store = ctx.app.store();
     store.sweep(ctx.now);
-    // A deleted server stays visible here (status DELETED) until it is purged.
-    let i = store
+    let i = shown(&store, ctx, id)?;
+    Ok(Answer::ok(json!({"server": render::server(i, ctx.now)})))
+}
+
+/// Server `id` of the caller's project, as ShowServer finds it: a deleted server stays
+/// visible (status DELETED) until it is purged.
+fn shown<'s>(store: &'s Store, ctx: &Ctx, id: &str) -> HwResult<&'s Instance> {
+    store
         .get(id, ctx.now)
         .filter(|i| {
             i.provider == Provider::Huawei
                 && i.account == ctx.account.key_id
                 && i.project_id.as_deref() == Some(ctx.project)
         })
-        .ok_or_else(|| not_found(id))?;
-    Ok(Answer::ok(json!({"server": render::server(i, ctx.now)})))
+        .ok_or_else(|| not_found(id))
 }
 
 pub(super) fn list_flavors(ctx: &Ctx) -> HwResult<Answer> {
@@ -137,16 +142,7 @@ pub(super) fn list_flavors(ctx: &Ctx) -> HwResult<Answer> {
 /// `limit` (default 1000) and `marker` (the last flavor id of the previous page).
 pub(super) fn list_resize_flavors(ctx: &Ctx) -> HwResult<Answer> {
     let source = if let Some(id) = ctx.q("instance_uuid") {
-        let store = ctx.app.store();
-        let i = store
-            .get(id, ctx.now)
-            .filter(|i| {
-                i.provider == Provider::Huawei
-                    && i.account == ctx.account.key_id
-                    && i.project_id.as_deref() == Some(ctx.project)
-            })
-            .ok_or_else(|| not_found(id))?;
-        i.instance_type.clone()
+        shown(&ctx.app.store(), ctx, id)?.instance_type.clone()
     } else if let Some(f) = ctx.q("source_flavor_id").or(ctx.q("source_flavor_name")) {
         f.to_string()
     } else {
